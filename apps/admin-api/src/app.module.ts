@@ -1,0 +1,33 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AdminKeyGuard } from '@app/auth';
+import { CacheModule } from '@app/cache';
+import { TollgateConfig, TollgateConfigModule } from '@app/config';
+import { DbModule } from '@app/db';
+import { HealthModule, LoggingModule, TollgateExceptionFilter } from '@app/http';
+import { KeysModule } from './keys/keys.module';
+import { OrganizationsModule } from './organizations/organizations.module';
+import { TeamsModule } from './teams/teams.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: TollgateConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TollgateConfigModule.forRoot('admin-api', config),
+        LoggingModule.forRoot(config),
+        DbModule,
+        CacheModule,
+        HealthModule,
+        OrganizationsModule,
+        TeamsModule,
+        KeysModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: AdminKeyGuard },
+        { provide: APP_FILTER, useClass: TollgateExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,13 @@
+import { loadConfig } from '@app/config';
+import { startApp } from '@app/http';
+import { AppModule } from './app.module';
+import { ADMIN_DOCS } from './docs';
+
+async function bootstrap(): Promise<void> {
+  await startApp(AppModule.forRoot(loadConfig('admin-api')), ADMIN_DOCS);
+}
+
+bootstrap().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { Organization } from '@app/db';
+import { conflict, decodeCursor, notFound, Page, toPage } from '@app/http';
+import { CreateOrganizationDto } from './dto/create-organization.dto';
+import { OrganizationResponse, toOrganizationResponse } from './organization.mapper';
+
+@Injectable()
+export class OrganizationsService {
+  constructor(@InjectRepository(Organization) private readonly orgs: Repository<Organization>) {}
+
+  async create(dto: CreateOrganizationDto): Promise<OrganizationResponse> {
+    const inserted = await this.orgs
+      .createQueryBuilder()
+      .insert()
+      .values({
+        organizationId: dto.organization_id,
+        name: dto.name,
+        metadata: dto.metadata ?? {},
+      } as QueryDeepPartialEntity<Organization>)
+      .orIgnore()
+      .returning('*')
+      .execute();
+    if ((inserted.raw as unknown[]).length === 0) {
+      throw conflict(`Organization '${dto.organization_id}' already exists`);
+    }
+    return toOrganizationResponse(await this.require(dto.organization_id));
+  }
+
+  async list(limit = 50, cursor?: string): Promise<Page<OrganizationResponse>> {
+    const position = decodeCursor(cursor);
+    const qb = this.orgs
+      .createQueryBuilder('o')
+      .orderBy('o.created_at', 'DESC')
+      .addOrderBy('o.organization_id', 'DESC')
+      .take(limit + 1);
+    if (position) {
+      qb.where('(o.created_at, o.organization_id) < (:createdAt, :id)', position);
+    }
+    const rows = await qb.getMany();
+    return toPage(
+      rows,
+      limit,
+      (o) => ({ createdAt: o.createdAt.toISOString(), id: o.organizationId }),
+      toOrganizationResponse,
+    );
+  }
+
+  async get(organizationId: string): Promise<OrganizationResponse> {
+    return toOrganizationResponse(await this.require(organizationId));
+  }
+
+  async require(organizationId: string): Promise<Organization> {
+    const org = await this.orgs.findOneBy({ organizationId });
+    if (!org) throw notFound('Organization', organizationId);
+    return org;
+  }
+}

@@ -1,0 +1,164 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { KeyCacheService } from '@app/cache';
+import { grantCredits } from '@app/billing';
+import { ModelGroup, Organization, Team, TeamModelGroup, TeamStatus, VirtualKey } from '@app/db';
+import { conflict, decodeCursor, notFound, Page, toPage, TollgateError } from '@app/http';
+import { KeysService } from '../keys/keys.service';
+import { toKeyResponse } from '../keys/key.mapper';
+import { CreateTeamDto } from './dto/create-team.dto';
+import { TeamResponse, toTeamResponse } from './team.mapper';
+
+@Injectable()
+export class TeamsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly keys: KeysService,
+    private readonly keyCache: KeyCacheService,
+  ) {}
+
+  async create(dto: CreateTeamDto) {
+    const groups = [...new Set([...(dto.model_groups ?? []), ...(dto.access_groups ?? [])])];
+    const { team, issued } = await this.db.transaction(async (manager) => {
+      const org = await manager.findOneBy(Organization, { organizationId: dto.organization_id });
+      if (!org) throw notFound('Organization', dto.organization_id);
+      await this.assertGroupsExist(manager, groups);
+      const inserted = await manager
+        .createQueryBuilder()
+        .insert()
+        .into(Team)
+        .values({
+          teamId: dto.team_id,
+          organizationId: dto.organization_id,
+          teamAlias: dto.team_alias ?? null,
+          budgetMode: dto.budget_mode,
+          creditsPerDollar: dto.credits_per_dollar,
+          tokensPerCredit: dto.tokens_per_credit,
+          costMarkupPercentage: dto.cost_markup_percentage,
+          rpmLimit: dto.rpm_limit ?? null,
+          tpmLimit: dto.tpm_limit ?? null,
+          metadata: dto.metadata ?? {},
+        } as QueryDeepPartialEntity<Team>)
+        .orIgnore()
+        .execute();
+      if ((inserted.raw as unknown[]).length === 0)
+        throw conflict(`Team '${dto.team_id}' already exists`);
+      if (groups.length > 0) {
+        await manager.insert(
+          TeamModelGroup,
+          groups.map((groupName) => ({ teamId: dto.team_id, groupName })),
+        );
+      }
+      if (dto.credits_allocated) {
+        await grantCredits(
+          manager,
+          dto.team_id,
+          dto.credits_allocated,
+          'allocation',
+          'Initial allocation',
+        );
+      }
+      const issued = await this.keys.issue(manager, dto.team_id, { key_alias: 'default' });
+      return { team: await manager.findOneByOrFail(Team, { teamId: dto.team_id }), issued };
+    });
+    const body = toTeamResponse(team, groups);
+    return { ...body, key_id: issued.key.keyId, virtual_key: issued.virtualKey };
+  }
+
+  async list(
+    organizationId: string | undefined,
+    limit = 50,
+    cursor?: string,
+  ): Promise<Page<TeamResponse>> {
+    if (
+      organizationId &&
+      !(await this.db.getRepository(Organization).existsBy({ organizationId }))
+    ) {
+      throw notFound('Organization', organizationId);
+    }
+    const position = decodeCursor(cursor);
+    const qb = this.db
+      .getRepository(Team)
+      .createQueryBuilder('t')
+      .orderBy('t.created_at', 'DESC')
+      .addOrderBy('t.team_id', 'DESC')
+      .take(limit + 1);
+    if (organizationId) qb.andWhere('t.organization_id = :organizationId', { organizationId });
+    if (position) qb.andWhere('(t.created_at, t.team_id) < (:createdAt, :id)', position);
+    const teams = await qb.getMany();
+    const groups = await this.groupsOf(teams.map((t) => t.teamId));
+    return toPage(
+      teams,
+      limit,
+      (t) => ({ createdAt: t.createdAt.toISOString(), id: t.teamId }),
+      (t) => toTeamResponse(t, groups.get(t.teamId) ?? []),
+    );
+  }
+
+  async get(teamId: string) {
+    const team = await this.require(teamId);
+    const [groups, keys] = await Promise.all([
+      this.groupsOf([teamId]),
+      this.db.getRepository(VirtualKey).find({ where: { teamId }, order: { createdAt: 'DESC' } }),
+    ]);
+    return { ...toTeamResponse(team, groups.get(teamId) ?? []), keys: keys.map(toKeyResponse) };
+  }
+
+  /** Suspend, pause or resume; every gateway replica sees it within 1 s. */
+  async setStatus(teamId: string, status: Exclude<TeamStatus, 'deleted'>) {
+    const rows: unknown[][] = await this.db.query(
+      `UPDATE teams SET status = $2, updated_at = now() WHERE team_id = $1 AND status <> 'deleted' RETURNING team_id`,
+      [teamId, status],
+    );
+    if (rows[0]?.length === 0 || rows.length === 0) {
+      throw (await this.db.getRepository(Team).existsBy({ teamId }))
+        ? conflict(`Team '${teamId}' is deleted`)
+        : notFound('Team', teamId);
+    }
+    await this.invalidateTeam(teamId);
+    return this.get(teamId);
+  }
+
+  async require(teamId: string): Promise<Team> {
+    const team = await this.db.getRepository(Team).findOneBy({ teamId });
+    if (!team) throw notFound('Team', teamId);
+    return team;
+  }
+
+  /** Drops every cached key of the team, on every replica. */
+  async invalidateTeam(teamId: string): Promise<void> {
+    const keys = await this.db
+      .getRepository(VirtualKey)
+      .find({ where: { teamId }, select: { keyHash: true } });
+    await this.keyCache.invalidate({ teamId, keyHashes: keys.map((k) => k.keyHash) });
+  }
+
+  async groupsOf(teamIds: string[]): Promise<Map<string, string[]>> {
+    const result = new Map<string, string[]>();
+    if (teamIds.length === 0) return result;
+    const rows = await this.db
+      .getRepository(TeamModelGroup)
+      .find({ where: { teamId: In(teamIds) }, order: { createdAt: 'ASC', groupName: 'ASC' } });
+    for (const row of rows)
+      result.set(row.teamId, [...(result.get(row.teamId) ?? []), row.groupName]);
+    return result;
+  }
+
+  async assertGroupsExist(manager: EntityManager, groups: string[]): Promise<void> {
+    if (groups.length === 0) return;
+    const found = await manager.find(ModelGroup, {
+      where: { groupName: In(groups) },
+      select: { groupName: true },
+    });
+    const known = new Set(found.map((g) => g.groupName));
+    const missing = groups.filter((g) => !known.has(g));
+    if (missing.length > 0) {
+      throw new TollgateError(
+        'VALIDATION_ERROR',
+        `model_groups: unknown model group(s): ${missing.join(', ')}`,
+      );
+    }
+  }
+}

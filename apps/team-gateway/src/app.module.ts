@@ -1,0 +1,32 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { TeamAuthGuard, VirtualKeyStrategy } from '@app/auth';
+import { CacheModule } from '@app/cache';
+import { TollgateConfig, TollgateConfigModule } from '@app/config';
+import { DbModule } from '@app/db';
+import { HealthModule, LoggingModule, TollgateExceptionFilter } from '@app/http';
+import { TeamsModule } from './teams/teams.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: TollgateConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TollgateConfigModule.forRoot('team-gateway', config),
+        LoggingModule.forRoot(config),
+        DbModule,
+        CacheModule,
+        PassportModule,
+        HealthModule,
+        TeamsModule,
+      ],
+      providers: [
+        VirtualKeyStrategy,
+        { provide: APP_GUARD, useClass: TeamAuthGuard },
+        { provide: APP_FILTER, useClass: TollgateExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,6 @@
+export * from './admin-key.guard';
+export * from './decorators';
+export * from './team-auth.guard';
+export * from './team-principal';
+export * from './virtual-key';
+export * from './virtual-key.strategy';

@@ -1,0 +1,100 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Strategy } from 'passport-http-bearer';
+import { DataSource } from 'typeorm';
+import { KeyCacheService } from '@app/cache';
+import { TeamStatus } from '@app/db';
+import { TollgateError } from '@app/http';
+import { TeamPrincipal } from './team-principal';
+import { hashVirtualKey, looksLikeVirtualKey } from './virtual-key';
+
+interface PrincipalRow {
+  key_id: string;
+  key_alias: string | null;
+  team_id: string;
+  organization_id: string;
+  team_status: TeamStatus;
+  models: string[];
+  expires_at: Date | null;
+  grace_expires_at: Date | null;
+  key_rpm: number | null;
+  key_tpm: number | null;
+  team_rpm: number | null;
+  team_tpm: number | null;
+  max_budget: string | null;
+}
+
+const LAST_USED_EVERY_MS = 30_000;
+
+/** passport-http-bearer: virtual key → team, through the key cache. */
+@Injectable()
+export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
+  private readonly logger = new Logger(VirtualKeyStrategy.name);
+  private readonly lastUsedWritten = new Map<string, number>();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly keyCache: KeyCacheService<TeamPrincipal>,
+  ) {
+    super();
+  }
+
+  async validate(token: string): Promise<TeamPrincipal | false> {
+    if (!looksLikeVirtualKey(token)) return false;
+    const hash = hashVirtualKey(token);
+    const principal = await this.keyCache.getOrLoad(hash, () => this.load(hash));
+    if (!principal || principal.teamStatus === 'deleted') return false;
+    const now = Date.now();
+    if (principal.expiresAt && Date.parse(principal.expiresAt) <= now) return false;
+    if (principal.graceExpiresAt && Date.parse(principal.graceExpiresAt) <= now) return false;
+    if (principal.teamStatus === 'suspended') {
+      throw new TollgateError(
+        'TEAM_SUSPENDED',
+        'Team access is suspended. Please contact support.',
+      );
+    }
+    if (principal.teamStatus === 'paused') {
+      throw new TollgateError('TEAM_PAUSED', 'Team access is paused. Please contact support.');
+    }
+    this.touch(principal.keyId, now);
+    return principal;
+  }
+
+  private async load(hash: string): Promise<TeamPrincipal | null> {
+    const rows: PrincipalRow[] = await this.db.query(
+      `SELECT k.key_id, k.key_alias, k.team_id, t.organization_id, t.status AS team_status, k.models,
+              k.expires_at, k.grace_expires_at, k.rpm_limit AS key_rpm, k.tpm_limit AS key_tpm,
+              t.rpm_limit AS team_rpm, t.tpm_limit AS team_tpm, k.max_budget
+         FROM virtual_keys k JOIN teams t ON t.team_id = k.team_id
+        WHERE k.key_hash = $1 AND k.status = 'active'`,
+      [hash],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      keyId: row.key_id,
+      keyAlias: row.key_alias,
+      teamId: row.team_id,
+      organizationId: row.organization_id,
+      teamStatus: row.team_status,
+      keyModels: row.models,
+      expiresAt: row.expires_at?.toISOString() ?? null,
+      graceExpiresAt: row.grace_expires_at?.toISOString() ?? null,
+      keyRpmLimit: row.key_rpm,
+      keyTpmLimit: row.key_tpm,
+      teamRpmLimit: row.team_rpm,
+      teamTpmLimit: row.team_tpm,
+      maxBudget: row.max_budget === null ? null : Number(row.max_budget),
+    };
+  }
+
+  /** last_used_at is written at most every 30 s per key and off the request path. */
+  private touch(keyId: string, now: number): void {
+    if (now - (this.lastUsedWritten.get(keyId) ?? 0) < LAST_USED_EVERY_MS) return;
+    this.lastUsedWritten.set(keyId, now);
+    this.db
+      .query('UPDATE virtual_keys SET last_used_at = now() WHERE key_id = $1', [keyId])
+      .catch((err: Error) => this.logger.warn(`last_used_at not recorded: ${err.message}`));
+  }
+}

@@ -1,0 +1,5 @@
+export * from './cache-store';
+export * from './cache.module';
+export * from './key-cache.service';
+export * from './memory-cache.store';
+export * from './redis-cache.store';

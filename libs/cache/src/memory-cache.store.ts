@@ -1,0 +1,48 @@
+import { EventEmitter } from 'node:events';
+import { CacheStore } from './cache-store';
+
+/** Single-process stand-in used when REDIS_URL is unset; invalidations reach this process only. */
+export class MemoryCacheStore implements CacheStore {
+  readonly kind = 'memory' as const;
+  private readonly entries = new Map<string, { value: string; expiresAt: number }>();
+  private readonly bus = new EventEmitter();
+
+  get(key: string): Promise<string | null> {
+    const entry = this.entries.get(key);
+    if (!entry || entry.expiresAt <= Date.now()) {
+      this.entries.delete(key);
+      return Promise.resolve(null);
+    }
+    return Promise.resolve(entry.value);
+  }
+
+  set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+    return Promise.resolve();
+  }
+
+  del(keys: string[]): Promise<void> {
+    for (const key of keys) this.entries.delete(key);
+    return Promise.resolve();
+  }
+
+  publish(channel: string, message: string): Promise<void> {
+    this.bus.emit(channel, message);
+    return Promise.resolve();
+  }
+
+  subscribe(channel: string, handler: (message: string) => void): Promise<void> {
+    this.bus.on(channel, handler);
+    return Promise.resolve();
+  }
+
+  ping(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+
+  close(): Promise<void> {
+    this.bus.removeAllListeners();
+    this.entries.clear();
+    return Promise.resolve();
+  }
+}

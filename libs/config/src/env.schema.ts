@@ -1,0 +1,116 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+import { DURATION_PATTERN } from './duration';
+
+const trim = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+
+/** Every environment variable Tollgate reads. `.env.example` documents the same list. */
+export class EnvironmentVariables {
+  @IsOptional()
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV?: 'development' | 'production' | 'test';
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsOptional()
+  @IsString()
+  HOST?: string;
+
+  @IsOptional()
+  @Transform(trim)
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional()
+  @Transform(trim)
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL?: string;
+
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(16, { message: 'MASTER_KEY must be at least 16 characters' })
+  MASTER_KEY?: string;
+
+  @IsOptional()
+  @Transform(trim)
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, {
+    message: 'ENCRYPTION_KEY must be 32 random bytes, base64-encoded (44 characters)',
+  })
+  ENCRYPTION_KEY?: string;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{1,32}$/, {
+    message: 'ENCRYPTION_KEY_ID must be 1-32 characters of [A-Za-z0-9_-]',
+  })
+  ENCRYPTION_KEY_ID?: string;
+
+  /** Older keys still able to decrypt: "id1:base64key,id2:base64key". */
+  @IsOptional()
+  @Transform(trim)
+  @Matches(/^([A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/]{43}=)*$/, {
+    message: 'ENCRYPTION_KEYS_PREVIOUS must be a comma-separated list of id:base64key',
+  })
+  ENCRYPTION_KEYS_PREVIOUS?: string;
+
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^\d+$/.test(value) ? `${value}s` : value,
+  )
+  @Matches(DURATION_PATTERN, { message: 'JOB_TTL must be seconds or a duration like "24h"' })
+  JOB_TTL?: string;
+
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional()
+  @IsString()
+  CORS_ORIGINS?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  MAX_BODY_BYTES?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600000)
+  SHUTDOWN_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @IsString()
+  TOLLGATE_DATA_DIR?: string;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  EMBEDDED_PG_PORT?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1000)
+  @Max(600000)
+  UPSTREAM_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(200)
+  DB_POOL_SIZE?: number;
+}

@@ -1,0 +1,4 @@
+export * from './data-source';
+export * from './db.module';
+export * from './entities';
+export * from './migrate';

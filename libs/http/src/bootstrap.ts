@@ -1,0 +1,64 @@
+import { INestApplication, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import type { Request, Response, NextFunction } from 'express';
+import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { tollgateValidationPipe } from './validation';
+
+export interface DocsSpec {
+  title: string;
+  description: string;
+  security: (builder: DocumentBuilder) => DocumentBuilder;
+}
+
+export function buildOpenApi(app: INestApplication, spec: DocsSpec): OpenAPIObject {
+  const builder = spec.security(
+    new DocumentBuilder().setTitle(spec.title).setDescription(spec.description).setVersion('1.0'),
+  );
+  return SwaggerModule.createDocument(app, builder.build());
+}
+
+/** Everything both services set up the same way: body limits, validation, logs, CORS, docs. */
+export function configureApp(app: NestExpressApplication, spec: DocsSpec): TollgateConfig {
+  const config = app.get<TollgateConfig>(TOLLGATE_CONFIG);
+  app.useLogger(app.get(PinoLogger));
+  app.useBodyParser('json', { limit: config.http.maxBodyBytes });
+  app.useBodyParser('urlencoded', { limit: config.http.maxBodyBytes, extended: false });
+  app.useGlobalPipes(tollgateValidationPipe());
+  app.disable('x-powered-by');
+  app.set('query parser', 'extended');
+  if (config.http.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: config.http.corsOrigins.includes('*') ? true : config.http.corsOrigins,
+    });
+  }
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const id = (req as Request & { id?: unknown }).id;
+    if (typeof id === 'string') res.setHeader('X-Request-Id', id);
+    next();
+  });
+  app.enableShutdownHooks();
+  const document = buildOpenApi(app, spec);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return config;
+}
+
+/** Creates, configures and starts one service; logs the warnings of dev defaults. */
+export async function startApp(
+  module: Parameters<typeof NestFactory.create>[0],
+  spec: DocsSpec,
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(module, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  const config = configureApp(app, spec);
+  const logger = new Logger(config.app);
+  for (const warning of config.warnings) logger.warn(warning);
+  await app.listen(config.http.port, config.http.host);
+  const url = await app.getUrl();
+  logger.log(`${config.app} listening on ${url} (docs at ${url}/docs)`);
+  return app;
+}

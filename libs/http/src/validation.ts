@@ -1,0 +1,44 @@
+import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { TollgateError } from './errors';
+
+/** Constraints that say the value has the wrong type: when one fails, the range checks are noise. */
+const TYPE_CONSTRAINTS = [
+  'whitelistValidation',
+  'isInt',
+  'isNumber',
+  'isString',
+  'isBoolean',
+  'isArray',
+  'isObject',
+  'isUuid',
+  'isEnum',
+  'isIn',
+];
+
+function describe(errors: ValidationError[], parent = ''): string[] {
+  return errors.flatMap((e) => {
+    const path = parent ? `${parent}.${e.property}` : e.property;
+    const constraints = e.constraints ?? {};
+    const typeKey = TYPE_CONSTRAINTS.find((k) => k in constraints);
+    const messages = typeKey ? [constraints[typeKey]] : Object.values(constraints);
+    const own = messages.map((msg) =>
+      typeKey === 'whitelistValidation'
+        ? `${path}: unknown field`
+        : `${path}: ${msg.replace(new RegExp(`^(each value in )?${e.property}\\s*`), '$1')}`,
+    );
+    return [...own, ...describe(e.children ?? [], path)];
+  });
+}
+
+/** Body fields are validated strictly (no coercion); unknown fields are refused by name. */
+export function tollgateValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    stopAtFirstError: false,
+    exceptionFactory: (errors) =>
+      new TollgateError('VALIDATION_ERROR', describe(errors).join('; ')),
+  });
+}

@@ -6,8 +6,13 @@ cd "$(dirname "$0")/.."
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 
+# Stop the servers afterwards only if this run started them.
+started=0
+redis-cli -p "${TEST_REDIS_PORT:-56379}" ping >/dev/null 2>&1 || started=1
 source scripts/test-services.sh start || exit 1
-[ -n "${KEEP_TEST_SERVICES:-}" ] || trap 'bash scripts/test-services.sh stop' EXIT
+if [ "$started" = 1 ] && [ -z "${KEEP_TEST_SERVICES:-}" ]; then
+  trap 'bash scripts/test-services.sh stop' EXIT
+fi
 
 mkdir -p .test-services
 npx jest --config jest.config.js --runInBand --json --outputFile=.test-services/jest.json "$@"

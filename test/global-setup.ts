@@ -10,9 +10,20 @@ export default async function globalSetup(): Promise<void> {
     throw new Error('e2e specs need DATABASE_URL and REDIS_URL: run them with `npm test`');
   }
   const url = new URL(base);
-  const name = 'tollgate_e2e';
+  // Unique per run, so several runs (or engineers) can share one server.
+  const name = `tollgate_e2e_${process.pid}`;
   const admin = new Client({ connectionString: base });
   await admin.connect();
+  const stale: Array<{ datname: string }> = (
+    await admin.query(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'tollgate_e2e_%' AND datname <> $1`,
+      [name],
+    )
+  ).rows;
+  for (const { datname } of stale) {
+    const pid = Number(datname.slice('tollgate_e2e_'.length));
+    if (!isAlive(pid)) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+  }
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
@@ -21,6 +32,15 @@ export default async function globalSetup(): Promise<void> {
   await runMigrations(process.env.DATABASE_URL);
 
   const redis = new Redis(redisUrl);
-  await redis.flushall();
+  await redis.ping();
   redis.disconnect();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

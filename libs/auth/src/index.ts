@@ -4,3 +4,4 @@ export * from './team-auth.guard';
 export * from './team-principal';
 export * from './virtual-key';
 export * from './virtual-key.strategy';
+export * from './credential-cipher';

@@ -3,9 +3,10 @@ const moduleNameMapper = {
   '^@app/(db|auth|cache|billing|config|http)(|/.*)$': '<rootDir>/libs/$1/src$2',
 };
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }],
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json' }],
 };
 module.exports = {
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -25,7 +26,6 @@ module.exports = {
       transform,
       moduleNameMapper,
       globalSetup: '<rootDir>/test/global-setup.ts',
-      testTimeout: 60000,
     },
   ],
 };

@@ -2,3 +2,4 @@ export * from './data-source';
 export * from './db.module';
 export * from './entities';
 export * from './migrate';
+export * from './sql';

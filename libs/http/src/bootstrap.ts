@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -45,11 +46,31 @@ export function configureApp(app: NestExpressApplication, spec: DocsSpec): Tollg
   return config;
 }
 
+/** `node main.js --openapi FILE`: writes the OpenAPI document without connecting to anything. */
+async function writeOpenApi(
+  module: Parameters<typeof NestFactory.create>[0],
+  spec: DocsSpec,
+  file: string,
+) {
+  const app = await NestFactory.create<NestExpressApplication>(module, {
+    preview: true,
+    logger: false,
+  });
+  const document = buildOpenApi(app, spec);
+  writeFileSync(file, JSON.stringify(document, null, 2) + '\n');
+  await app.close();
+}
+
 /** Creates, configures and starts one service; logs the warnings of dev defaults. */
 export async function startApp(
   module: Parameters<typeof NestFactory.create>[0],
   spec: DocsSpec,
-): Promise<NestExpressApplication> {
+): Promise<NestExpressApplication | null> {
+  const flag = process.argv.indexOf('--openapi');
+  if (flag > 0 && process.argv[flag + 1]) {
+    await writeOpenApi(module, spec, process.argv[flag + 1]);
+    return null;
+  }
   const app = await NestFactory.create<NestExpressApplication>(module, {
     bufferLogs: true,
     bodyParser: false,

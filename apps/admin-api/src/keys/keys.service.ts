@@ -4,7 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { generateVirtualKey, hashVirtualKey, maskVirtualKey } from '@app/auth';
 import { KeyCacheService } from '@app/cache';
 import { parseDurationSeconds } from '@app/config';
-import { Team, VirtualKey } from '@app/db';
+import { returning, Team, VirtualKey } from '@app/db';
 import { notFound, TollgateError } from '@app/http';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { KeyResponse, toKeyResponse } from './key.mapper';
@@ -66,7 +66,8 @@ export class KeysService {
   }
 
   async revoke(keyId: string): Promise<KeyResponse> {
-    const rows: Array<{ key_hash: string }> = await this.db.query(
+    const rows = await returning<{ key_hash: string }>(
+      this.db,
       `UPDATE virtual_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, now()), updated_at = now()
         WHERE key_id = $1 RETURNING key_hash`,
       [keyId],

@@ -4,7 +4,15 @@ import { DataSource, EntityManager, In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { KeyCacheService } from '@app/cache';
 import { grantCredits } from '@app/billing';
-import { ModelGroup, Organization, Team, TeamModelGroup, TeamStatus, VirtualKey } from '@app/db';
+import {
+  ModelGroup,
+  Organization,
+  returning,
+  Team,
+  TeamModelGroup,
+  TeamStatus,
+  VirtualKey,
+} from '@app/db';
 import { conflict, decodeCursor, notFound, Page, toPage, TollgateError } from '@app/http';
 import { KeysService } from '../keys/keys.service';
 import { toKeyResponse } from '../keys/key.mapper';
@@ -108,11 +116,12 @@ export class TeamsService {
 
   /** Suspend, pause or resume; every gateway replica sees it within 1 s. */
   async setStatus(teamId: string, status: Exclude<TeamStatus, 'deleted'>) {
-    const rows: unknown[][] = await this.db.query(
+    const rows = await returning(
+      this.db,
       `UPDATE teams SET status = $2, updated_at = now() WHERE team_id = $1 AND status <> 'deleted' RETURNING team_id`,
       [teamId, status],
     );
-    if (rows[0]?.length === 0 || rows.length === 0) {
+    if (rows.length === 0) {
       throw (await this.db.getRepository(Team).existsBy({ teamId }))
         ? conflict(`Team '${teamId}' is deleted`)
         : notFound('Team', teamId);

@@ -6,6 +6,7 @@ import { CacheModule } from '@app/cache';
 import { TollgateConfig, TollgateConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { HealthModule, LoggingModule, TollgateExceptionFilter } from '@app/http';
+import { MetricsModule } from './metrics/metrics.module';
 import { TeamsModule } from './teams/teams.module';
 
 @Module({})
@@ -20,6 +21,7 @@ export class AppModule {
         CacheModule,
         PassportModule,
         HealthModule,
+        MetricsModule,
         TeamsModule,
       ],
       providers: [

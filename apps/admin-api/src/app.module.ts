@@ -4,7 +4,7 @@ import { AdminKeyGuard } from '@app/auth';
 import { CacheModule } from '@app/cache';
 import { TollgateConfig, TollgateConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
-import { HealthModule, LoggingModule, TollgateExceptionFilter } from '@app/http';
+import { HealthModule, LoggingModule, ShutdownModule, TollgateExceptionFilter } from '@app/http';
 import { KeysModule } from './keys/keys.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { TeamsModule } from './teams/teams.module';
@@ -17,6 +17,7 @@ export class AppModule {
       imports: [
         TollgateConfigModule.forRoot('admin-api', config),
         LoggingModule.forRoot(config),
+        ShutdownModule,
         DbModule,
         CacheModule,
         HealthModule,

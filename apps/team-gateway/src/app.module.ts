@@ -5,7 +5,7 @@ import { TeamAuthGuard, VirtualKeyStrategy } from '@app/auth';
 import { CacheModule } from '@app/cache';
 import { TollgateConfig, TollgateConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
-import { HealthModule, LoggingModule, TollgateExceptionFilter } from '@app/http';
+import { HealthModule, LoggingModule, ShutdownModule, TollgateExceptionFilter } from '@app/http';
 import { MetricsModule } from './metrics/metrics.module';
 import { TeamsModule } from './teams/teams.module';
 
@@ -17,6 +17,7 @@ export class AppModule {
       imports: [
         TollgateConfigModule.forRoot('team-gateway', config),
         LoggingModule.forRoot(config),
+        ShutdownModule,
         DbModule,
         CacheModule,
         PassportModule,

@@ -6,6 +6,7 @@ import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import type { Request, Response, NextFunction } from 'express';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { ShutdownCoordinator } from './shutdown';
 import { tollgateValidationPipe } from './validation';
 
 export interface DocsSpec {
@@ -40,7 +41,7 @@ export function configureApp(app: NestExpressApplication, spec: DocsSpec): Tollg
     if (typeof id === 'string') res.setHeader('X-Request-Id', id);
     next();
   });
-  app.enableShutdownHooks();
+  app.use(app.get(ShutdownCoordinator).middleware);
   const document = buildOpenApi(app, spec);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return config;
@@ -78,6 +79,7 @@ export async function startApp(
   const config = configureApp(app, spec);
   const logger = new Logger(config.app);
   for (const warning of config.warnings) logger.warn(warning);
+  app.get(ShutdownCoordinator).install(app, config.http.shutdownTimeoutMs);
   await app.listen(config.http.port, config.http.host);
   const url = await app.getUrl();
   logger.log(`${config.app} listening on ${url} (docs at ${url}/docs)`);

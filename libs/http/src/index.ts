@@ -7,3 +7,4 @@ export * from './public.decorator';
 export * from './validation';
 export * from './pagination';
 export * from './uuid-param';
+export * from './shutdown';

@@ -1,0 +1,85 @@
+import type { Server } from 'node:http';
+import { Global, Injectable, Logger, Module } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+
+/**
+ * Graceful shutdown: on SIGTERM stop accepting connections, let in-flight requests (streams
+ * included) finish up to a deadline, then fire `deadline` so long streams abort and settle their
+ * billing, then close the app (pools, Redis) and exit 0.
+ */
+@Injectable()
+export class ShutdownCoordinator {
+  private readonly logger = new Logger('Shutdown');
+  private inFlight = 0;
+  private readonly idle: Array<() => void> = [];
+  private readonly deadlineController = new AbortController();
+  private draining = false;
+
+  /** Fires when the drain deadline passes: long-running work should stop and settle now. */
+  get deadline(): AbortSignal {
+    return this.deadlineController.signal;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
+    if (this.draining) res.setHeader('Connection', 'close');
+    this.inFlight++;
+    res.once('close', () => {
+      this.inFlight--;
+      if (this.inFlight === 0) this.idle.splice(0).forEach((resolve) => resolve());
+    });
+    next();
+  };
+
+  install(app: INestApplication, timeoutMs: number): void {
+    const onSignal = (signal: string) => {
+      void this.shutdown(app, timeoutMs, signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          this.logger.error(err instanceof Error ? err.message : String(err));
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  async shutdown(app: INestApplication, timeoutMs: number, signal = 'SIGTERM'): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const server = app.getHttpServer() as Server;
+    this.logger.log(
+      `${signal}: no longer accepting connections; ${this.inFlight} request(s) in flight`,
+    );
+    server.close();
+    server.closeIdleConnections();
+    if (this.inFlight > 0 && !(await this.waitIdle(timeoutMs))) {
+      this.logger.warn(`Deadline of ${timeoutMs} ms reached: aborting ${this.inFlight} request(s)`);
+      this.deadlineController.abort();
+      await this.waitIdle(5000);
+    }
+    await app.close();
+    this.logger.log('Shut down cleanly');
+  }
+
+  private waitIdle(ms: number): Promise<boolean> {
+    if (this.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.idle.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+}
+
+/** One coordinator per app, injectable where long-running work must honour the deadline. */
+@Global()
+@Module({ providers: [ShutdownCoordinator], exports: [ShutdownCoordinator] })
+export class ShutdownModule {}

@@ -5,8 +5,9 @@ import { TeamAuthGuard, VirtualKeyStrategy } from '@app/auth';
 import { CacheModule } from '@app/cache';
 import { TollgateConfig, TollgateConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
-import { HealthModule, LoggingModule, ShutdownModule, TollgateExceptionFilter } from '@app/http';
+import { HealthModule, LoggingModule, ShutdownModule } from '@app/http';
 import { MetricsModule } from './metrics/metrics.module';
+import { GatewayExceptionFilter } from './openai/gateway-exception.filter';
 import { TeamsModule } from './teams/teams.module';
 
 @Module({})
@@ -28,7 +29,7 @@ export class AppModule {
       providers: [
         VirtualKeyStrategy,
         { provide: APP_GUARD, useClass: TeamAuthGuard },
-        { provide: APP_FILTER, useClass: TollgateExceptionFilter },
+        { provide: APP_FILTER, useClass: GatewayExceptionFilter },
       ],
     };
   }

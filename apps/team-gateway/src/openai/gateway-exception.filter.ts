@@ -1,0 +1,24 @@
+import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { renderError, requestIdOf } from '@app/http';
+import { isOpenAiPath, toOpenAiError } from './openai-error';
+
+/** The gateway's one filter: `{detail, code}` on /api, OpenAI's `{error:{…}}` under /v1. */
+@Catch()
+export class GatewayExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request>();
+    const err = renderError(exception, this.logger, requestIdOf(req));
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.set(err.headers).status(err.status);
+    if (isOpenAiPath(req.path)) res.json(toOpenAiError(err.code, err.detail));
+    else res.json({ detail: err.detail, code: err.code });
+  }
+}

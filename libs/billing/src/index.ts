@@ -1,1 +1,5 @@
 export * from './ledger';
+export * from './holds';
+export * from './charges';
+export * from './balance';
+export * from './refills';

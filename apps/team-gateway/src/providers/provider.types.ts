@@ -61,6 +61,8 @@ export interface ChatResult {
   finish_reason: FinishReason;
   tool_calls?: ToolCall[];
   usage: Usage;
+  /** True when the upstream gave no usage and the adapter estimated it (~4 characters a token). */
+  usage_estimated?: boolean;
 }
 
 /** One OpenAI `chat.completion.chunk`; the last one may carry `usage` and no choices. */

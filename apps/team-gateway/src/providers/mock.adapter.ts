@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { setImmediate as nextTick } from 'node:timers/promises';
+import { Injectable } from '@nestjs/common';
+import type {
+  ChatRequest,
+  ChatResult,
+  ProviderAdapter,
+  ProviderTarget,
+  StreamChunk,
+  ToolCall,
+} from './provider.types';
+import { approxTokens, promptText, textOf } from './tokens';
+
+const CHARS_PER_TOKEN = 4;
+
+/** The tool the request forces (`required` → the first tool, or the named one); none otherwise. */
+function forcedTool(request: ChatRequest): string | null {
+  const tools = request.tools ?? [];
+  const choice = request.tool_choice;
+  if (tools.length === 0 || choice === undefined || choice === 'auto' || choice === 'none') {
+    return null;
+  }
+  return choice === 'required' ? tools[0].function.name : choice.function.name;
+}
+
+/**
+ * The mock provider's answer: a fixed function of the last user message, with token counts
+ * computed from the text (~4 characters a token). Same request, same answer; no network.
+ */
+export function mockResult(target: ProviderTarget, request: ChatRequest): ChatResult {
+  const lastUser = [...request.messages].reverse().find((m) => m.role === 'user');
+  const asked = textOf(lastUser?.content ?? null);
+  const prompt = promptText(request.messages);
+  const id = `mock-${createHash('sha256').update(`${target.providerModel}\n${prompt}`).digest('hex').slice(0, 24)}`;
+  const base = { id, model: target.providerModel };
+  const tool = forcedTool(request);
+  const promptTokens = approxTokens(prompt);
+  if (tool) {
+    const call: ToolCall = {
+      id: `call_${id.slice(5, 21)}`,
+      type: 'function',
+      function: { name: tool, arguments: JSON.stringify({ input: asked }) },
+    };
+    const completion = approxTokens(call.function.name + call.function.arguments);
+    return {
+      ...base,
+      content: null,
+      finish_reason: 'tool_calls',
+      tool_calls: [call],
+      usage: usage(promptTokens, completion),
+    };
+  }
+  let content = `Mock response to: ${asked}`;
+  let finish: ChatResult['finish_reason'] = 'stop';
+  if (request.max_tokens !== undefined && approxTokens(content) > request.max_tokens) {
+    content = content.slice(0, request.max_tokens * CHARS_PER_TOKEN);
+    finish = 'length';
+  }
+  return {
+    ...base,
+    content,
+    finish_reason: finish,
+    usage: usage(promptTokens, approxTokens(content)),
+  };
+}
+
+const usage = (prompt: number, completion: number) => ({
+  prompt_tokens: prompt,
+  completion_tokens: completion,
+  total_tokens: prompt + completion,
+});
+
+/** The stream of a mock result: role, one chunk per word (or the tool call), finish, usage. */
+export function mockChunks(result: ChatResult): StreamChunk[] {
+  const base = {
+    id: result.id,
+    object: 'chat.completion.chunk' as const,
+    created: Math.floor(Date.now() / 1000),
+    model: result.model,
+  };
+  const chunk = (delta: StreamChunk['choices'][number]['delta']): StreamChunk => ({
+    ...base,
+    choices: [{ index: 0, delta, finish_reason: null }],
+  });
+  const chunks = [chunk({ role: 'assistant', content: '' })];
+  for (const word of result.content?.match(/\s*\S+\s*/g) ?? []) {
+    chunks.push(chunk({ content: word }));
+  }
+  for (const [index, call] of (result.tool_calls ?? []).entries()) {
+    const { name, arguments: args } = call.function;
+    chunks.push(
+      chunk({
+        tool_calls: [{ index, id: call.id, type: 'function', function: { name, arguments: '' } }],
+      }),
+    );
+    chunks.push(chunk({ tool_calls: [{ index, function: { arguments: args } }] }));
+  }
+  chunks.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: result.finish_reason }] });
+  chunks.push({ ...base, choices: [], usage: result.usage });
+  return chunks;
+}
+
+/** Deterministic and offline; used only when a deployment's provider is `mock`. */
+@Injectable()
+export class MockAdapter implements ProviderAdapter {
+  complete(target: ProviderTarget, request: ChatRequest, signal: AbortSignal): Promise<ChatResult> {
+    signal.throwIfAborted();
+    return Promise.resolve(mockResult(target, request));
+  }
+
+  async *stream(
+    target: ProviderTarget,
+    request: ChatRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<StreamChunk> {
+    for (const chunk of mockChunks(mockResult(target, request))) {
+      // a real turn of the event loop between chunks, so aborts and back-pressure apply
+      await nextTick();
+      signal.throwIfAborted();
+      yield chunk;
+    }
+  }
+}

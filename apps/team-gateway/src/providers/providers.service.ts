@@ -1,0 +1,30 @@
+import { Injectable } from '@nestjs/common';
+import { AnthropicAdapter } from './anthropic.adapter';
+import { MockAdapter } from './mock.adapter';
+import { OpenAiAdapter } from './openai.adapter';
+import type { ProviderAdapter, ProviderTarget } from './provider.types';
+import { UpstreamError } from './provider.types';
+
+/** Picks the adapter for a deployment's provider. */
+@Injectable()
+export class ProvidersService {
+  constructor(
+    private readonly openai: OpenAiAdapter,
+    private readonly anthropic: AnthropicAdapter,
+    private readonly mock: MockAdapter,
+  ) {}
+
+  adapterFor(provider: ProviderTarget['provider']): ProviderAdapter {
+    switch (provider) {
+      case 'openai':
+      case 'openai-compatible':
+        return this.openai;
+      case 'anthropic':
+        return this.anthropic;
+      case 'mock':
+        return this.mock;
+    }
+    // a provider value written to the database by something newer than this code
+    throw new UpstreamError('bad_request', `Unknown provider ${String(provider)}`);
+  }
+}

@@ -1,0 +1,128 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { createParser, EventSourceMessage } from 'eventsource-parser';
+import { Agent, Dispatcher, request } from 'undici';
+import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { UpstreamError } from './provider.types';
+import { classifyFailure, statusError } from './upstream-errors';
+
+const ERROR_BODY_LIMIT = 16 * 1024;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface UpstreamCall {
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+  signal: AbortSignal;
+  /** The provider key, scrubbed from every error message. */
+  secret: string | null;
+}
+
+/**
+ * The one pooled HTTP client every adapter shares (undici keep-alive Agent). The read timeout
+ * (`UPSTREAM_TIMEOUT_MS`) bounds both the wait for headers and every gap between body chunks.
+ */
+@Injectable()
+export class UpstreamHttp implements OnApplicationShutdown {
+  private readonly agent: Agent;
+
+  constructor(@Inject(TOLLGATE_CONFIG) config: Pick<TollgateConfig, 'upstream'>) {
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      connect: { timeout: CONNECT_TIMEOUT_MS },
+      headersTimeout: config.upstream.timeoutMs,
+      bodyTimeout: config.upstream.timeoutMs,
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.agent.destroy();
+  }
+
+  /** POSTs JSON and returns the parsed JSON answer; non-2xx and bad JSON become UpstreamErrors. */
+  async postJson(call: UpstreamCall): Promise<unknown> {
+    const res = await this.send(call, 'application/json');
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw this.failure(err, call);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new UpstreamError('malformed_response', 'Upstream answered with invalid JSON', 200);
+    }
+  }
+
+  /**
+   * POSTs JSON and yields the server-sent events of the answer as they arrive, never buffering
+   * the whole stream. Stopping the iteration (or aborting the signal) closes the connection.
+   * A JSON answer instead of a stream is yielded as one event named `json`.
+   */
+  async *postStream(call: UpstreamCall): AsyncGenerator<EventSourceMessage> {
+    const res = await this.send(call, 'text/event-stream');
+    const queue: EventSourceMessage[] = [];
+    const parser = createParser({ onEvent: (event) => queue.push(event) });
+    const decoder = new TextDecoder();
+    const contentType = String(res.headers['content-type'] ?? '');
+    try {
+      if (contentType.includes('application/json')) {
+        yield { event: 'json', data: await res.body.text() };
+        return;
+      }
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        while (queue.length > 0) yield queue.shift() as EventSourceMessage;
+      }
+      parser.feed(decoder.decode() + '\n\n');
+      while (queue.length > 0) yield queue.shift() as EventSourceMessage;
+    } catch (err) {
+      throw this.failure(err, call);
+    } finally {
+      // Not read to the end (consumer stopped, error): destroying the body closes the socket.
+      if (!res.body.destroyed) res.body.destroy();
+    }
+  }
+
+  private async send(call: UpstreamCall, accept: string): Promise<Dispatcher.ResponseData> {
+    call.signal.throwIfAborted();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(call.url, {
+        method: 'POST',
+        dispatcher: this.agent,
+        headers: { ...call.headers, 'content-type': 'application/json', accept },
+        body: JSON.stringify(call.body),
+        signal: call.signal,
+      });
+    } catch (err) {
+      throw this.failure(err, call);
+    }
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await readCapped(res.body, ERROR_BODY_LIMIT).catch(() => '');
+      throw statusError(res.statusCode, text, call.secret);
+    }
+    return res;
+  }
+
+  /** A caller's abort stays an abort; anything else becomes a classified, scrubbed UpstreamError. */
+  private failure(err: unknown, call: UpstreamCall): unknown {
+    if (call.signal.aborted) return call.signal.reason;
+    return classifyFailure(err, call.secret);
+  }
+}
+
+/** Reads at most `limit` bytes of a body (error pages can be huge), then drops the rest. */
+async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= limit) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(parts).toString('utf8').slice(0, limit);
+}

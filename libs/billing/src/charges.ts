@@ -1,0 +1,221 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { BudgetMode, CallStatus } from '@app/db';
+
+/** The team settings that turn usage into credits. */
+export interface BudgetSettings {
+  budgetMode: BudgetMode;
+  creditsPerDollar: number;
+  tokensPerCredit: number;
+  markupPercentage: number;
+}
+
+export interface Prices {
+  inputPerMillion: number;
+  outputPerMillion: number;
+}
+
+export interface Costs {
+  providerCostUsd: number;
+  clientCostUsd: number;
+}
+
+/** Float noise (0.1 + 0.2) must not push a ceil up a whole credit. */
+const EPSILON = 1e-9;
+
+const roundUsd = (usd: number) => Math.round(usd * 1e10) / 1e10;
+
+/** Provider cost from the deployment's per-million prices; client cost adds the team's markup. */
+export function callCosts(
+  promptTokens: number,
+  completionTokens: number,
+  prices: Prices,
+  markupPercentage: number,
+): Costs {
+  const provider =
+    (promptTokens * prices.inputPerMillion + completionTokens * prices.outputPerMillion) / 1e6;
+  return {
+    providerCostUsd: roundUsd(provider),
+    clientCostUsd: roundUsd(provider * (1 + markupPercentage / 100)),
+  };
+}
+
+/**
+ * Credits a call costs in a consumption mode (job_based calls cost nothing per call):
+ * ceil(client cost × credits_per_dollar) or ceil(tokens ÷ tokens_per_credit).
+ */
+export function consumptionCredits(
+  settings: BudgetSettings,
+  clientCostUsd: number,
+  totalTokens: number,
+): number {
+  switch (settings.budgetMode) {
+    case 'job_based':
+      return 0;
+    case 'consumption_usd':
+      return Math.max(0, Math.ceil(clientCostUsd * settings.creditsPerDollar - EPSILON));
+    case 'consumption_tokens':
+      return Math.max(0, Math.ceil(totalTokens / settings.tokensPerCredit - EPSILON));
+  }
+}
+
+/** What the settle may actually take: the amount due, capped so the balance stays ≥ 0. */
+export function cappedCharge(due: number, available: number, held: number): number {
+  return Math.max(0, Math.min(due, available + held));
+}
+
+/** One upstream attempt as stored in llm_calls (snake_case = column names). */
+export interface CallRecord {
+  call_id: string;
+  job_id: string;
+  team_id: string;
+  key_id: string | null;
+  model_requested: string;
+  model_name: string | null;
+  model_id: string | null;
+  provider: string | null;
+  provider_model: string | null;
+  attempt: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  provider_cost_usd: number;
+  client_cost_usd: number;
+  input_price_per_million: number | null;
+  output_price_per_million: number | null;
+  markup_percentage: number;
+  latency_ms: number;
+  status: CallStatus;
+  error_class: string | null;
+  error_message: string | null;
+  purpose: string | null;
+  streamed: boolean;
+  finish_reason: string | null;
+  call_metadata: Record<string, unknown>;
+  /** The one row of a call that carries its charge (credits_charged = the settled amount). */
+  charged: boolean;
+}
+
+export interface SettleInput {
+  teamId: string;
+  /** The key the charge is attributed to (virtual_keys.spend) unless the hold names its own. */
+  keyId: string | null;
+  jobId: string;
+  /** Release this hold (a call's) … */
+  holdId?: string | null;
+  /** … or every hold of this job (the job_based job credit). */
+  releaseJobHolds?: boolean;
+  /** Credits due; the settle takes min(due, available + released). */
+  due: number;
+  reason: string;
+  /** Attempt rows to insert in the same statement. */
+  calls?: CallRecord[];
+}
+
+export interface Settlement {
+  charged: number;
+  released: number;
+  /** credits_remaining after the settle. */
+  remaining: number;
+}
+
+const CALL_COLUMNS = `call_id uuid, job_id uuid, team_id varchar, key_id uuid, model_requested varchar,
+  model_name varchar, model_id uuid, provider varchar, provider_model varchar, attempt int,
+  prompt_tokens int, completion_tokens int, total_tokens int, provider_cost_usd numeric,
+  client_cost_usd numeric, input_price_per_million numeric, output_price_per_million numeric,
+  markup_percentage float8, latency_ms int, status varchar, error_class varchar,
+  error_message text, purpose varchar, streamed boolean, finish_reason varchar,
+  call_metadata jsonb, charged boolean`;
+
+/**
+ * Settles in ONE statement: releases the hold(s), takes the charge (capped at what the team can
+ * pay), writes the ledger row, moves the key's spend and inserts the call rows. The team row is
+ * locked (FOR UPDATE) before the charge is computed, so concurrent settles see each other.
+ */
+export async function settle(
+  db: DataSource | EntityManager,
+  input: SettleInput,
+): Promise<Settlement> {
+  const rows: Array<{ charged: string; released: string; remaining: string }> = await db.query(
+    `WITH h AS (
+       DELETE FROM credit_holds
+        WHERE hold_id = $1::uuid OR ($2::boolean AND job_id = $3::uuid)
+       RETURNING credits, key_id
+     ),
+     hs AS (
+       SELECT COALESCE(sum(credits), 0)::bigint AS released,
+              COALESCE(sum(credits) FILTER (WHERE key_id IS NOT NULL), 0)::bigint AS key_released,
+              max(key_id::text)::uuid AS budget_key
+         FROM h
+     ),
+     l AS (
+       SELECT t.team_id, hs.released, hs.key_released, COALESCE(hs.budget_key, $6::uuid) AS key_id,
+              LEAST($4::bigint, t.credits_allocated - t.credits_used - t.credits_held + hs.released) AS charge,
+              t.credits_allocated - t.credits_used AS before,
+              t.credits_allocated - t.credits_used - t.credits_held AS available
+         FROM teams t CROSS JOIN hs
+        WHERE t.team_id = $5
+          FOR UPDATE OF t
+     ),
+     u AS (
+       UPDATE teams t
+          SET credits_used = t.credits_used + l.charge,
+              credits_held = t.credits_held - l.released,
+              updated_at = now()
+         FROM l
+        WHERE t.team_id = l.team_id AND (l.charge > 0 OR l.released > 0)
+       RETURNING t.team_id
+     ),
+     led AS (
+       INSERT INTO credit_transactions
+         (team_id, job_id, key_id, transaction_type, credits_amount, credits_before, credits_after, reason)
+       SELECT l.team_id, $3::uuid, l.key_id, 'deduction', -l.charge, l.before, l.before - l.charge, $7
+         FROM l WHERE l.charge > 0
+       RETURNING transaction_id
+     ),
+     k AS (
+       UPDATE virtual_keys v
+          SET spend = v.spend + l.charge,
+              total_spend = v.total_spend + l.charge,
+              spend_held = GREATEST(0, v.spend_held - l.key_released)
+         FROM l
+        WHERE v.key_id = l.key_id AND (l.charge > 0 OR l.key_released > 0)
+       RETURNING v.key_id
+     ),
+     c AS (
+       INSERT INTO llm_calls
+         (call_id, job_id, team_id, key_id, model_requested, model_name, model_id, provider,
+          provider_model, attempt, prompt_tokens, completion_tokens, total_tokens,
+          provider_cost_usd, client_cost_usd, input_price_per_million, output_price_per_million,
+          markup_percentage, credits_charged, latency_ms, status, error_class, error_message,
+          purpose, streamed, finish_reason, call_metadata)
+       SELECT r.call_id, r.job_id, r.team_id, r.key_id, r.model_requested, r.model_name, r.model_id,
+              r.provider, r.provider_model, r.attempt, r.prompt_tokens, r.completion_tokens,
+              r.total_tokens, r.provider_cost_usd, r.client_cost_usd, r.input_price_per_million,
+              r.output_price_per_million, r.markup_percentage,
+              CASE WHEN r.charged THEN COALESCE((SELECT charge FROM l), 0) ELSE 0 END,
+              r.latency_ms, r.status, r.error_class, r.error_message, r.purpose, r.streamed,
+              r.finish_reason, COALESCE(r.call_metadata, '{}'::jsonb)
+         FROM jsonb_to_recordset($8::jsonb) AS r(${CALL_COLUMNS})
+       RETURNING call_id
+     )
+     SELECT l.charge AS charged, l.released, l.available + l.released - l.charge AS remaining
+       FROM l`,
+    [
+      input.holdId ?? null,
+      input.releaseJobHolds ?? false,
+      input.jobId,
+      Math.max(0, Math.floor(input.due)),
+      input.teamId,
+      input.keyId,
+      input.reason,
+      JSON.stringify(input.calls ?? []),
+    ],
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`settle: team ${input.teamId} not found`);
+  return {
+    charged: Number(row.charged),
+    released: Number(row.released),
+    remaining: Number(row.remaining),
+  };
+}

@@ -6,6 +6,8 @@ import { CacheModule } from '@app/cache';
 import { TollgateConfig, TollgateConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { HealthModule, LoggingModule, ShutdownModule } from '@app/http';
+import { CreditsModule } from './credits/credits.module';
+import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { GatewayExceptionFilter } from './openai/gateway-exception.filter';
 import { TeamsModule } from './teams/teams.module';
@@ -25,6 +27,8 @@ export class AppModule {
         HealthModule,
         MetricsModule,
         TeamsModule,
+        JobsModule,
+        CreditsModule,
       ],
       providers: [
         VirtualKeyStrategy,

@@ -113,4 +113,12 @@ export class EnvironmentVariables {
   @Min(2)
   @Max(200)
   DB_POOL_SIZE?: number;
+
+  /** How often the gateway closes jobs past JOB_TTL and releases expired credit holds. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3600000)
+  JOB_SWEEP_INTERVAL_MS?: number;
 }

@@ -35,7 +35,7 @@ export interface TollgateConfig {
   redis: { url: string | undefined };
   auth: { masterKey: string; usingDevMasterKey: boolean };
   encryption: { current: EncryptionKey; previous: EncryptionKey[] };
-  jobs: { ttlSeconds: number };
+  jobs: { ttlSeconds: number; sweepIntervalMs: number };
   upstream: { timeoutMs: number };
   logLevel: string;
   /** Non-fatal notices for the boot log (dev defaults in use). */
@@ -128,7 +128,10 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
     redis: { url: env.REDIS_URL },
     auth: { masterKey: env.MASTER_KEY ?? DEV_MASTER_KEY, usingDevMasterKey },
     encryption: { current: { id: env.ENCRYPTION_KEY_ID ?? 'k1', key: currentKey }, previous },
-    jobs: { ttlSeconds: parseDurationSeconds(env.JOB_TTL ?? '24h') ?? 86400 },
+    jobs: {
+      ttlSeconds: parseDurationSeconds(env.JOB_TTL ?? '24h') ?? 86400,
+      sweepIntervalMs: env.JOB_SWEEP_INTERVAL_MS ?? 60000,
+    },
     upstream: { timeoutMs: env.UPSTREAM_TIMEOUT_MS ?? 60000 },
     logLevel: env.LOG_LEVEL ?? 'info',
     warnings,

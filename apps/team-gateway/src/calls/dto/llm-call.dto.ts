@@ -1,0 +1,125 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  Min,
+  ValidateBy,
+  ValidateNested,
+} from 'class-validator';
+import type {
+  ChatMessage,
+  ContentPart,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+} from '../../providers/provider.types';
+
+const isStringOr = (name: string, other: (v: unknown) => boolean, what: string) =>
+  ValidateBy({
+    name,
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' || other(value),
+      defaultMessage: () => `must be a string or ${what}`,
+    },
+  });
+
+const isStringArray = (v: unknown) =>
+  Array.isArray(v) && v.length <= 4 && v.every((s) => typeof s === 'string');
+const isObjectArray = (v: unknown) =>
+  Array.isArray(v) && v.every((p) => typeof p === 'object' && p !== null);
+const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export class ChatMessageDto implements ChatMessage {
+  @IsIn(['system', 'developer', 'user', 'assistant', 'tool'])
+  role!: ChatMessage['role'];
+
+  /** Text, or an array of content parts; null for an assistant message with tool calls only. */
+  @IsOptional()
+  @isStringOr('isContent', isObjectArray, 'an array of content parts')
+  content!: string | ContentPart[] | null;
+
+  @IsOptional()
+  @IsString()
+  name?: string;
+
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  tool_calls?: ToolCall[];
+
+  @IsOptional()
+  @IsString()
+  tool_call_id?: string;
+}
+
+/** The body of an LLM call (OpenAI chat-completions options). */
+export class LlmCallDto {
+  /** A model name or a model-group name the key may use. */
+  @IsString()
+  @Length(1, 255)
+  model!: string;
+
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(10_000)
+  @ValidateNested({ each: true })
+  @Type(() => ChatMessageDto)
+  messages!: ChatMessageDto[];
+
+  /** Free-text label stored on the call record. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  purpose?: string;
+
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(2)
+  temperature?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  max_tokens?: number;
+
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  top_p?: number;
+
+  /** Up to 4 stop sequences. */
+  @IsOptional()
+  @isStringOr('isStop', isStringArray, 'an array of up to 4 strings')
+  stop?: string | string[];
+
+  @IsOptional()
+  @IsObject()
+  response_format?: Record<string, unknown>;
+
+  @IsOptional()
+  @IsArray()
+  @IsObject({ each: true })
+  tools?: ToolDefinition[];
+
+  /** "none" | "auto" | "required" | {type: "function", function: {name}}. */
+  @IsOptional()
+  @isStringOr('isToolChoice', isObject, 'an object')
+  tool_choice?: ToolChoice;
+
+  /** Stored on the call record. */
+  @IsOptional()
+  @IsObject()
+  call_metadata?: Record<string, unknown>;
+}

@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { TeamPrincipal } from '@app/auth';
+import { getBalance, listTransactions } from '@app/billing';
+import { TollgateError } from '@app/http';
+
+/** Self-service credits: the caller's own team only. */
+@Injectable()
+export class CreditsService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  balance(principal: TeamPrincipal, teamId: string) {
+    assertOwnTeam(principal, teamId);
+    return getBalance(this.db, teamId);
+  }
+
+  transactions(principal: TeamPrincipal, teamId: string, limit: number, cursor?: string) {
+    assertOwnTeam(principal, teamId);
+    return listTransactions(this.db, teamId, limit, cursor);
+  }
+}
+
+function assertOwnTeam(principal: TeamPrincipal, teamId: string): void {
+  if (teamId !== principal.teamId) {
+    throw new TollgateError('FORBIDDEN', 'Cannot access credits for a different team');
+  }
+}

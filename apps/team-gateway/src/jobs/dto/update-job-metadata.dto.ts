@@ -1,0 +1,7 @@
+import { IsObject } from 'class-validator';
+
+export class UpdateJobMetadataDto {
+  /** Merged into the job's metadata (top-level keys replaced). */
+  @IsObject()
+  metadata!: Record<string, unknown>;
+}

@@ -1,0 +1,99 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiGatewayTimeoutResponse,
+  ApiNotFoundResponse,
+  ApiBadGatewayResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
+import { UuidParam } from '@app/http';
+import { LlmCallDto } from '../calls/dto/llm-call.dto';
+import { CompleteJobDto } from './dto/complete-job.dto';
+import { CreateAndCallDto } from './dto/create-and-call.dto';
+import { CreateJobDto } from './dto/create-job.dto';
+import { UpdateJobMetadataDto } from './dto/update-job-metadata.dto';
+import { JobsService } from './jobs.service';
+
+@ApiTags('jobs')
+@TeamAuth()
+@Controller('api/jobs')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  /** Open a job (one business operation); it stays pending until its first call. */
+  @Post('create')
+  create(@CurrentTeam() principal: TeamPrincipal, @Body() dto: CreateJobDto) {
+    return this.jobs.create(principal, dto);
+  }
+
+  /** Create a job, make one LLM call and close the job (completed, or failed if the call fails). */
+  @Post('create-and-call')
+  @HttpCode(200)
+  @ApiForbiddenResponse({ description: 'Model not allowed, insufficient credits or key budget' })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited (Retry-After)' })
+  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed' })
+  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out' })
+  createAndCall(@CurrentTeam() principal: TeamPrincipal, @Body() dto: CreateAndCallDto) {
+    return this.jobs.createAndCall(principal, dto);
+  }
+
+  /** A job of the caller's team. */
+  @Get(':job_id')
+  @ApiNotFoundResponse({ description: 'No such job' })
+  get(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Param('job_id', UuidParam('job_id')) jobId: string,
+  ) {
+    return this.jobs.get(principal, jobId);
+  }
+
+  /** Merge keys into the job's metadata. */
+  @Patch(':job_id/metadata')
+  updateMetadata(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Param('job_id', UuidParam('job_id')) jobId: string,
+    @Body() dto: UpdateJobMetadataDto,
+  ) {
+    return this.jobs.updateMetadata(principal, jobId, dto.metadata);
+  }
+
+  /** Make an LLM call inside the job (held before, settled after the upstream request). */
+  @Post(':job_id/llm-call')
+  @HttpCode(200)
+  @ApiForbiddenResponse({ description: 'Model not allowed, insufficient credits or key budget' })
+  @ApiNotFoundResponse({ description: 'No such job or model' })
+  @ApiConflictResponse({ description: 'The job is already completed or failed' })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited (Retry-After)' })
+  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed' })
+  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out' })
+  llmCall(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Param('job_id', UuidParam('job_id')) jobId: string,
+    @Body() dto: LlmCallDto,
+  ) {
+    return this.jobs.llmCall(principal, jobId, dto);
+  }
+
+  /** Close the job and charge it; a repeat returns the same result and charges nothing. */
+  @Post(':job_id/complete')
+  @HttpCode(200)
+  complete(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Param('job_id', UuidParam('job_id')) jobId: string,
+    @Body() dto: CompleteJobDto,
+  ) {
+    return this.jobs.complete(principal, jobId, dto);
+  }
+
+  /** The job's calls and costs (client cost, with markup). */
+  @Get(':job_id/costs')
+  costs(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Param('job_id', UuidParam('job_id')) jobId: string,
+  ) {
+    return this.jobs.costs(principal, jobId);
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { CallsModule } from '../calls/calls.module';
+import { JobCompletionService } from './job-completion.service';
+import { JobsController } from './jobs.controller';
+import { JobsService } from './jobs.service';
+import { JobsSweep } from './jobs.sweep';
+import { TeamJobsController } from './team-jobs.controller';
+
+@Module({
+  imports: [ScheduleModule.forRoot(), CallsModule],
+  controllers: [JobsController, TeamJobsController],
+  providers: [JobsService, JobCompletionService, JobsSweep],
+  exports: [JobsService, JobCompletionService],
+})
+export class JobsModule {}

@@ -1,0 +1,230 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { TeamPrincipal } from '@app/auth';
+import { Job } from '@app/db';
+import { decodeCursor, Page, toPage, TollgateError } from '@app/http';
+import { CallsService } from '../calls/calls.service';
+import { LlmCallDto } from '../calls/dto/llm-call.dto';
+import { CreateAndCallDto } from './dto/create-and-call.dto';
+import { CreateJobDto } from './dto/create-job.dto';
+import { ListJobsQueryDto } from './dto/list-jobs.query';
+import { Completion, JOB_CALL_TOTALS, JobCompletionService } from './job-completion.service';
+import { CallCostRow, JobCosts, toCallCost, toJobResponse } from './job.mapper';
+
+type JobResponse = ReturnType<typeof toJobResponse>;
+
+@Injectable()
+export class JobsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly calls: CallsService,
+    private readonly completion: JobCompletionService,
+  ) {}
+
+  async create(principal: TeamPrincipal, dto: CreateJobDto) {
+    assertOwnTeam(principal, dto.team_id);
+    const rows: Array<{ job_id: string; status: string; created_at: Date }> = await this.db.query(
+      `INSERT INTO jobs (team_id, key_id, job_type, user_id, metadata)
+       VALUES ($1, $2, $3, $4, $5) RETURNING job_id, status, created_at`,
+      [principal.teamId, principal.keyId, dto.job_type, dto.user_id ?? null, dto.metadata ?? {}],
+    );
+    const job = rows[0];
+    return { job_id: job.job_id, status: job.status, created_at: job.created_at.toISOString() };
+  }
+
+  async get(principal: TeamPrincipal, jobId: string): Promise<JobResponse> {
+    return toJobResponse(await this.own(principal, jobId));
+  }
+
+  async updateMetadata(principal: TeamPrincipal, jobId: string, metadata: Record<string, unknown>) {
+    await this.own(principal, jobId);
+    await this.db.query(
+      'UPDATE jobs SET metadata = metadata || $2::jsonb, updated_at = now() WHERE job_id = $1',
+      [jobId, JSON.stringify(metadata)],
+    );
+    return this.get(principal, jobId);
+  }
+
+  llmCall(principal: TeamPrincipal, jobId: string, body: LlmCallDto) {
+    return this.calls.call(principal, jobId, body);
+  }
+
+  async complete(principal: TeamPrincipal, jobId: string, completion: Completion) {
+    const result = await this.completion.complete(principal.teamId, jobId, completion);
+    if (!result) throw new TollgateError('NOT_FOUND', 'Job not found');
+    return result;
+  }
+
+  /** A one-call job: created, called, and closed as completed (or failed when the call fails). */
+  async createAndCall(principal: TeamPrincipal, dto: CreateAndCallDto) {
+    const { team_id, job_type, user_id, metadata, job_metadata, ...call } = dto;
+    const { job_id } = await this.create(principal, {
+      team_id,
+      job_type,
+      user_id,
+      metadata: { ...(job_metadata ?? {}), ...(metadata ?? {}) },
+    });
+    let result: Awaited<ReturnType<CallsService['call']>>;
+    try {
+      result = await this.calls.call(principal, job_id, Object.assign(new LlmCallDto(), call));
+    } catch (err) {
+      const detail = err instanceof TollgateError ? err.detail : 'Call failed';
+      await this.completion.complete(principal.teamId, job_id, {
+        status: 'failed',
+        error_message: detail,
+      });
+      throw err;
+    }
+    const completed = await this.complete(principal, job_id, { status: 'completed' });
+    return { job_id, ...result, costs: completed.costs };
+  }
+
+  async costs(principal: TeamPrincipal, jobId: string) {
+    const job = await this.own(principal, jobId);
+    const [totals, calls, balance] = await Promise.all([
+      this.db.query<
+        Array<
+          Omit<JobCosts, 'credits_charged' | 'credit_applied' | 'credits_remaining'> & {
+            total_tokens: string;
+            total_cost_usd: string;
+            call_credits: string;
+          }
+        >
+      >(JOB_CALL_TOTALS, [jobId]),
+      this.db.query<CallCostRow[]>(
+        `SELECT call_id, model_name, model_requested, prompt_tokens, completion_tokens,
+                client_cost_usd, latency_ms, status
+           FROM llm_calls WHERE job_id = $1 ORDER BY created_at, attempt`,
+        [jobId],
+      ),
+      this.db.query<Array<{ remaining: string }>>(
+        'SELECT credits_allocated - credits_used - credits_held AS remaining FROM teams WHERE team_id = $1',
+        [job.teamId],
+      ),
+    ]);
+    const t = totals[0];
+    const closed = job.status === 'completed' || job.status === 'failed';
+    const charged = closed ? job.creditsCharged : Number(t.call_credits);
+    const costs: JobCosts = {
+      total_calls: t.total_calls,
+      successful_calls: t.successful_calls,
+      failed_calls: t.failed_calls,
+      total_tokens: Number(t.total_tokens),
+      total_cost_usd: Number(t.total_cost_usd),
+      credits_charged: charged,
+      credit_applied: charged > 0,
+      credits_remaining: Number(balance[0]?.remaining ?? 0),
+    };
+    return { job_id: job.jobId, status: job.status, costs, calls: calls.map(toCallCost) };
+  }
+
+  async list(
+    principal: TeamPrincipal,
+    teamId: string,
+    query: ListJobsQueryDto,
+  ): Promise<Page<JobResponse>> {
+    assertOwnTeam(principal, teamId);
+    const limit = query.limit ?? 50;
+    const position = decodeCursor(query.cursor);
+    const qb = this.db
+      .getRepository(Job)
+      .createQueryBuilder('j')
+      .where('j.team_id = :teamId', { teamId })
+      .orderBy('j.created_at', 'DESC')
+      .addOrderBy('j.job_id', 'DESC')
+      .take(limit + 1);
+    if (query.status) qb.andWhere('j.status = :status', { status: query.status });
+    if (query.from) qb.andWhere('j.created_at >= :from', { from: query.from });
+    if (query.to) qb.andWhere('j.created_at < :to', { to: query.to });
+    if (position) qb.andWhere('(j.created_at, j.job_id) < (:createdAt, :id)', position);
+    const jobs = await qb.getMany();
+    return toPage(
+      jobs,
+      limit,
+      (j) => ({ createdAt: j.createdAt.toISOString(), id: j.jobId }),
+      toJobResponse,
+    );
+  }
+
+  /** Jobs, calls, tokens, client cost and credits of the team over [from, to), by SQL aggregation. */
+  async usage(principal: TeamPrincipal, teamId: string, from?: string, to?: string) {
+    assertOwnTeam(principal, teamId);
+    const end = to ? new Date(to) : new Date();
+    const start = from ? new Date(from) : new Date(end.getTime() - 30 * 86_400_000);
+    const params = [teamId, start, end];
+    const [jobs, calls, models, credits] = await Promise.all([
+      this.db.query<Array<Record<string, number>>>(
+        `SELECT count(*)::int AS total_jobs,
+                count(*) FILTER (WHERE status = 'completed')::int AS completed_jobs,
+                count(*) FILTER (WHERE status = 'failed')::int AS failed_jobs,
+                count(*) FILTER (WHERE status IN ('pending', 'in_progress'))::int AS open_jobs
+           FROM jobs WHERE team_id = $1 AND created_at >= $2 AND created_at < $3`,
+        params,
+      ),
+      this.db.query<Array<Record<string, string | number>>>(
+        `SELECT count(*)::int AS total_calls,
+                count(*) FILTER (WHERE status = 'success')::int AS successful_calls,
+                count(*) FILTER (WHERE status <> 'success')::int AS failed_calls,
+                COALESCE(sum(prompt_tokens), 0)::bigint AS prompt_tokens,
+                COALESCE(sum(completion_tokens), 0)::bigint AS completion_tokens,
+                COALESCE(sum(total_tokens), 0)::bigint AS total_tokens,
+                COALESCE(sum(client_cost_usd), 0)::float8 AS total_cost_usd
+           FROM llm_calls WHERE team_id = $1 AND created_at >= $2 AND created_at < $3`,
+        params,
+      ),
+      this.db.query<
+        Array<{ model: string; calls: number; total_tokens: string; cost_usd: number }>
+      >(
+        `SELECT COALESCE(model_name, model_requested) AS model, count(*)::int AS calls,
+                COALESCE(sum(total_tokens), 0)::bigint AS total_tokens,
+                COALESCE(sum(client_cost_usd), 0)::float8 AS cost_usd
+           FROM llm_calls WHERE team_id = $1 AND created_at >= $2 AND created_at < $3
+          GROUP BY 1 ORDER BY 1`,
+        params,
+      ),
+      this.db.query<Array<{ credits_used: string }>>(
+        `SELECT COALESCE(-sum(credits_amount), 0)::bigint AS credits_used
+           FROM credit_transactions
+          WHERE team_id = $1 AND transaction_type = 'deduction' AND created_at >= $2 AND created_at < $3`,
+        params,
+      ),
+    ]);
+    const c = calls[0];
+    return {
+      team_id: teamId,
+      from: start.toISOString(),
+      to: end.toISOString(),
+      ...jobs[0],
+      total_calls: Number(c.total_calls),
+      successful_calls: Number(c.successful_calls),
+      failed_calls: Number(c.failed_calls),
+      prompt_tokens: Number(c.prompt_tokens),
+      completion_tokens: Number(c.completion_tokens),
+      total_tokens: Number(c.total_tokens),
+      total_cost_usd: Number(c.total_cost_usd),
+      credits_used: Number(credits[0].credits_used),
+      by_model: models.map((m) => ({
+        model: m.model,
+        calls: m.calls,
+        total_tokens: Number(m.total_tokens),
+        cost_usd: m.cost_usd,
+      })),
+    };
+  }
+
+  private async own(principal: TeamPrincipal, jobId: string): Promise<Job> {
+    const job = await this.db.getRepository(Job).findOneBy({ jobId });
+    if (!job) throw new TollgateError('NOT_FOUND', 'Job not found');
+    if (job.teamId !== principal.teamId) {
+      throw new TollgateError('FORBIDDEN', 'Cannot access jobs for a different team');
+    }
+    return job;
+  }
+}
+
+function assertOwnTeam(principal: TeamPrincipal, teamId: string | undefined): void {
+  if (teamId !== undefined && teamId !== principal.teamId) {
+    throw new TollgateError('FORBIDDEN', 'Cannot access jobs for a different team');
+  }
+}

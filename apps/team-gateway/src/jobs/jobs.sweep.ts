@@ -1,0 +1,76 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { releaseExpiredHolds } from '@app/billing';
+import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { JobCompletionService } from './job-completion.service';
+
+const BATCH = 100;
+
+/**
+ * Closes jobs left open past JOB_TTL (completed if a call succeeded, else failed; charged by the
+ * same rules as a client's complete) and releases expired call holds. Safe on several replicas:
+ * each job is closed under FOR UPDATE SKIP LOCKED and completion is idempotent.
+ */
+@Injectable()
+export class JobsSweep implements OnApplicationBootstrap {
+  private readonly logger = new Logger(JobsSweep.name);
+  private running = false;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(TOLLGATE_CONFIG) private readonly config: TollgateConfig,
+    private readonly completion: JobCompletionService,
+    private readonly scheduler: SchedulerRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const timer = setInterval(() => void this.tick(), this.config.jobs.sweepIntervalMs);
+    timer.unref();
+    this.scheduler.addInterval('jobs-sweep', timer);
+  }
+
+  async tick(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      const closed = await this.closeExpiredJobs();
+      const released = await releaseExpiredHolds(this.db);
+      if (closed > 0 || released > 0) {
+        this.logger.log(
+          `Sweep: closed ${closed} expired job(s), released ${released} held credit(s)`,
+        );
+      }
+    } catch (err) {
+      this.logger.warn(`Sweep failed: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async closeExpiredJobs(): Promise<number> {
+    const jobs: Array<{ job_id: string; succeeded: boolean }> = await this.db.query(
+      `SELECT j.job_id,
+              EXISTS (SELECT 1 FROM llm_calls c WHERE c.job_id = j.job_id AND c.status = 'success') AS succeeded
+         FROM jobs j
+        WHERE j.status IN ('pending', 'in_progress')
+          AND j.created_at < now() - make_interval(secs => $1::float8)
+        ORDER BY j.created_at LIMIT $2`,
+      [this.config.jobs.ttlSeconds, BATCH],
+    );
+    let closed = 0;
+    for (const job of jobs) {
+      const result = await this.completion.complete(
+        null,
+        job.job_id,
+        job.succeeded
+          ? { status: 'completed' }
+          : { status: 'failed', error_message: 'Closed by the server after JOB_TTL' },
+        true,
+      );
+      if (result) closed += 1;
+    }
+    return closed;
+  }
+}

@@ -1,0 +1,136 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { Provider } from '@app/db';
+import type { Catalog, Deployment } from './resolver';
+
+/**
+ * Staleness bound: changes to deployments, groups, credentials and a team's groups reach this
+ * replica within CACHE_TTL_MS. A name that is unknown (or denied) here is looked up again in data
+ * loaded after the request arrived (concurrent misses share one load), so new models and grants
+ * are seen at once.
+ */
+const CACHE_TTL_MS = 5_000;
+
+interface DeploymentRow {
+  model_id: string;
+  model_name: string;
+  provider: Provider;
+  provider_model: string;
+  api_base: string | null;
+  input_price_per_million: string;
+  output_price_per_million: string;
+  weight: number;
+  status: string;
+  credential_id: string | null;
+  api_key_encrypted: string | null;
+  encryption_key_id: string | null;
+  credential_api_base: string | null;
+  credential_active: boolean | null;
+}
+
+interface Cached<T> {
+  value: T;
+  loadedAt: number;
+}
+
+/** In-process cache of the routing catalog, kept off the request hot path. */
+@Injectable()
+export class CatalogService {
+  private catalog: Cached<Catalog> | null = null;
+  private loading: { promise: Promise<Catalog>; startedAt: number } | null = null;
+  private readonly teamGroups = new Map<string, Cached<string[]>>();
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async get(): Promise<Catalog> {
+    if (this.catalog && Date.now() - this.catalog.loadedAt < CACHE_TTL_MS)
+      return this.catalog.value;
+    return this.reload();
+  }
+
+  /** The catalog as loaded at or after `since` (a cache miss on a name seen at that time). */
+  async refreshOnMiss(since: number): Promise<Catalog> {
+    if (this.catalog && this.catalog.loadedAt >= since) return this.catalog.value;
+    if (this.loading && this.loading.startedAt >= since) return this.loading.promise;
+    if (this.loading) await this.loading.promise.catch(() => undefined);
+    return this.reload();
+  }
+
+  /** The team's groups; `since` demands data loaded at or after that time. */
+  async groupsOf(teamId: string, since?: number): Promise<string[]> {
+    const hit = this.teamGroups.get(teamId);
+    const fresh = since === undefined ? Date.now() - CACHE_TTL_MS : since;
+    if (hit && hit.loadedAt >= fresh) return hit.value;
+    const loadedAt = Date.now();
+    const rows: Array<{ group_name: string }> = await this.db.query(
+      'SELECT group_name FROM team_model_groups WHERE team_id = $1 ORDER BY created_at, group_name',
+      [teamId],
+    );
+    if (this.teamGroups.size > 10_000) this.teamGroups.clear();
+    const value = rows.map((r) => r.group_name);
+    this.teamGroups.set(teamId, { value, loadedAt });
+    return value;
+  }
+
+  private reload(): Promise<Catalog> {
+    if (this.loading) return this.loading.promise;
+    const startedAt = Date.now();
+    const promise = this.load()
+      .then((value) => {
+        this.catalog = { value, loadedAt: startedAt };
+        return value;
+      })
+      .finally(() => {
+        this.loading = null;
+      });
+    this.loading = { promise, startedAt };
+    return promise;
+  }
+
+  private async load(): Promise<Catalog> {
+    const [deployments, groups] = await Promise.all([
+      this.db.query<DeploymentRow[]>(
+        `SELECT d.model_id, d.model_name, d.provider, d.provider_model, d.api_base,
+                d.input_price_per_million, d.output_price_per_million, d.weight, d.status,
+                d.credential_id, c.api_key_encrypted, c.encryption_key_id,
+                c.api_base AS credential_api_base, c.is_active AS credential_active
+           FROM model_deployments d LEFT JOIN provider_credentials c ON c.credential_id = d.credential_id
+          ORDER BY d.created_at, d.model_id`,
+      ),
+      this.db.query<Array<{ group_name: string; models: string[] }>>(
+        'SELECT group_name, models FROM model_groups',
+      ),
+    ]);
+    const catalog: Catalog = {
+      deployments: new Map(),
+      groups: new Map(groups.map((g) => [g.group_name, g.models])),
+      models: new Set(groups.flatMap((g) => g.models)),
+    };
+    for (const row of deployments) {
+      catalog.models.add(row.model_name);
+      const usable =
+        row.status === 'active' && (row.credential_id === null || row.credential_active === true);
+      if (!usable) continue;
+      const deployment: Deployment = {
+        modelId: row.model_id,
+        modelName: row.model_name,
+        provider: row.provider,
+        providerModel: row.provider_model,
+        apiBase: row.api_base ?? row.credential_api_base,
+        inputPricePerMillion: Number(row.input_price_per_million),
+        outputPricePerMillion: Number(row.output_price_per_million),
+        weight: row.weight,
+        credential:
+          row.api_key_encrypted && row.encryption_key_id
+            ? { ciphertext: row.api_key_encrypted, keyId: row.encryption_key_id }
+            : null,
+      };
+      catalog.deployments.set(row.model_name, [
+        ...(catalog.deployments.get(row.model_name) ?? []),
+        deployment,
+      ]);
+    }
+    return catalog;
+  }
+}

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { CredentialCipher, TeamPrincipal } from '@app/auth';
+import { TollgateError } from '@app/http';
+import type { ProviderTarget } from '../providers/provider.types';
+import { CatalogService } from './catalog.service';
+import { Access, Deployment, modelExists, planAttempts, resolveModels } from './resolver';
+
+const DEFAULT_API_BASE: Partial<Record<ProviderTarget['provider'], string>> = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+};
+
+/** Model access and resolution (SPEC §4): which deployments may serve a request, in order. */
+@Injectable()
+export class RoutingService {
+  constructor(
+    private readonly catalog: CatalogService,
+    private readonly cipher: CredentialCipher,
+  ) {}
+
+  /** Deployments to try in order; throws MODEL_NOT_FOUND / MODEL_ACCESS_DENIED before any I/O upstream. */
+  async plan(principal: TeamPrincipal, requested: string): Promise<Deployment[]> {
+    const arrived = Date.now();
+    let catalog = await this.catalog.get();
+    if (!modelExists(catalog, requested)) catalog = await this.catalog.refreshOnMiss(arrived);
+    const access: Access = {
+      teamGroups: await this.catalog.groupsOf(principal.teamId),
+      keyModels: principal.keyModels,
+    };
+    try {
+      return planAttempts(catalog, resolveModels(catalog, access, requested));
+    } catch (err) {
+      if (!(err instanceof TollgateError) || err.code !== 'MODEL_ACCESS_DENIED') throw err;
+      // A grant made in the last few seconds: look again with fresh data before refusing.
+      catalog = await this.catalog.refreshOnMiss(arrived);
+      access.teamGroups = await this.catalog.groupsOf(principal.teamId, arrived);
+      return planAttempts(catalog, resolveModels(catalog, access, requested));
+    }
+  }
+
+  /** Where to send the attempt; the provider key is decrypted only now and never logged. */
+  target(deployment: Deployment): ProviderTarget {
+    return {
+      provider: deployment.provider,
+      apiBase: deployment.apiBase ?? DEFAULT_API_BASE[deployment.provider] ?? '',
+      apiKey: deployment.credential ? this.cipher.decrypt(deployment.credential) : null,
+      providerModel: deployment.providerModel,
+    };
+  }
+}

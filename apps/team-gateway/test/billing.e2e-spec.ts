@@ -1,0 +1,171 @@
+import { call, eventually } from '../../../test/helpers/http';
+import { hello, World } from './gateway-fixtures';
+
+describe('credits, budgets and the job sweep', () => {
+  let w: World;
+
+  beforeAll(async () => {
+    w = await World.start({ JOB_TTL: '2s', JOB_SWEEP_INTERVAL_MS: '250' });
+  });
+  afterAll(() => w.stop());
+  beforeEach(() => w.fake.reset());
+
+  it('refuses the first call of a team without credits (403) with no upstream request', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({ groups: [group], credits: 0 });
+    const job = await w.gw('POST', '/api/jobs/create', key, { job_type: 'x' });
+    expect(job.status).toBe(201);
+    const before = w.fake.requests.length;
+    const res = await w.gw('POST', `/api/jobs/${job.body.job_id}/llm-call`, key, {
+      model,
+      messages: hello,
+    });
+    expect(res.status).toBe(403);
+    expect(res.body).toEqual({ detail: 'Insufficient credits', code: 'INSUFFICIENT_CREDITS' });
+    expect(w.fake.requests.length).toBe(before);
+    expect((await w.gw('GET', `/api/jobs/${job.body.job_id}`, key)).body.status).toBe('pending');
+    expect(await w.team_row(teamId)).toMatchObject({ used: 0, held: 0, holds: 0 });
+  });
+
+  it('refuses a consumption call whose estimate exceeds the balance', async () => {
+    const { model, group } = await w.modelInGroup({ input: 1000, output: 1000 });
+    const { key } = await w.team({
+      groups: [group],
+      credits: 2,
+      budget_mode: 'consumption_usd',
+      credits_per_dollar: 1000,
+    });
+    const before = w.fake.requests.length;
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+      max_tokens: 2000,
+    });
+    expect(res.status).toBe(403);
+    expect(w.fake.requests.length).toBe(before);
+  });
+
+  it('caps a key by its max_budget', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId } = await w.team({ groups: [group], credits: 20 });
+    const created = await call(w.admin.url, 'POST', `/api/teams/${teamId}/keys`, {
+      admin: true,
+      body: { key_alias: 'capped', max_budget: 2, budget_duration: '30d' },
+    });
+    expect(created.status).toBe(201);
+    const key = created.body.virtual_key as string;
+    for (let i = 0; i < 2; i++) {
+      const ok = await w.gw('POST', '/api/jobs/create-and-call', key, {
+        job_type: 'x',
+        model,
+        messages: hello,
+      });
+      expect(ok.status).toBe(200);
+    }
+    const before = w.fake.requests.length;
+    const over = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(over.status).toBe(403);
+    expect(over.body.code).toBe('KEY_BUDGET_EXCEEDED');
+    expect(w.fake.requests.length).toBe(before);
+    const spend = await w.pg.query(
+      'SELECT spend::int, spend_held::int, total_spend::int FROM virtual_keys WHERE key_id = $1',
+      [created.body.key_id],
+    );
+    expect(spend.rows[0]).toEqual({ spend: 2, spend_held: 0, total_spend: 2 });
+    expect(await w.team_row(teamId)).toMatchObject({ used: 2, held: 0 });
+  });
+
+  it('closes jobs left open past JOB_TTL and charges them by the same rules', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({ groups: [group], credits: 5 });
+    const called = (await w.gw('POST', '/api/jobs/create', key, { job_type: 'x' })).body.job_id;
+    const idle = (await w.gw('POST', '/api/jobs/create', key, { job_type: 'x' })).body.job_id;
+    expect(
+      (await w.gw('POST', `/api/jobs/${called}/llm-call`, key, { model, messages: hello })).status,
+    ).toBe(200);
+    await eventually(async () => {
+      const rows = await w.pg.query(
+        `SELECT count(*)::int AS n FROM jobs WHERE job_id = ANY($1) AND completion_result IS NOT NULL`,
+        [[called, idle]],
+      );
+      return rows.rows[0].n === 2;
+    }, 8000);
+    expect((await w.gw('GET', `/api/jobs/${called}`, key)).body).toMatchObject({
+      status: 'completed',
+      credits_charged: 1,
+    });
+    expect((await w.gw('GET', `/api/jobs/${idle}`, key)).body).toMatchObject({
+      status: 'failed',
+      credits_charged: 0,
+    });
+    expect(await w.team_row(teamId)).toEqual({
+      allocated: 5,
+      used: 1,
+      held: 0,
+      ledger_sum: 4,
+      holds: 0,
+    });
+    // the client's late complete replays the server's result and charges nothing
+    const late = await w.gw('POST', `/api/jobs/${called}/complete`, key, { status: 'completed' });
+    expect(late.body.costs.credits_charged).toBe(1);
+    expect((await w.team_row(teamId)).used).toBe(1);
+  });
+
+  it('releases the expired hold of a crashed request', async () => {
+    const { group } = await w.modelInGroup();
+    const { teamId } = await w.team({ groups: [group], credits: 10 });
+    // what a request that died between hold and settle leaves behind
+    await w.pg.query(
+      `WITH t AS (UPDATE teams SET credits_held = credits_held + 4 WHERE team_id = $1 RETURNING team_id)
+       INSERT INTO credit_holds (team_id, credits, expires_at) SELECT team_id, 4, now() - interval '1 second' FROM t`,
+      [teamId],
+    );
+    await eventually(async () => (await w.team_row(teamId)).held === 0, 5000);
+    expect(await w.team_row(teamId)).toEqual({
+      allocated: 10,
+      used: 0,
+      held: 0,
+      ledger_sum: 10,
+      holds: 0,
+    });
+  });
+
+  it("shows a team its own balance and ledger, and nobody else's", async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({ groups: [group], credits: 7 });
+    const other = await w.team({ groups: [group] });
+    await w.gw('POST', '/api/jobs/create-and-call', key, { job_type: 'x', model, messages: hello });
+    const balance = await w.gw('GET', `/api/credits/teams/${teamId}/balance`, key);
+    expect(balance.status).toBe(200);
+    expect(balance.body).toMatchObject({
+      team_id: teamId,
+      credits_allocated: 7,
+      credits_used: 1,
+      credits_held: 0,
+      credits_remaining: 6,
+      budget_mode: 'job_based',
+    });
+    expect((await w.gw('GET', `/api/credits/balance?team_id=${teamId}`, key)).body).toEqual(
+      balance.body,
+    );
+    expect((await w.gw('GET', '/api/credits/balance', key)).body).toEqual(balance.body);
+    const ledger = await w.gw('GET', `/api/credits/teams/${teamId}/transactions`, key);
+    expect(ledger.status).toBe(200);
+    expect(ledger.body.data.map((t: { transaction_type: string }) => t.transaction_type)).toEqual([
+      'deduction',
+      'allocation',
+    ]);
+    for (const path of [
+      `/api/credits/teams/${teamId}/balance`,
+      `/api/credits/teams/${teamId}/transactions`,
+      `/api/credits/balance?team_id=${teamId}`,
+    ]) {
+      expect((await w.gw('GET', path, other.key)).status).toBe(403);
+    }
+  });
+});

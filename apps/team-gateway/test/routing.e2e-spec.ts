@@ -1,0 +1,210 @@
+import { uid } from '../../../test/helpers/apps';
+import { call } from '../../../test/helpers/http';
+import { hello, World } from './gateway-fixtures';
+
+describe('model access and resolution', () => {
+  let w: World;
+
+  beforeAll(async () => {
+    w = await World.start({ UPSTREAM_TIMEOUT_MS: '1000' });
+  });
+  afterAll(() => w.stop());
+  beforeEach(() => w.fake.reset());
+
+  const attempts = async (jobId: string) =>
+    (
+      await w.pg.query(
+        `SELECT attempt, model_name, provider_model, status, error_class
+           FROM llm_calls WHERE job_id = $1 ORDER BY attempt`,
+        [jobId],
+      )
+    ).rows as Array<{
+      attempt: number;
+      model_name: string;
+      provider_model: string;
+      status: string;
+      error_class: string | null;
+    }>;
+
+  it('refuses a model outside the team groups with 403 and no upstream request', async () => {
+    const allowed = await w.modelInGroup();
+    const other = await w.modelInGroup();
+    const { key } = await w.team({ groups: [allowed.group], credits: 5 });
+    const before = w.fake.requests.length;
+    for (const model of [other.model, other.group]) {
+      const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+        job_type: 'x',
+        model,
+        messages: hello,
+      });
+      expect(res.status).toBe(403);
+      expect(res.body).toEqual({
+        detail: 'Team does not have access to the requested model',
+        code: 'MODEL_ACCESS_DENIED',
+      });
+    }
+    expect(w.fake.requests.length).toBe(before);
+  });
+
+  it('answers 404 for a model or group that does not exist', async () => {
+    const { group } = await w.modelInGroup();
+    const { key } = await w.team({ groups: [group] });
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model: uid('nope'),
+      messages: hello,
+    });
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe('MODEL_NOT_FOUND');
+  });
+
+  it('applies the key allow-list (a subset of the team models)', async () => {
+    const a = uid('model');
+    const b = uid('model');
+    const group = uid('group');
+    await w.model(a);
+    await w.model(b);
+    await w.group(group, [a, b]);
+    const { teamId } = await w.team({ groups: [group] });
+    const created = await call(w.admin.url, 'POST', `/api/teams/${teamId}/keys`, {
+      admin: true,
+      body: { key_alias: 'narrow', models: [a] },
+    });
+    expect(created.status).toBe(201);
+    const key = created.body.virtual_key as string;
+    const ok = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model: a,
+      messages: hello,
+    });
+    expect(ok.status).toBe(200);
+    const denied = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model: b,
+      messages: hello,
+    });
+    expect(denied.status).toBe(403);
+    // a group resolves to the models the key may use
+    const viaGroup = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model: group,
+      messages: hello,
+    });
+    expect(viaGroup.status).toBe(200);
+    expect(viaGroup.body.metadata.model).toBe(a);
+  });
+
+  it('falls back to the next model of a group on a 5xx and records both attempts', async () => {
+    const bad = uid('model');
+    const good = uid('model');
+    const group = uid('group');
+    await w.model(bad);
+    await w.model(good);
+    await w.group(group, [bad, good]);
+    const { key } = await w.team({ groups: [group], credits: 5 });
+    w.fake.setBehavior({ mode: 'ok', perModel: { [bad]: { mode: 'status', status: 500 } } });
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model: group,
+      messages: hello,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.metadata.model).toBe(good);
+    expect(await attempts(res.body.job_id)).toEqual([
+      {
+        attempt: 1,
+        model_name: bad,
+        provider_model: bad,
+        status: 'error',
+        error_class: 'server_error',
+      },
+      { attempt: 2, model_name: good, provider_model: good, status: 'success', error_class: null },
+    ]);
+    expect(res.body.costs).toMatchObject({ total_calls: 2, successful_calls: 1, failed_calls: 1 });
+  });
+
+  it('retries the next deployment of the same model when one fails', async () => {
+    const model = uid('model');
+    const group = uid('group');
+    await w.model(model, { providerModel: `${model}-broken` });
+    await w.model(model, { providerModel: `${model}-fine` });
+    await w.group(group, [model]);
+    const { key } = await w.team({ groups: [group], credits: 50 });
+    w.fake.setBehavior({
+      mode: 'ok',
+      perModel: { [`${model}-broken`]: { mode: 'status', status: 503 } },
+    });
+    let retried = 0;
+    for (let i = 0; i < 12; i++) {
+      const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+        job_type: 'x',
+        model,
+        messages: hello,
+      });
+      expect(res.status).toBe(200);
+      const rows = await attempts(res.body.job_id);
+      expect(rows[rows.length - 1]).toMatchObject({
+        provider_model: `${model}-fine`,
+        status: 'success',
+      });
+      if (rows.length === 2) {
+        retried += 1;
+        expect(rows[0]).toMatchObject({ provider_model: `${model}-broken`, status: 'error' });
+      }
+    }
+    expect(retried).toBeGreaterThan(0);
+  });
+
+  it('spreads load across deployments of one model by weight', async () => {
+    const model = uid('model');
+    const group = uid('group');
+    await w.model(model, { providerModel: `${model}-east`, weight: 1 });
+    await w.model(model, { providerModel: `${model}-west`, weight: 1 });
+    await w.group(group, [model]);
+    const { key } = await w.team({ groups: [group], credits: 100 });
+    const jobs = Array.from({ length: 40 }, () =>
+      w.gw('POST', '/api/jobs/create-and-call', key, { job_type: 'x', model, messages: hello }),
+    );
+    expect((await Promise.all(jobs)).every((r) => r.status === 200)).toBe(true);
+    const served = (suffix: string) =>
+      w.fake.requests.filter((r) => (r.body as { model?: string })?.model === `${model}-${suffix}`)
+        .length;
+    expect(served('east') + served('west')).toBe(40);
+    expect(served('east')).toBeGreaterThanOrEqual(5);
+    expect(served('west')).toBeGreaterThanOrEqual(5);
+  });
+
+  it('answers 504 when every attempt times out, and records the timeout', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({ groups: [group], credits: 5 });
+    w.fake.setBehavior({ mode: 'ok', perModel: { [model]: { mode: 'hang' } } });
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(res.status).toBe(504);
+    expect(res.body.code).toBe('UPSTREAM_TIMEOUT');
+    const rows = await w.pg.query(
+      `SELECT c.status, c.error_class, j.status AS job_status FROM llm_calls c JOIN jobs j USING (job_id) WHERE c.team_id = $1`,
+      [teamId],
+    );
+    expect(rows.rows).toEqual([{ status: 'error', error_class: 'timeout', job_status: 'failed' }]);
+    // the failed one-call job is free and its hold is gone
+    expect(await w.team_row(teamId)).toMatchObject({ used: 0, held: 0, holds: 0 });
+  });
+
+  it('answers 502 with a short detail when the upstream refuses the request (non-retryable)', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { key } = await w.team({ groups: [group], credits: 5 });
+    w.fake.setBehavior({ mode: 'ok', perModel: { [model]: { mode: 'status', status: 400 } } });
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(res.status).toBe(502);
+    expect(res.body.code).toBe('UPSTREAM_ERROR');
+    expect(JSON.stringify(res.body)).not.toContain(w.providerKey);
+  });
+});

@@ -5,6 +5,9 @@ import { CacheModule } from '@app/cache';
 import { TollgateConfig, TollgateConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { HealthModule, LoggingModule, ShutdownModule, TollgateExceptionFilter } from '@app/http';
+import { AnalyticsModule } from './analytics/analytics.module';
+import { AuditModule } from './audit/audit.module';
+import { CreditsModule } from './credits/credits.module';
 import { KeysModule } from './keys/keys.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { TeamsModule } from './teams/teams.module';
@@ -24,6 +27,9 @@ export class AppModule {
         OrganizationsModule,
         TeamsModule,
         KeysModule,
+        CreditsModule,
+        AnalyticsModule,
+        AuditModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AdminKeyGuard },

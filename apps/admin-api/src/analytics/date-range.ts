@@ -1,0 +1,37 @@
+import { badRequest } from '@app/http';
+
+/** A half-open window [from, to) as ISO instants; null = unbounded. */
+export interface DateRange {
+  from: string | null;
+  to: string | null;
+}
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const HAS_ZONE = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
+const DAY_MS = 86_400_000;
+
+function instant(field: string, value: string): number {
+  const text = DATE_ONLY.test(value) || HAS_ZONE.test(value) ? value : `${value}Z`;
+  const ms = Date.parse(DATE_ONLY.test(value) ? `${value}T00:00:00Z` : text);
+  if (Number.isNaN(ms)) throw badRequest(`${field}: must be an ISO 8601 date or datetime`);
+  return ms;
+}
+
+/**
+ * Dates are whole UTC days (`to` = through the end of that day); datetimes without a zone are
+ * UTC and `to` is exclusive. from > to → 400.
+ */
+export function parseDateRange(from?: string, to?: string): DateRange {
+  const start = from === undefined ? null : instant('from', from);
+  const end = to === undefined ? null : instant('to', to);
+  const endExclusive = end !== null && to !== undefined && DATE_ONLY.test(to) ? end + DAY_MS : end;
+  // a date `to` covers its whole day: from may fall anywhere in it
+  const last = endExclusive !== null && endExclusive !== end ? endExclusive - 1 : end;
+  if (start !== null && last !== null && start > last) {
+    throw badRequest('from: must not be after to');
+  }
+  return {
+    from: start === null ? null : new Date(start).toISOString(),
+    to: endExclusive === null ? null : new Date(endExclusive).toISOString(),
+  };
+}

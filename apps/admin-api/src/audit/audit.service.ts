@@ -1,0 +1,87 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { badRequest, decodeCursor, toPage } from '@app/http';
+import { AuditRow, toAuditEntry } from './audit.mapper';
+import { AuditTarget } from './audit-target';
+
+export interface AuditRecord {
+  method: string;
+  route: string;
+  target: AuditTarget;
+  requestId: string | null;
+  statusCode: number;
+  summary: Record<string, unknown>;
+}
+
+export interface AuditFilter {
+  limit?: number;
+  cursor?: string;
+  target_type?: string;
+  target_id?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@Injectable()
+export class AuditService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(AuditService.name);
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Writes in the background: a failed write is logged, never felt by the request. */
+  record(entry: AuditRecord): void {
+    const write = this.insert(entry)
+      .catch((err: Error) => this.logger.warn(`Audit write failed: ${err.message}`))
+      .finally(() => this.pending.delete(write));
+    this.pending.add(write);
+  }
+
+  /** Lets in-flight audit writes land before the connection pool closes. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  /** Newest first, keyset-paginated on (created_at, audit_id). */
+  async list(filter: AuditFilter) {
+    const position = decodeCursor(filter.cursor);
+    if (position && !UUID.test(position.id)) throw badRequest('cursor: invalid cursor');
+    const limit = filter.limit ?? 50;
+    const rows: AuditRow[] = await this.db.query(
+      `SELECT audit_id, method, route, target_type, target_id, request_id, status_code, summary,
+              created_at,
+              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+         FROM audit_log
+        WHERE ($1::varchar IS NULL OR target_type = $1)
+          AND ($2::varchar IS NULL OR target_id = $2)
+          AND ($3::timestamptz IS NULL OR (created_at, audit_id) < ($3::timestamptz, $4::uuid))
+        ORDER BY created_at DESC, audit_id DESC
+        LIMIT $5`,
+      [
+        filter.target_type ?? null,
+        filter.target_id ?? null,
+        position?.createdAt ?? null,
+        position?.id ?? null,
+        limit + 1,
+      ],
+    );
+    return toPage(rows, limit, (r) => ({ createdAt: r.cursor_at, id: r.audit_id }), toAuditEntry);
+  }
+
+  private async insert(entry: AuditRecord): Promise<void> {
+    await this.db.query(
+      `INSERT INTO audit_log (method, route, target_type, target_id, request_id, status_code, summary)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        entry.method,
+        entry.route.slice(0, 512),
+        entry.target.type,
+        entry.target.id?.slice(0, 255) ?? null,
+        entry.requestId?.slice(0, 128) ?? null,
+        entry.statusCode,
+        JSON.stringify(entry.summary),
+      ],
+    );
+  }
+}

@@ -1,0 +1,33 @@
+const REDACTED = '[redacted]';
+/** Field names that carry secrets: any *key* (api_key, virtual_key, master_key…), secrets, passwords. */
+const SECRET_FIELD = /key|secret|password|authorization/i;
+/** …except identifiers and labels of keys. */
+const SAFE_FIELD = /(^|_)key_(id|alias)$|^key_ids?$/i;
+/** A virtual key pasted into a free-form field (metadata, reason…). */
+const SECRET_VALUE = /sk-[A-Za-z0-9]{16,}/g;
+const MAX_DEPTH = 6;
+const MAX_ITEMS = 100;
+const MAX_STRING = 1000;
+
+export const isSecretField = (name: string) => SECRET_FIELD.test(name) && !SAFE_FIELD.test(name);
+
+/** A copy of `value` fit for the audit log: secret fields and key-like strings replaced. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') {
+    const clean = value.replace(SECRET_VALUE, REDACTED);
+    return clean.length > MAX_STRING ? `${clean.slice(0, MAX_STRING)}…` : clean;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return '[truncated]';
+  if (Array.isArray(value)) {
+    return value.slice(0, MAX_ITEMS).map((item) => redact(item, depth + 1));
+  }
+  const out: Record<string, unknown> = {};
+  for (const [field, item] of Object.entries(value as Record<string, unknown>).slice(
+    0,
+    MAX_ITEMS,
+  )) {
+    out[field] = isSecretField(field) ? REDACTED : redact(item, depth + 1);
+  }
+  return out;
+}

@@ -1,0 +1,15 @@
+import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+
+export class AddCreditsDto {
+  /** Credits to add (a positive integer), written to the ledger as an allocation. */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000_000)
+  credits!: number;
+
+  /** Why the credits were added (kept on the ledger row). */
+  @IsOptional()
+  @IsString()
+  @Length(1, 1000)
+  reason?: string;
+}

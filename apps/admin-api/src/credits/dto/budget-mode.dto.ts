@@ -1,0 +1,22 @@
+import { IsIn, IsInt, IsNumber, IsOptional, Max, Min } from 'class-validator';
+import { BUDGET_MODES, BudgetMode } from '@app/db';
+
+export class UpdateBudgetModeDto {
+  /** job_based: 1 credit per completed job; consumption_usd / consumption_tokens: per call. */
+  @IsIn(BUDGET_MODES)
+  budget_mode!: BudgetMode;
+
+  /** consumption_usd: credits per dollar of client cost. */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.000001)
+  @Max(1_000_000_000)
+  credits_per_dollar?: number;
+
+  /** consumption_tokens: tokens per credit. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  tokens_per_credit?: number;
+}

@@ -33,11 +33,15 @@ export class OrganizationsService {
     const position = decodeCursor(cursor);
     const qb = this.orgs
       .createQueryBuilder('o')
-      .orderBy('o.created_at', 'DESC')
+      // Keyset on the millisecond the cursor carries, so rows of one millisecond are never skipped.
+      .orderBy("date_trunc('milliseconds', o.created_at)", 'DESC')
       .addOrderBy('o.organization_id', 'DESC')
       .take(limit + 1);
     if (position) {
-      qb.where('(o.created_at, o.organization_id) < (:createdAt, :id)', position);
+      qb.where(
+        "(date_trunc('milliseconds', o.created_at), o.organization_id) < (:createdAt, :id)",
+        position,
+      );
     }
     const rows = await qb.getMany();
     return toPage(

@@ -9,7 +9,10 @@ import { AnalyticsModule } from './analytics/analytics.module';
 import { AuditModule } from './audit/audit.module';
 import { CreditsModule } from './credits/credits.module';
 import { KeysModule } from './keys/keys.module';
+import { ModelGroupsModule } from './model-groups/model-groups.module';
+import { ModelsModule } from './models/models.module';
 import { OrganizationsModule } from './organizations/organizations.module';
+import { ProviderCredentialsModule } from './provider-credentials/provider-credentials.module';
 import { TeamsModule } from './teams/teams.module';
 
 @Module({})
@@ -30,6 +33,9 @@ export class AppModule {
         CreditsModule,
         AnalyticsModule,
         AuditModule,
+        ProviderCredentialsModule,
+        ModelsModule,
+        ModelGroupsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AdminKeyGuard },

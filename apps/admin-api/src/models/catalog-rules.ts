@@ -1,0 +1,84 @@
+import type { EntityManager } from 'typeorm';
+import type { Provider } from '@app/db';
+
+/** A public model name (also what clients send as `model`), e.g. `gpt-4o` or `meta-llama/Llama-3-8b`. */
+export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,254}$/;
+export const MODEL_NAME_MESSAGE =
+  'must be 1-255 characters of letters, digits, _ . : / @ + - (starting with a letter or digit)';
+
+/** Options for class-validator IsUrl: http(s) only, hosts without a TLD (localhost, docker names) allowed. */
+export const API_BASE_URL_OPTIONS = {
+  protocols: ['http', 'https'],
+  require_protocol: true,
+  require_tld: false,
+  allow_underscores: true,
+};
+
+/** openai and openai-compatible speak the same wire format with a Bearer key; the others stand alone. */
+const FAMILY: Record<Provider, string> = {
+  openai: 'openai',
+  'openai-compatible': 'openai',
+  anthropic: 'anthropic',
+  mock: 'mock',
+};
+
+/** Whether a credential of `credential` provider can authenticate a deployment of `deployment` provider. */
+export const compatibleProviders = (deployment: Provider, credential: Provider) =>
+  FAMILY[deployment] === FAMILY[credential];
+
+/** Providers whose requests need a provider api_key (the others may run keyless, e.g. a local Ollama). */
+export const requiresApiKey = (provider: Provider) =>
+  provider === 'openai' || provider === 'anthropic';
+
+/** The displayable tail of a provider key: its last 4 characters, only when the key is long enough to spare them. */
+export function apiKeyTail(apiKey: string): string | null {
+  return apiKey.length >= 16 ? apiKey.slice(-4) : null;
+}
+
+/**
+ * What is missing for a deployment to be routable, or null. `credentialApiBase` is the api_base of
+ * the referenced credential (the gateway falls back to it when the deployment has none).
+ */
+export function deploymentProblem(d: {
+  provider: Provider;
+  credentialId: string | null;
+  apiBase: string | null;
+  credentialApiBase: string | null;
+}): string | null {
+  if (d.provider === 'mock') return null;
+  if (d.provider === 'openai-compatible' && !d.apiBase && !d.credentialApiBase) {
+    return "api_base: required for provider 'openai-compatible' (on the deployment or its credential), including the version segment, e.g. http://localhost:11434/v1";
+  }
+  if (!d.credentialId && !d.apiBase) {
+    return `credential_id: provider '${d.provider}' needs a credential_id or its own api_base`;
+  }
+  return null;
+}
+
+/**
+ * Serialises changes that affect one model name (deployments added, renamed, deleted; groups
+ * listing it) until the transaction ends, so "every grouped model keeps a deployment" holds under
+ * concurrency. Names are locked in sorted order to avoid deadlocks.
+ */
+export async function lockModelNames(manager: EntityManager, names: string[]): Promise<void> {
+  for (const name of [...new Set(names)].sort()) {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('tollgate:model:' || $1))`, [name]);
+  }
+}
+
+/** Model groups (name list) whose models include `modelName`. */
+export async function groupsListing(manager: EntityManager, modelName: string): Promise<string[]> {
+  const rows: Array<{ group_name: string }> = await manager.query(
+    'SELECT group_name FROM model_groups WHERE $1 = ANY(models) ORDER BY group_name',
+    [modelName],
+  );
+  return rows.map((r) => r.group_name);
+}
+
+/** Postgres error code of a failed query (23505 unique, 23503 foreign key), if any. */
+export function pgCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown; driverError?: { code?: unknown } })?.driverError?.code;
+  const direct = (err as { code?: unknown })?.code;
+  const value = code ?? direct;
+  return typeof value === 'string' ? value : undefined;
+}

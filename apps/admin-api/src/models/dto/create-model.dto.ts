@@ -1,0 +1,92 @@
+import {
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { PROVIDERS, Provider } from '@app/db';
+import type { DeploymentStatus } from '@app/db';
+import { API_BASE_URL_OPTIONS, MODEL_NAME_MESSAGE, MODEL_NAME_PATTERN } from '../catalog-rules';
+
+export const DEPLOYMENT_STATUSES: DeploymentStatus[] = ['active', 'inactive'];
+const MAX_PRICE = 1_000_000;
+
+export class CreateModelDto {
+  /**
+   * Public model name clients send as `model`; several deployments may share it (load-balanced by weight).
+   * @example "gpt-4o-mini"
+   */
+  @Matches(MODEL_NAME_PATTERN, { message: `model_name ${MODEL_NAME_MESSAGE}` })
+  model_name!: string;
+
+  /** @example "openai" */
+  @IsIn(PROVIDERS)
+  provider!: Provider;
+
+  /**
+   * The provider's own model id.
+   * @example "gpt-4o-mini-2024-07-18"
+   */
+  @IsString()
+  @Length(1, 255)
+  provider_model!: string;
+
+  /**
+   * Provider credential (its provider must match); optional when the deployment has its own
+   * api_base, or for mock.
+   * @example "7d4a5d6e-0f3b-4c59-9a57-2f4b1e6f8c21"
+   */
+  @IsOptional()
+  @IsUUID('all', { message: 'credential_id must be a UUID' })
+  credential_id?: string;
+
+  /**
+   * http(s) base URL with its version segment; overrides the credential's.
+   * @example "http://localhost:11434/v1"
+   */
+  @IsOptional()
+  @IsUrl(API_BASE_URL_OPTIONS, { message: 'api_base must be an http(s) URL' })
+  @MaxLength(2048)
+  api_base?: string;
+
+  /**
+   * USD per million prompt tokens.
+   * @example 0.15
+   */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(MAX_PRICE)
+  input_price_per_million!: number;
+
+  /**
+   * USD per million completion tokens.
+   * @example 0.6
+   */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(MAX_PRICE)
+  output_price_per_million!: number;
+
+  /**
+   * Share of traffic among deployments of the same model_name (default 1).
+   * @example 1
+   */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  weight?: number;
+
+  /** @example "active" */
+  @IsOptional()
+  @IsIn(DEPLOYMENT_STATUSES)
+  status?: DeploymentStatus;
+}

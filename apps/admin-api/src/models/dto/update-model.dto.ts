@@ -1,0 +1,80 @@
+import {
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  IsUUID,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { PROVIDERS, Provider } from '@app/db';
+import type { DeploymentStatus } from '@app/db';
+import { API_BASE_URL_OPTIONS, MODEL_NAME_MESSAGE, MODEL_NAME_PATTERN } from '../catalog-rules';
+import { DEPLOYMENT_STATUSES } from './create-model.dto';
+
+const present = (_o: object, value: unknown) => value !== undefined && value !== null;
+
+/** Partial update: only the fields sent change; the result must still be a routable deployment. */
+export class UpdateModelDto {
+  /** @example "gpt-4o-mini" */
+  @IsOptional()
+  @Matches(MODEL_NAME_PATTERN, { message: `model_name ${MODEL_NAME_MESSAGE}` })
+  model_name?: string;
+
+  /** @example "openai" */
+  @IsOptional()
+  @IsIn(PROVIDERS)
+  provider?: Provider;
+
+  /** @example "gpt-4o-mini-2024-07-18" */
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  provider_model?: string;
+
+  /** A credential id, or null to detach the credential. */
+  @ValidateIf(present)
+  @IsUUID('all', { message: 'credential_id must be a UUID' })
+  credential_id?: string | null;
+
+  /**
+   * A base URL, or null to fall back to the credential's (or the provider default).
+   * @example "https://api.openai.com/v1"
+   */
+  @ValidateIf(present)
+  @IsUrl(API_BASE_URL_OPTIONS, { message: 'api_base must be an http(s) URL' })
+  @MaxLength(2048)
+  api_base?: string | null;
+
+  /** @example 0.15 */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1_000_000)
+  input_price_per_million?: number;
+
+  /** @example 0.6 */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1_000_000)
+  output_price_per_million?: number;
+
+  /** @example 2 */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  weight?: number;
+
+  /** @example "inactive" */
+  @IsOptional()
+  @IsIn(DEPLOYMENT_STATUSES)
+  status?: DeploymentStatus;
+}

@@ -1,0 +1,213 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { CredentialCipher } from '@app/auth';
+import { ModelDeployment, Organization, ProviderCredential } from '@app/db';
+import {
+  badRequest,
+  conflict,
+  decodeCursor,
+  notFound,
+  Page,
+  toPage,
+  TollgateError,
+} from '@app/http';
+import { apiKeyTail, pgCode, requiresApiKey } from '../models/catalog-rules';
+import { CreateProviderCredentialDto } from './dto/create-provider-credential.dto';
+import { ListProviderCredentialsQueryDto } from './dto/list-provider-credentials.query';
+import { UpdateProviderCredentialDto } from './dto/update-provider-credential.dto';
+import {
+  ProviderCredentialResponse,
+  toProviderCredentialResponse,
+} from './provider-credential.mapper';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const duplicate = (name: string) =>
+  conflict(`A provider credential named '${name}' already exists in this organization`);
+
+@Injectable()
+export class ProviderCredentialsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly cipher: CredentialCipher,
+  ) {}
+
+  async create(dto: CreateProviderCredentialDto): Promise<ProviderCredentialResponse> {
+    const organizationId = dto.organization_id ?? null;
+    if (requiresApiKey(dto.provider) && !dto.api_key) {
+      throw badRequest(`api_key: required for provider '${dto.provider}'`);
+    }
+    if (dto.provider === 'openai-compatible' && !dto.api_base) {
+      throw badRequest(
+        "api_base: required for provider 'openai-compatible', including the version segment, e.g. http://localhost:11434/v1",
+      );
+    }
+    const id = await this.unique(dto.credential_name, () =>
+      this.db.transaction(async (manager) => {
+        if (
+          organizationId !== null &&
+          !(await manager.existsBy(Organization, { organizationId }))
+        ) {
+          throw notFound('Organization', organizationId);
+        }
+        await this.assertNameFree(manager, organizationId, dto.credential_name);
+        const inserted = await manager.insert(ProviderCredential, {
+          organizationId,
+          provider: dto.provider,
+          credentialName: dto.credential_name,
+          apiBase: dto.api_base ?? null,
+          ...this.sealed(dto.api_key),
+        } as QueryDeepPartialEntity<ProviderCredential>);
+        return (inserted.identifiers[0] as { credentialId: string }).credentialId;
+      }),
+    );
+    return this.get(id);
+  }
+
+  async list(query: ListProviderCredentialsQueryDto): Promise<Page<ProviderCredentialResponse>> {
+    const limit = query.limit ?? 50;
+    const position = decodeCursor(query.cursor);
+    if (position && !UUID.test(position.id)) throw badRequest('cursor: invalid cursor');
+    const qb = this.db
+      .getRepository(ProviderCredential)
+      .createQueryBuilder('c')
+      .orderBy("date_trunc('milliseconds', c.created_at)", 'DESC')
+      .addOrderBy('c.credential_id', 'DESC')
+      .take(limit + 1);
+    if (query.organization_id)
+      qb.andWhere('c.organization_id = :org', { org: query.organization_id });
+    if (query.provider) qb.andWhere('c.provider = :provider', { provider: query.provider });
+    if (position) {
+      qb.andWhere(
+        "(date_trunc('milliseconds', c.created_at), c.credential_id) < (:createdAt, :id)",
+        position,
+      );
+    }
+    const rows = await qb.getMany();
+    return toPage(
+      rows,
+      limit,
+      (c) => ({ createdAt: c.createdAt.toISOString(), id: c.credentialId }),
+      toProviderCredentialResponse,
+    );
+  }
+
+  async get(credentialId: string): Promise<ProviderCredentialResponse> {
+    return toProviderCredentialResponse(await this.require(this.db.manager, credentialId));
+  }
+
+  /** Partial update; a new api_key is sealed under the current encryption key. */
+  async update(
+    credentialId: string,
+    dto: UpdateProviderCredentialDto,
+  ): Promise<ProviderCredentialResponse> {
+    await this.unique(dto.credential_name ?? '', () =>
+      this.db.transaction(async (manager) => {
+        const current = await this.require(manager, credentialId, true);
+        if (dto.api_base === null && current.provider === 'openai-compatible') {
+          throw badRequest("api_base: required for provider 'openai-compatible'");
+        }
+        const changes: QueryDeepPartialEntity<ProviderCredential> = {};
+        if (dto.credential_name !== undefined && dto.credential_name !== current.credentialName) {
+          await this.assertNameFree(manager, current.organizationId, dto.credential_name);
+          changes.credentialName = dto.credential_name;
+        }
+        if (dto.api_base !== undefined) changes.apiBase = dto.api_base;
+        if (dto.api_key !== undefined) Object.assign(changes, this.sealed(dto.api_key));
+        if (Object.keys(changes).length > 0) {
+          await manager.update(ProviderCredential, { credentialId }, changes);
+        }
+      }),
+    );
+    return this.get(credentialId);
+  }
+
+  /** Deactivated credentials take their deployments out of routing (gateway catalog, ≤ 5 s). */
+  async setActive(credentialId: string, isActive: boolean): Promise<ProviderCredentialResponse> {
+    const result = await this.db
+      .getRepository(ProviderCredential)
+      .update({ credentialId }, { isActive });
+    if (!result.affected) throw notFound('Provider credential', credentialId);
+    return this.get(credentialId);
+  }
+
+  /** Refused (409) while any deployment refers to the credential: deleting never orphans one. */
+  async remove(credentialId: string): Promise<ProviderCredentialResponse> {
+    try {
+      return await this.db.transaction(async (manager) => {
+        const credential = await this.require(manager, credentialId, true);
+        const users = await manager.find(ModelDeployment, {
+          where: { credentialId },
+          select: { modelId: true, modelName: true },
+          order: { modelName: 'ASC' },
+          take: 20,
+        });
+        if (users.length > 0) {
+          throw conflict(
+            `Provider credential '${credentialId}' is used by deployment(s) ${users
+              .map((d) => `${d.modelId} (${d.modelName})`)
+              .join(', ')}; delete or repoint them first, or deactivate the credential`,
+          );
+        }
+        await manager.delete(ProviderCredential, { credentialId });
+        return toProviderCredentialResponse(credential);
+      });
+    } catch (err) {
+      if (pgCode(err) === '23503') {
+        throw conflict(`Provider credential '${credentialId}' is used by a deployment`);
+      }
+      throw err;
+    }
+  }
+
+  async require(
+    manager: EntityManager,
+    credentialId: string,
+    forUpdate = false,
+  ): Promise<ProviderCredential> {
+    const credential = await manager.findOne(ProviderCredential, {
+      where: { credentialId },
+      ...(forUpdate ? { lock: { mode: 'pessimistic_write' as const } } : {}),
+    });
+    if (!credential) throw notFound('Provider credential', credentialId);
+    return credential;
+  }
+
+  private sealed(apiKey: string | undefined): Partial<ProviderCredential> {
+    if (apiKey === undefined) return {};
+    const { ciphertext, keyId } = this.cipher.encrypt(apiKey);
+    return { apiKeyEncrypted: ciphertext, encryptionKeyId: keyId, apiKeyLast4: apiKeyTail(apiKey) };
+  }
+
+  /**
+   * Names are unique per organization; the unique index cannot see two shared (null-organization)
+   * rows as equal, so the check runs under an advisory lock on the (organization, name) pair.
+   */
+  private async assertNameFree(
+    manager: EntityManager,
+    organizationId: string | null,
+    name: string,
+  ): Promise<void> {
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
+      `tollgate:credential:${organizationId ?? ''}:${name}`,
+    ]);
+    const taken: unknown[] = await manager.query(
+      `SELECT 1 FROM provider_credentials
+        WHERE organization_id IS NOT DISTINCT FROM $1 AND credential_name = $2`,
+      [organizationId, name],
+    );
+    if (taken.length > 0) throw duplicate(name);
+  }
+
+  /** Maps a unique violation that slipped past the check (a race) to the same 409. */
+  private async unique<T>(name: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof TollgateError) && pgCode(err) === '23505') throw duplicate(name);
+      throw err;
+    }
+  }
+}

@@ -92,6 +92,7 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
   /** last_used_at is written at most every 30 s per key and off the request path. */
   private touch(keyId: string, now: number): void {
     if (now - (this.lastUsedWritten.get(keyId) ?? 0) < LAST_USED_EVERY_MS) return;
+    if (this.lastUsedWritten.size > 100_000) this.lastUsedWritten.clear(); // bounded memory
     this.lastUsedWritten.set(keyId, now);
     this.db
       .query('UPDATE virtual_keys SET last_used_at = now() WHERE key_id = $1', [keyId])

@@ -13,10 +13,11 @@ import {
   TeamStatus,
   VirtualKey,
 } from '@app/db';
-import { conflict, decodeCursor, notFound, Page, toPage, TollgateError } from '@app/http';
+import { badRequest, conflict, decodeCursor, notFound, Page, toPage } from '@app/http';
 import { KeysService } from '../keys/keys.service';
 import { toKeyResponse } from '../keys/key.mapper';
 import { CreateTeamDto } from './dto/create-team.dto';
+import { UpdateTeamDto } from './dto/update-team.dto';
 import { TeamResponse, toTeamResponse } from './team.mapper';
 
 @Injectable()
@@ -32,7 +33,7 @@ export class TeamsService {
     const { team, issued } = await this.db.transaction(async (manager) => {
       const org = await manager.findOneBy(Organization, { organizationId: dto.organization_id });
       if (!org) throw notFound('Organization', dto.organization_id);
-      await this.assertGroupsExist(manager, groups);
+      await this.lockGroups(manager, groups);
       const inserted = await manager
         .createQueryBuilder()
         .insert()
@@ -68,7 +69,11 @@ export class TeamsService {
           'Initial allocation',
         );
       }
-      const issued = await this.keys.issue(manager, dto.team_id, { key_alias: 'default' });
+      const issued = await this.keys.issue(
+        manager,
+        dto.team_id,
+        this.keys.specOf({ key_alias: 'default' }),
+      );
       return { team: await manager.findOneByOrFail(Team, { teamId: dto.team_id }), issued };
     });
     const body = toTeamResponse(team, groups);
@@ -79,6 +84,7 @@ export class TeamsService {
     organizationId: string | undefined,
     limit = 50,
     cursor?: string,
+    includeDeleted = false,
   ): Promise<Page<TeamResponse>> {
     if (
       organizationId &&
@@ -90,11 +96,18 @@ export class TeamsService {
     const qb = this.db
       .getRepository(Team)
       .createQueryBuilder('t')
-      .orderBy('t.created_at', 'DESC')
+      // Keyset on the millisecond the cursor carries, so teams of one millisecond are never skipped.
+      .orderBy("date_trunc('milliseconds', t.created_at)", 'DESC')
       .addOrderBy('t.team_id', 'DESC')
-      .take(limit + 1);
+      .limit(limit + 1);
     if (organizationId) qb.andWhere('t.organization_id = :organizationId', { organizationId });
-    if (position) qb.andWhere('(t.created_at, t.team_id) < (:createdAt, :id)', position);
+    if (!includeDeleted) qb.andWhere("t.status <> 'deleted'");
+    if (position) {
+      qb.andWhere(
+        "(date_trunc('milliseconds', t.created_at), t.team_id) < (:createdAt, :id)",
+        position,
+      );
+    }
     const teams = await qb.getMany();
     const groups = await this.groupsOf(teams.map((t) => t.teamId));
     return toPage(
@@ -111,7 +124,10 @@ export class TeamsService {
       this.groupsOf([teamId]),
       this.db.getRepository(VirtualKey).find({ where: { teamId }, order: { createdAt: 'DESC' } }),
     ]);
-    return { ...toTeamResponse(team, groups.get(teamId) ?? []), keys: keys.map(toKeyResponse) };
+    return {
+      ...toTeamResponse(team, groups.get(teamId) ?? []),
+      keys: keys.map((k) => toKeyResponse(k)),
+    };
   }
 
   /** Suspend, pause or resume; every gateway replica sees it within 1 s. */
@@ -126,6 +142,77 @@ export class TeamsService {
         ? conflict(`Team '${teamId}' is deleted`)
         : notFound('Team', teamId);
     }
+    await this.invalidateTeam(teamId);
+    return this.get(teamId);
+  }
+
+  /** Alias, limits, budget settings, markup, metadata: never credits (the DTO refuses them). */
+  async update(teamId: string, dto: UpdateTeamDto) {
+    await this.db.transaction(async (manager) => {
+      await this.lockLiveTeam(manager, teamId);
+      const changes: Partial<Team> = {};
+      if (dto.team_alias !== undefined) changes.teamAlias = dto.team_alias;
+      if (dto.budget_mode !== undefined) changes.budgetMode = dto.budget_mode;
+      if (dto.credits_per_dollar !== undefined) changes.creditsPerDollar = dto.credits_per_dollar;
+      if (dto.tokens_per_credit !== undefined) changes.tokensPerCredit = dto.tokens_per_credit;
+      if (dto.cost_markup_percentage !== undefined) {
+        changes.costMarkupPercentage = dto.cost_markup_percentage;
+      }
+      if (dto.rpm_limit !== undefined) changes.rpmLimit = dto.rpm_limit;
+      if (dto.tpm_limit !== undefined) changes.tpmLimit = dto.tpm_limit;
+      if (dto.metadata !== undefined) changes.metadata = dto.metadata ?? {};
+      if (Object.keys(changes).length > 0)
+        await manager.update(Team, { teamId }, changes as QueryDeepPartialEntity<Team>);
+    });
+    // Team limits travel in the gateways' cached key context.
+    await this.invalidateTeam(teamId);
+    return this.get(teamId);
+  }
+
+  /** Replaces the team's model groups in one transaction; unknown groups are named in the 400. */
+  async setModelGroups(teamId: string, modelGroups: string[]) {
+    const groups = [...new Set(modelGroups)];
+    await this.db.transaction(async (manager) => {
+      await this.lockLiveTeam(manager, teamId);
+      await this.lockGroups(manager, groups);
+      await manager.query(
+        `DELETE FROM team_model_groups WHERE team_id = $1 AND NOT (group_name = ANY($2::text[]))`,
+        [teamId, groups],
+      );
+      await manager.query(
+        `INSERT INTO team_model_groups (team_id, group_name)
+         SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
+        [teamId, groups],
+      );
+    });
+    return this.get(teamId);
+  }
+
+  /**
+   * Deletes a team: every key revoked, status deleted, model groups released; jobs, calls and the
+   * ledger are kept. Its keys get 401 on every gateway replica within 1 s. Repeating is a no-op.
+   */
+  async remove(teamId: string) {
+    await this.db.transaction(async (manager) => {
+      const team = await manager.findOne(Team, {
+        where: { teamId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!team) throw notFound('Team', teamId);
+      if (team.status === 'deleted') return;
+      await manager.query(
+        `UPDATE teams SET status = 'deleted', deleted_at = now(), auto_refill_enabled = false,
+                next_refill_at = NULL, updated_at = now()
+          WHERE team_id = $1`,
+        [teamId],
+      );
+      await manager.query(
+        `UPDATE virtual_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, now()), updated_at = now()
+          WHERE team_id = $1 AND status = 'active'`,
+        [teamId],
+      );
+      await manager.query('DELETE FROM team_model_groups WHERE team_id = $1', [teamId]);
+    });
     await this.invalidateTeam(teamId);
     return this.get(teamId);
   }
@@ -155,19 +242,29 @@ export class TeamsService {
     return result;
   }
 
-  async assertGroupsExist(manager: EntityManager, groups: string[]): Promise<void> {
+  /** Row-locks the team for a change; a deleted team cannot change any more (409). */
+  private async lockLiveTeam(manager: EntityManager, teamId: string): Promise<Team> {
+    const team = await manager.findOne(Team, {
+      where: { teamId },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!team) throw notFound('Team', teamId);
+    if (team.status === 'deleted') throw conflict(`Team '${teamId}' is deleted`);
+    return team;
+  }
+
+  /** Checks the groups exist and share-locks them, so none is deleted before we reference it. */
+  private async lockGroups(manager: EntityManager, groups: string[]): Promise<void> {
     if (groups.length === 0) return;
     const found = await manager.find(ModelGroup, {
       where: { groupName: In(groups) },
       select: { groupName: true },
+      lock: { mode: 'pessimistic_read' },
     });
     const known = new Set(found.map((g) => g.groupName));
     const missing = groups.filter((g) => !known.has(g));
     if (missing.length > 0) {
-      throw new TollgateError(
-        'VALIDATION_ERROR',
-        `model_groups: unknown model group(s): ${missing.join(', ')}`,
-      );
+      throw badRequest(`model_groups: unknown model group(s): ${missing.join(', ')}`);
     }
   }
 }

@@ -6,13 +6,10 @@ import {
   IsOptional,
   IsString,
   Length,
-  Matches,
   Max,
   Min,
 } from 'class-validator';
-import { DURATION_PATTERN } from '@app/config';
-
-const DURATION_MESSAGE = 'must be a duration like "30s", "20m", "12h" or "30d"';
+import { IsDuration } from './duration';
 
 export class CreateKeyDto {
   /** Human-readable name of the key. */
@@ -21,27 +18,40 @@ export class CreateKeyDto {
   @Length(1, 255)
   key_alias?: string;
 
-  /** Allow-list of model or group names (a subset of the team's models); empty = all. */
+  /**
+   * Allow-list of model or group names (a subset of the team's models); empty = all.
+   * @example ["gpt-4o-mini", "fast"]
+   */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(200)
   @IsString({ each: true })
   models?: string[];
 
-  /** Lifetime of the key, e.g. "30d"; omitted = never expires. */
+  /**
+   * Lifetime of the key (s, m, h, d or w), e.g. "30d"; omitted = never expires.
+   * @example "30d"
+   */
   @IsOptional()
-  @Matches(DURATION_PATTERN, { message: `duration ${DURATION_MESSAGE}` })
+  @IsDuration('duration')
   duration?: string;
 
-  /** Credits this key may spend per budget_duration window. */
+  /**
+   * Credits this key may spend per budget_duration window (or in total without one).
+   * @example 500
+   */
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(1_000_000_000_000)
   max_budget?: number;
 
-  /** Window after which the key's spend resets, e.g. "30d". */
+  /**
+   * Window after which the key's spend resets, e.g. "30d"; only with max_budget.
+   * @example "30d"
+   */
   @IsOptional()
-  @Matches(DURATION_PATTERN, { message: `budget_duration ${DURATION_MESSAGE}` })
+  @IsDuration('budget_duration')
   budget_duration?: string;
 
   /** Requests per minute through this key. */
@@ -55,8 +65,10 @@ export class CreateKeyDto {
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(1_000_000_000)
   tpm_limit?: number;
 
+  /** Free-form JSON object stored with the key. */
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;

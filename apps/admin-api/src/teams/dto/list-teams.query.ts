@@ -1,4 +1,5 @@
-import { IsOptional, IsString } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsOptional, IsString } from 'class-validator';
 import { PageQueryDto } from '@app/http';
 
 export class ListTeamsQueryDto extends PageQueryDto {
@@ -6,4 +7,12 @@ export class ListTeamsQueryDto extends PageQueryDto {
   @IsOptional()
   @IsString()
   organization_id?: string;
+
+  /** Include deleted teams (default false). */
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    value === 'true' ? true : value === 'false' ? false : value,
+  )
+  @IsBoolean()
+  include_deleted?: boolean;
 }

@@ -1,0 +1,64 @@
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  Min,
+} from 'class-validator';
+import { IsDuration } from './duration';
+
+/** Every field optional; `null` clears a limit (no budget, no expiry, no rate limit). */
+export class UpdateKeyDto {
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  key_alias?: string | null;
+
+  /** New allow-list (a subset of the team's models); `[]` or `null` = all the team's models. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(200)
+  @IsString({ each: true })
+  models?: string[] | null;
+
+  /**
+   * New lifetime counted from now, e.g. "7d"; `null` = never expires.
+   * @example "7d"
+   */
+  @IsOptional()
+  @IsDuration('duration')
+  duration?: string | null;
+
+  /** Credits per budget window; `null` removes the budget (and budget_duration). */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000_000_000)
+  max_budget?: number | null;
+
+  /** A new window restarts the spend count now; `null` = one budget for the key's lifetime. */
+  @IsOptional()
+  @IsDuration('budget_duration')
+  budget_duration?: string | null;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  rpm_limit?: number | null;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  tpm_limit?: number | null;
+
+  /** Replaces the key's metadata. */
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, unknown>;
+}

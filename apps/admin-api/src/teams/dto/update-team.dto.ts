@@ -1,0 +1,90 @@
+import { ApiHideProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  Equals,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  Min,
+} from 'class-validator';
+import { BUDGET_MODES, BudgetMode } from '@app/db';
+
+const NO_CREDITS = {
+  message: (args: { property: string }) =>
+    `${args.property} cannot be set here: credits change only through the credits endpoints (POST /api/credits/teams/{team_id}/add)`,
+};
+
+/** Every field optional; `null` clears a rate limit or the alias. Credits are never set here. */
+export class UpdateTeamDto {
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
+  team_alias?: string | null;
+
+  @IsOptional()
+  @IsIn(BUDGET_MODES)
+  budget_mode?: BudgetMode;
+
+  /** consumption_usd: credits per dollar of client cost. */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.000001)
+  credits_per_dollar?: number;
+
+  /** consumption_tokens: tokens per credit. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  tokens_per_credit?: number;
+
+  /** Client cost = provider cost × (1 + markup/100). */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(10000)
+  cost_markup_percentage?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  rpm_limit?: number | null;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000_000)
+  tpm_limit?: number | null;
+
+  /** Replaces the team's metadata. */
+  @IsOptional()
+  @IsObject()
+  @Type(() => Object)
+  metadata?: Record<string, unknown>;
+
+  // Named here only to refuse them with a clear message instead of "unknown field".
+  @ApiHideProperty()
+  @Equals(undefined, NO_CREDITS)
+  credits_allocated?: never;
+
+  @ApiHideProperty()
+  @Equals(undefined, NO_CREDITS)
+  credits_remaining?: never;
+
+  @ApiHideProperty()
+  @Equals(undefined, NO_CREDITS)
+  credits_used?: never;
+
+  @ApiHideProperty()
+  @Equals(undefined, NO_CREDITS)
+  credits_held?: never;
+
+  @ApiHideProperty()
+  @Equals(undefined, NO_CREDITS)
+  credits?: never;
+}

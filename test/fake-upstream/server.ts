@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +19,7 @@ import {
  * and the benchmark; `main.ts` runs it standalone.
  */
 
-export type Mode = 'ok' | 'status' | 'slow' | 'hang' | 'malformed' | 'drop' | 'no_usage';
+export type Mode = 'ok' | 'status' | 'slow' | 'hang' | 'malformed' | 'drop' | 'stall' | 'no_usage';
 
 export interface ModelBehavior {
   mode: Mode;
@@ -39,7 +40,7 @@ export interface ModelBehavior {
   chunkDelayMs?: number;
   /** How many content pieces a stream is cut into. */
   chunks: number;
-  /** `drop`: content pieces sent before the socket is destroyed. */
+  /** `drop` / `stall`: content pieces sent before the socket is destroyed / the stream goes silent. */
   dropAfterChunks: number;
 }
 
@@ -57,6 +58,8 @@ export interface RecordedRequest {
   at: number;
   /** When the response was completely written (unset while running, or if it never finished). */
   finishedAt?: number;
+  /** When each stream event was handed to the socket. */
+  chunkTimes: number[];
 }
 
 export interface FakeUpstream {
@@ -93,6 +96,7 @@ interface Exchange {
   behavior: ModelBehavior;
   /** Aborts when the client goes away or the server closes. */
   signal: AbortSignal;
+  record: RecordedRequest;
 }
 
 export async function startFakeUpstream(options: { port?: number } = {}): Promise<FakeUpstream> {
@@ -100,6 +104,8 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   const lifetime = new AbortController();
+  // one listener per running exchange, removed when it ends: many at once is not a leak
+  setMaxListeners(0, lifetime.signal);
   let closedByClient = 0;
 
   const server = createServer((req, res) => {
@@ -120,6 +126,7 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
         headers: req.headers,
         body,
         at: Date.now(),
+        chunkTimes: [],
       };
       requests.push(record);
       res.on('finish', () => (record.finishedAt = Date.now()));
@@ -151,7 +158,15 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
       }
       const model = typeof body.model === 'string' ? body.model : '';
       const effective = { ...behavior, ...(behavior.perModel[model] ?? {}) };
-      const exchange = { req, res, dialect, body, behavior: effective, signal: gone.signal };
+      const exchange = {
+        req,
+        res,
+        dialect,
+        body,
+        behavior: effective,
+        signal: gone.signal,
+        record,
+      };
       respond(exchange, drop).catch(() => res.socket?.destroy());
     });
   });
@@ -222,12 +237,19 @@ const wait = (ms: number, signal: AbortSignal) =>
 /** Writes and waits until the bytes reach the socket (so a following drop cannot discard them). */
 function flushed(res: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
-    signal.addEventListener('abort', () => resolve(), { once: true });
-    res.write(text, () => resolve());
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    res.write(text, done);
   });
 }
 
-async function respond({ res, dialect, body, behavior: b, signal }: Exchange, drop: () => void) {
+async function respond(
+  { res, dialect, body, behavior: b, signal, record }: Exchange,
+  drop: () => void,
+) {
   if (b.mode === 'hang') return; // keeps the socket open until the client or close() ends it
   const slow = b.mode === 'slow';
   await wait(b.delayMs ?? (slow ? 200 : 0), signal);
@@ -278,7 +300,9 @@ async function respond({ res, dialect, body, behavior: b, signal }: Exchange, dr
     if (signal.aborted) return;
     if (i > 0) await wait(chunkDelay, signal);
     if (b.mode === 'drop' && contentSent >= b.dropAfterChunks) return drop();
+    if (b.mode === 'stall' && contentSent >= b.dropAfterChunks) return; // silent until closed
     const line = `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+    record.chunkTimes.push(Date.now());
     await flushed(res, line, signal);
     if (isContent(data)) contentSent += 1;
   }

@@ -110,6 +110,13 @@ export class EnvironmentVariables {
   @IsOptional()
   @Transform(toInt)
   @IsInt()
+  @Min(100)
+  @Max(600000)
+  UPSTREAM_STREAM_IDLE_TIMEOUT_MS?: number;
+
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
   @Min(2)
   @Max(200)
   DB_POOL_SIZE?: number;

@@ -36,7 +36,8 @@ export interface TollgateConfig {
   auth: { masterKey: string; usingDevMasterKey: boolean };
   encryption: { current: EncryptionKey; previous: EncryptionKey[] };
   jobs: { ttlSeconds: number; sweepIntervalMs: number };
-  upstream: { timeoutMs: number };
+  /** timeoutMs: connect, headers and first stream chunk; streamIdleTimeoutMs: gap between chunks. */
+  upstream: { timeoutMs: number; streamIdleTimeoutMs: number };
   logLevel: string;
   /** Non-fatal notices for the boot log (dev defaults in use). */
   warnings: string[];
@@ -132,7 +133,10 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
       ttlSeconds: parseDurationSeconds(env.JOB_TTL ?? '24h') ?? 86400,
       sweepIntervalMs: env.JOB_SWEEP_INTERVAL_MS ?? 60000,
     },
-    upstream: { timeoutMs: env.UPSTREAM_TIMEOUT_MS ?? 60000 },
+    upstream: {
+      timeoutMs: env.UPSTREAM_TIMEOUT_MS ?? 60000,
+      streamIdleTimeoutMs: env.UPSTREAM_STREAM_IDLE_TIMEOUT_MS ?? 30000,
+    },
     logLevel: env.LOG_LEVEL ?? 'info',
     warnings,
   };

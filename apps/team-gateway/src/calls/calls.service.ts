@@ -52,10 +52,12 @@ export interface CallSuccess {
   latencyMs: number;
   /** Streams cut by the client are recorded as 'aborted' and still billed. */
   status?: 'success' | 'aborted';
+  /** A stream that failed after its first byte: recorded as an error, what was delivered billed. */
+  error?: UpstreamError;
 }
 
 /** The deployment that answered; usage is the result's (zero until a stream reports it). */
-export type Answered = Omit<CallSuccess, 'finishReason' | 'status'>;
+export type Answered = Omit<CallSuccess, 'finishReason' | 'status' | 'error'>;
 
 export interface SettledCall extends Settlement {
   callId: string;
@@ -141,6 +143,8 @@ export class CallsService {
    * Tries the plan's deployments in order until one answers. A retryable failure moves to the
    * next deployment after a short jittered backoff; each failure is kept as an attempt row. When
    * every attempt fails the hold is released, the attempts stored, and a 502/504 thrown.
+   * `UPSTREAM_TIMEOUT_MS` bounds `run`: the whole answer of a plain call, the first chunk of a
+   * stream (whose later gaps the streaming code times itself).
    */
   async attempt<T>(
     prepared: PreparedCall,
@@ -151,8 +155,14 @@ export class CallsService {
     for (const [index, deployment] of prepared.plan.entries()) {
       if (index > 0) await sleep(50 + Math.random() * 150);
       const started = Date.now();
-      const timeout = AbortSignal.timeout(this.config.upstream.timeoutMs);
-      const signal = clientSignal ? AbortSignal.any([timeout, clientSignal]) : timeout;
+      const timeout = new AbortController();
+      const timer = setTimeout(
+        () => timeout.abort(new DOMException('Upstream request timed out', 'TimeoutError')),
+        this.config.upstream.timeoutMs,
+      );
+      const signal = clientSignal
+        ? AbortSignal.any([timeout.signal, clientSignal])
+        : timeout.signal;
       try {
         const value = await run(
           this.routing.target(deployment),
@@ -163,11 +173,18 @@ export class CallsService {
         this.metrics.recordUpstream(deployment.provider, 'success', (Date.now() - started) / 1000);
         return { value, success: { deployment, usage, latencyMs: Date.now() - started } };
       } catch (err) {
-        last = classify(err, timeout.aborted);
+        last = classify(err, timeout.signal.aborted);
         const latencyMs = Date.now() - started;
         this.metrics.recordUpstream(deployment.provider, last.kind, latencyMs / 1000);
-        prepared.attempts.push(this.record(prepared, deployment, null, latencyMs, last));
+        const row = this.record(prepared, deployment, null, latencyMs, last);
+        if (clientSignal?.aborted) {
+          // the caller gave up (client gone, shutdown): not an upstream failure
+          Object.assign(row, { status: 'aborted', error_class: null, error_message: null });
+        }
+        prepared.attempts.push(row);
         if (!last.retryable || clientSignal?.aborted) break;
+      } finally {
+        clearTimeout(timer);
       }
     }
     await this.settle(prepared, null);
@@ -234,6 +251,7 @@ export class CallsService {
     error: UpstreamError | null,
   ): CallRecord {
     const usage = success?.usage ?? ZERO_USAGE;
+    const failure = error ?? success?.error ?? null;
     const prices = {
       inputPerMillion: deployment.inputPricePerMillion,
       outputPerMillion: deployment.outputPricePerMillion,
@@ -264,9 +282,9 @@ export class CallsService {
       output_price_per_million: prices.outputPerMillion,
       markup_percentage: prepared.settings.markupPercentage,
       latency_ms: latencyMs,
-      status: error ? 'error' : (success?.status ?? 'success'),
-      error_class: error?.kind ?? null,
-      error_message: error ? error.message.slice(0, 500) : null,
+      status: failure ? 'error' : (success?.status ?? 'success'),
+      error_class: failure?.kind ?? null,
+      error_message: failure ? failure.message.slice(0, 500) : null,
       purpose: prepared.body.purpose ?? null,
       streamed: prepared.streamed,
       finish_reason: success?.finishReason ?? null,

@@ -1,13 +1,16 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req, Res } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiForbiddenResponse,
   ApiGatewayTimeoutResponse,
   ApiNotFoundResponse,
   ApiBadGatewayResponse,
+  ApiOkResponse,
+  ApiProduces,
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
 import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
 import { UuidParam } from '@app/http';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
@@ -38,6 +41,24 @@ export class JobsController {
   @ApiGatewayTimeoutResponse({ description: 'Upstream timed out' })
   createAndCall(@CurrentTeam() principal: TeamPrincipal, @Body() dto: CreateAndCallDto) {
     return this.jobs.createAndCall(principal, dto);
+  }
+
+  /** create-and-call as a stream (SSE); the job closes when the stream ends. */
+  @Post('create-and-call-stream')
+  @HttpCode(200)
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'SSE: chat.completion.chunk events, then `data: [DONE]`' })
+  @ApiForbiddenResponse({ description: 'Model not allowed, insufficient credits or key budget' })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited (Retry-After)' })
+  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed before the first byte' })
+  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out before the first byte' })
+  async createAndCallStream(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Body() dto: CreateAndCallDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.jobs.createAndCallStream(principal, dto, req, res);
   }
 
   /** A job of the caller's team. */
@@ -75,6 +96,27 @@ export class JobsController {
     @Body() dto: LlmCallDto,
   ) {
     return this.jobs.llmCall(principal, jobId, dto);
+  }
+
+  /** An LLM call inside the job, streamed as SSE (OpenAI chunks, then `data: [DONE]`). */
+  @Post(':job_id/llm-call-stream')
+  @HttpCode(200)
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'SSE: chat.completion.chunk events, then `data: [DONE]`' })
+  @ApiForbiddenResponse({ description: 'Model not allowed, insufficient credits or key budget' })
+  @ApiNotFoundResponse({ description: 'No such job or model' })
+  @ApiConflictResponse({ description: 'The job is already completed or failed' })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited (Retry-After)' })
+  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed before the first byte' })
+  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out before the first byte' })
+  async llmCallStream(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Param('job_id', UuidParam('job_id')) jobId: string,
+    @Body() dto: LlmCallDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.jobs.llmCallStream(principal, jobId, dto, req, res);
   }
 
   /** Close the job and charge it; a repeat returns the same result and charges nothing. */

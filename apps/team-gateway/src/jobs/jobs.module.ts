@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { CallsModule } from '../calls/calls.module';
+import { StreamingModule } from '../streaming/streaming.module';
 import { JobCompletionService } from './job-completion.service';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
@@ -8,7 +9,7 @@ import { JobsSweep } from './jobs.sweep';
 import { TeamJobsController } from './team-jobs.controller';
 
 @Module({
-  imports: [ScheduleModule.forRoot(), CallsModule],
+  imports: [ScheduleModule.forRoot(), CallsModule, StreamingModule],
   controllers: [JobsController, TeamJobsController],
   providers: [JobsService, JobCompletionService, JobsSweep],
   exports: [JobsService, JobCompletionService],

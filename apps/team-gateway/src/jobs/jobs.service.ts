@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import { Job } from '@app/db';
 import { decodeCursor, Page, toPage, TollgateError } from '@app/http';
 import { CallsService } from '../calls/calls.service';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
+import { StreamCallService } from '../streaming/stream-call.service';
 import { CreateAndCallDto } from './dto/create-and-call.dto';
 import { CreateJobDto } from './dto/create-job.dto';
 import { ListJobsQueryDto } from './dto/list-jobs.query';
@@ -20,6 +22,7 @@ export class JobsService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly calls: CallsService,
     private readonly completion: JobCompletionService,
+    private readonly streams: StreamCallService,
   ) {}
 
   async create(principal: TeamPrincipal, dto: CreateJobDto) {
@@ -48,6 +51,29 @@ export class JobsService {
 
   llmCall(principal: TeamPrincipal, jobId: string, body: LlmCallDto) {
     return this.calls.call(principal, jobId, body);
+  }
+
+  llmCallStream(
+    principal: TeamPrincipal,
+    jobId: string,
+    body: LlmCallDto,
+    req: Request,
+    res: Response,
+  ) {
+    return this.streams.stream(principal, jobId, body, req, res, { includeUsage: true });
+  }
+
+  /** create-and-call as a stream: the job is closed before the stream's final [DONE]. */
+  createAndCallStream(
+    principal: TeamPrincipal,
+    dto: CreateAndCallDto,
+    req: Request,
+    res: Response,
+  ) {
+    const { team_id, job_type, user_id, metadata, job_metadata, ...call } = dto;
+    const job = { team_id, job_type, user_id, metadata: { ...job_metadata, ...metadata } };
+    const body = Object.assign(new LlmCallDto(), call);
+    return this.streams.streamOneCallJob(principal, job, body, req, res, { includeUsage: true });
   }
 
   async complete(principal: TeamPrincipal, jobId: string, completion: Completion) {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { createParser, EventSourceMessage } from 'eventsource-parser';
-import { Agent, Dispatcher, request } from 'undici';
+import { Agent, buildConnector, Dispatcher, request } from 'undici';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { UpstreamError } from './provider.types';
 import { classifyFailure, statusError } from './upstream-errors';
@@ -25,10 +25,21 @@ export interface UpstreamCall {
 export class UpstreamHttp implements OnApplicationShutdown {
   private readonly agent: Agent;
 
-  constructor(@Inject(TOLLGATE_CONFIG) config: Pick<TollgateConfig, 'upstream'>) {
+  constructor(
+    @Inject(TOLLGATE_CONFIG) config: { upstream: Pick<TollgateConfig['upstream'], 'timeoutMs'> },
+  ) {
+    const connect = buildConnector({ timeout: CONNECT_TIMEOUT_MS });
+    // Silence longer than any in-flight timeout means the socket serves nobody: close it. This
+    // also reaps the unused connection undici opens after an aborted response (undici#5845).
+    const idleSocketMs = config.upstream.timeoutMs + 1000;
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
-      connect: { timeout: CONNECT_TIMEOUT_MS },
+      connect: (options, callback) =>
+        connect(options, (err, socket) => {
+          if (err || !socket) return callback(err ?? new Error('connect failed'), null);
+          socket.setTimeout(idleSocketMs, () => socket.destroy());
+          callback(null, socket);
+        }),
       headersTimeout: config.upstream.timeoutMs,
       bodyTimeout: config.upstream.timeoutMs,
     });

@@ -12,6 +12,8 @@ export class SseWriter {
   constructor(private readonly res: Response) {
     // 'close' on the response fires when the client disconnects (or when we end it).
     res.once('close', () => this.closed.abort());
+    // A client that left before we got here (while the call was being prepared) will not close again.
+    if (res.destroyed || res.socket?.destroyed) this.closed.abort();
   }
 
   /** Aborts when the client disconnects. */
@@ -42,7 +44,8 @@ export class SseWriter {
       `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`,
     );
     if (!ok && !this.closed.signal.aborted) {
-      await Promise.race([once(this.res, 'drain'), once(this.closed.signal, 'abort')]);
+      // `signal` removes the drain listener when the client leaves instead of draining.
+      await once(this.res, 'drain', { signal: this.closed.signal }).catch(() => undefined);
     }
   }
 

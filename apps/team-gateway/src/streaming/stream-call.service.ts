@@ -1,0 +1,315 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Request, Response } from 'express';
+import { DataSource } from 'typeorm';
+import type { TeamPrincipal } from '@app/auth';
+import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { ShutdownCoordinator, TollgateError } from '@app/http';
+import { Answered, CallsService, PreparedCall } from '../calls/calls.service';
+import { LlmCallDto } from '../calls/dto/llm-call.dto';
+import { JobCompletionService } from '../jobs/job-completion.service';
+import { toOpenAiError } from '../openai/openai-error';
+import type { ChatRequest, ProviderTarget, StreamChunk } from '../providers/provider.types';
+import { UpstreamError } from '../providers/provider.types';
+import { ProvidersService } from '../providers/providers.service';
+import { classifyFailure } from '../providers/upstream-errors';
+import { SseWriter } from './sse-writer';
+import { StreamMeter } from './stream-meter';
+
+export interface StreamOptions {
+  /** Send OpenAI's final usage chunk to the client (`stream_options.include_usage`). The gateway ALWAYS asks the upstream for usage regardless. */
+  includeUsage: boolean;
+  /** Extra response headers set before the first byte (e.g. `X-Job-Id`). */
+  headers?: Record<string, string>;
+}
+
+export interface StreamOutcome {
+  callId: string;
+  status: 'success' | 'failed' | 'aborted';
+}
+
+export interface OneCallJob {
+  team_id?: string;
+  job_type: string;
+  user_id?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** Why the gateway stopped reading an upstream stream before its end. */
+class StreamStop extends Error {
+  constructor(readonly why: 'client' | 'shutdown' | 'idle') {
+    super(`Stream stopped: ${why}`);
+    this.name = 'StreamStop';
+  }
+}
+
+type Chunks = AsyncIterator<StreamChunk, void>;
+interface Opened {
+  chunks: Chunks;
+  first: IteratorResult<StreamChunk, void>;
+}
+type BeforeEnd = (outcome: StreamOutcome, hasOutput: boolean) => Promise<void>;
+
+const SHUTDOWN_ERROR = {
+  message: 'The gateway is shutting down; the stream was cut',
+  type: 'api_error',
+  code: 'shutting_down',
+};
+
+/**
+ * Streams LLM calls to clients as SSE: resolution, rate limits and the hold first (errors there
+ * are ordinary HTTP errors), then the first chunk with fallback across deployments, then every
+ * chunk as it arrives. Whatever happens next (end, upstream failure, idle upstream, client gone,
+ * shutdown deadline) the upstream request is closed and the call recorded and settled.
+ */
+@Injectable()
+export class StreamCallService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('Streams');
+  /** Streams still running, so shutdown can wait for their billing before pools close. */
+  private readonly active = new Set<Promise<unknown>>();
+  /** The stop switch of every stream reading an upstream, for the shutdown deadline. */
+  private readonly reading = new Set<AbortController>();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(TOLLGATE_CONFIG) private readonly config: TollgateConfig,
+    private readonly calls: CallsService,
+    private readonly providers: ProvidersService,
+    private readonly completion: JobCompletionService,
+    private readonly shutdown: ShutdownCoordinator,
+  ) {
+    // One listener for all streams: past the drain deadline, every open stream is cut and settled.
+    shutdown.deadline.addEventListener('abort', () => {
+      for (const stop of this.reading) stop.abort(new StreamStop('shutdown'));
+    });
+  }
+
+  /** Streams one call inside an open job to `res` as SSE (OpenAI chunks, then `data: [DONE]`), settling billing whatever happens. Throws TollgateError BEFORE any byte is written (auth, model access, credits, rate limit, all deployments failed before first byte → 502/504) so the caller's exception filter renders it. */
+  stream(
+    principal: TeamPrincipal,
+    jobId: string,
+    body: LlmCallDto,
+    req: Request,
+    res: Response,
+    options: StreamOptions,
+  ): Promise<StreamOutcome> {
+    return this.track(this.run(principal, jobId, body, res, options));
+  }
+
+  /** A one-call job (create-and-call-stream, and /v1 without X-Job-Id): creates the job, streams, then completes it (`completed` on success or aborted-with-output, `failed` otherwise). `X-Job-Id` header set to the new job id. */
+  async streamOneCallJob(
+    principal: TeamPrincipal,
+    job: OneCallJob,
+    body: LlmCallDto,
+    req: Request,
+    res: Response,
+    options: StreamOptions,
+  ): Promise<StreamOutcome & { jobId: string }> {
+    const jobId = await this.createJob(principal, job);
+    const headers = { ...options.headers, 'X-Job-Id': jobId };
+    // The job is closed before [DONE], so a client that reads the job afterwards sees it closed.
+    const closeJob: BeforeEnd = async (outcome, hasOutput) => {
+      const done = outcome.status === 'success' || (outcome.status === 'aborted' && hasOutput);
+      await this.completion.complete(
+        principal.teamId,
+        jobId,
+        done ? { status: 'completed' } : { status: 'failed', error_message: 'Stream failed' },
+      );
+    };
+    try {
+      const outcome = await this.track(
+        this.run(principal, jobId, body, res, { ...options, headers }, closeJob),
+      );
+      return { ...outcome, jobId };
+    } catch (err) {
+      const detail = err instanceof TollgateError ? err.detail : 'Call failed';
+      await this.completion.complete(principal.teamId, jobId, {
+        status: 'failed',
+        error_message: detail,
+      });
+      throw err;
+    }
+  }
+
+  /** Pools close after this hook: streams cut by a client still have their billing to write. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.active.size === 0) return;
+    this.logger.log(`Waiting for ${this.active.size} stream(s) to settle`);
+    await Promise.race([
+      Promise.allSettled([...this.active]),
+      new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
+    ]);
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.active.add(work);
+    const forget = () => this.active.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  private async createJob(principal: TeamPrincipal, job: OneCallJob): Promise<string> {
+    if (job.team_id !== undefined && job.team_id !== principal.teamId) {
+      throw new TollgateError('FORBIDDEN', 'Cannot access jobs for a different team');
+    }
+    const rows: Array<{ job_id: string }> = await this.db.query(
+      `INSERT INTO jobs (team_id, key_id, job_type, user_id, metadata)
+       VALUES ($1, $2, $3, $4, $5) RETURNING job_id`,
+      [principal.teamId, principal.keyId, job.job_type, job.user_id ?? null, job.metadata ?? {}],
+    );
+    return rows[0].job_id;
+  }
+
+  private async run(
+    principal: TeamPrincipal,
+    jobId: string,
+    body: LlmCallDto,
+    res: Response,
+    options: StreamOptions,
+    beforeEnd?: BeforeEnd,
+  ): Promise<StreamOutcome> {
+    for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
+    const prepared = await this.calls.prepare(principal, jobId, body, true);
+    const started = Date.now();
+    const stop = new AbortController();
+    const writer = new SseWriter(res);
+    const onClientGone = () => stop.abort(new StreamStop('client'));
+    writer.clientGone.addEventListener('abort', onClientGone);
+    if (writer.clientGone.aborted) onClientGone();
+    this.reading.add(stop);
+    if (this.shutdown.deadline.aborted) stop.abort(new StreamStop('shutdown'));
+    try {
+      let opened: { value: Opened; success: Answered };
+      try {
+        opened = await this.calls.attempt(
+          prepared,
+          (target, request, signal) => this.open(target, request, signal),
+          stop.signal,
+        );
+      } catch (err) {
+        // Nobody is left to read an error: the attempts are recorded and the hold released.
+        if (stopReason(stop.signal) !== 'client') throw err;
+        const outcome: StreamOutcome = {
+          callId: prepared.attempts.at(-1)?.call_id ?? '',
+          status: 'aborted',
+        };
+        await beforeEnd?.(outcome, false);
+        return outcome;
+      }
+      return await this.pump(prepared, opened, writer, stop, started, options, beforeEnd);
+    } finally {
+      writer.clientGone.removeEventListener('abort', onClientGone);
+      this.reading.delete(stop);
+    }
+  }
+
+  /** Opens the upstream stream and waits for its first chunk (what fallback is decided on). */
+  private async open(
+    target: ProviderTarget,
+    request: ChatRequest,
+    signal: AbortSignal,
+  ): Promise<Opened> {
+    const adapter = this.providers.adapterFor(target.provider);
+    const chunks = adapter.stream(target, request, signal)[Symbol.asyncIterator]() as Chunks;
+    return { chunks, first: await chunks.next() };
+  }
+
+  /** Forwards chunks until the end or a stop, then settles and ends the SSE stream. */
+  private async pump(
+    prepared: PreparedCall,
+    opened: { value: Opened; success: Answered },
+    writer: SseWriter,
+    stop: AbortController,
+    started: number,
+    options: StreamOptions,
+    beforeEnd?: BeforeEnd,
+  ): Promise<StreamOutcome> {
+    const { chunks } = opened.value;
+    const { deployment } = opened.success;
+    const meter = new StreamMeter(
+      prepared.body.messages,
+      deployment.modelName,
+      options.includeUsage,
+    );
+    let failure: UpstreamError | null = null;
+    let next = opened.value.first;
+    try {
+      while (!next.done) {
+        const out = meter.forward(next.value);
+        if (out) await writer.send(out);
+        if (stop.signal.aborted) break;
+        next = await this.nextWithin(chunks, stop);
+      }
+    } catch (err) {
+      if (!stop.signal.aborted) failure = classifyFailure(err, null);
+    } finally {
+      // Stops the adapter's generator (its finally destroys the undici body) if it is mid-stream.
+      if (!next.done) await chunks.return?.().catch(() => undefined);
+    }
+    const why = stopReason(stop.signal);
+    if (why === 'idle') failure = new UpstreamError('timeout', 'Upstream stream went idle');
+    const aborted = why === 'client' || why === 'shutdown';
+    let outcome: StreamOutcome;
+    try {
+      const settled = await this.calls.settle(prepared, {
+        deployment,
+        usage: meter.usage(),
+        finishReason: meter.finishReason,
+        latencyMs: Date.now() - started,
+        status: aborted ? 'aborted' : 'success',
+        error: failure ?? undefined,
+      });
+      outcome = {
+        callId: settled.callId,
+        status: failure ? 'failed' : aborted ? 'aborted' : 'success',
+      };
+      await beforeEnd?.(outcome, meter.hasOutput);
+    } catch (err) {
+      this.logger.error(
+        `Settling stream failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      failure ??= new UpstreamError('server_error', 'The call could not be recorded');
+      outcome = { callId: '', status: 'failed' };
+    }
+    await this.end(writer, meter, failure, why);
+    return outcome;
+  }
+
+  private async end(
+    writer: SseWriter,
+    meter: StreamMeter,
+    failure: UpstreamError | null,
+    why: StreamStop['why'] | null,
+  ): Promise<void> {
+    if (why === 'client') return;
+    if (why === 'shutdown') return writer.fail(SHUTDOWN_ERROR);
+    if (failure) {
+      const code = failure.kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR';
+      const { message, type, code: errorCode } = toOpenAiError(code, failure.message).error;
+      return writer.fail({ message, type, code: errorCode });
+    }
+    const usage = meter.usageChunk();
+    if (usage) await writer.send(usage);
+    await writer.done();
+  }
+
+  /** The next chunk, or a StreamStop('idle') abort when the upstream stays silent too long. */
+  private async nextWithin(
+    chunks: Chunks,
+    stop: AbortController,
+  ): Promise<IteratorResult<StreamChunk, void>> {
+    const timer = setTimeout(
+      () => stop.abort(new StreamStop('idle')),
+      this.config.upstream.streamIdleTimeoutMs,
+    );
+    try {
+      return await chunks.next();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function stopReason(signal: AbortSignal): StreamStop['why'] | null {
+  return signal.aborted && signal.reason instanceof StreamStop ? signal.reason.why : null;
+}

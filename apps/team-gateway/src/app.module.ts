@@ -10,6 +10,7 @@ import { CreditsModule } from './credits/credits.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { GatewayExceptionFilter } from './openai/gateway-exception.filter';
+import { OpenAiModule } from './openai/openai.module';
 import { TeamsModule } from './teams/teams.module';
 
 @Module({})
@@ -29,6 +30,7 @@ export class AppModule {
         TeamsModule,
         JobsModule,
         CreditsModule,
+        OpenAiModule,
       ],
       providers: [
         VirtualKeyStrategy,

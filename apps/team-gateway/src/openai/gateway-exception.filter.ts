@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { renderError, requestIdOf } from '@app/http';
-import { isOpenAiPath, toOpenAiError } from './openai-error';
+import { isOpenAiPath, paramOf, toOpenAiError } from './openai-error';
 
 /** The gateway's one filter: `{detail, code}` on /api, OpenAI's `{error:{…}}` under /v1. */
 @Catch()
@@ -18,7 +18,8 @@ export class GatewayExceptionFilter implements ExceptionFilter {
       return;
     }
     res.set(err.headers).status(err.status);
-    if (isOpenAiPath(req.path)) res.json(toOpenAiError(err.code, err.detail));
-    else res.json({ detail: err.detail, code: err.code });
+    if (isOpenAiPath(req.path)) {
+      res.json(toOpenAiError(err.code, err.detail, paramOf(exception, err.code)));
+    } else res.json({ detail: err.detail, code: err.code });
   }
 }

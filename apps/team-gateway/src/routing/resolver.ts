@@ -98,3 +98,13 @@ export function planAttempts(
   }
   return plan;
 }
+
+/** Every name `resolveModels` accepts for this access: usable model names, and groups holding one. */
+export function usableNames(catalog: Catalog, access: Access): string[] {
+  const names = [...catalog.models].filter((m) => canUse(catalog, access, m));
+  for (const [group, models] of catalog.groups) {
+    if (catalog.models.has(group)) continue; // a model name wins over a group of the same name
+    if (models.some((m) => canUse(catalog, access, m))) names.push(group);
+  }
+  return names.sort();
+}

@@ -3,7 +3,14 @@ import { CredentialCipher, TeamPrincipal } from '@app/auth';
 import { TollgateError } from '@app/http';
 import type { ProviderTarget } from '../providers/provider.types';
 import { CatalogService } from './catalog.service';
-import { Access, Deployment, modelExists, planAttempts, resolveModels } from './resolver';
+import {
+  Access,
+  Deployment,
+  modelExists,
+  planAttempts,
+  resolveModels,
+  usableNames,
+} from './resolver';
 
 const DEFAULT_API_BASE: Partial<Record<ProviderTarget['provider'], string>> = {
   openai: 'https://api.openai.com/v1',
@@ -35,6 +42,36 @@ export class RoutingService {
       catalog = await this.catalog.refreshOnMiss(arrived);
       access.teamGroups = await this.catalog.groupsOf(principal.teamId, arrived);
       return planAttempts(catalog, resolveModels(catalog, access, requested));
+    }
+  }
+
+  /** Every value the key may send as `model` (model and group names), on freshly loaded data. */
+  async usableNames(principal: TeamPrincipal): Promise<string[]> {
+    const now = Date.now();
+    const catalog = await this.catalog.refreshOnMiss(now);
+    const teamGroups = await this.catalog.groupsOf(principal.teamId, now);
+    return usableNames(catalog, { teamGroups, keyModels: principal.keyModels });
+  }
+
+  /**
+   * The model names `requested` may be served by, without planning deployments: throws
+   * MODEL_NOT_FOUND (404) for an unknown name, MODEL_ACCESS_DENIED (403) for a denied one.
+   */
+  async resolve(principal: TeamPrincipal, requested: string): Promise<string[]> {
+    const arrived = Date.now();
+    let catalog = await this.catalog.get();
+    if (!modelExists(catalog, requested)) catalog = await this.catalog.refreshOnMiss(arrived);
+    const access: Access = {
+      teamGroups: await this.catalog.groupsOf(principal.teamId),
+      keyModels: principal.keyModels,
+    };
+    try {
+      return resolveModels(catalog, access, requested);
+    } catch (err) {
+      if (!(err instanceof TollgateError) || err.code !== 'MODEL_ACCESS_DENIED') throw err;
+      catalog = await this.catalog.refreshOnMiss(arrived);
+      access.teamGroups = await this.catalog.groupsOf(principal.teamId, arrived);
+      return resolveModels(catalog, access, requested);
     }
   }
 

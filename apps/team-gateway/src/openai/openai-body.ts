@@ -1,0 +1,71 @@
+import { createParamDecorator, ExecutionContext, Injectable, PipeTransform } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate, ValidationError } from 'class-validator';
+import type { Request } from 'express';
+import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
+import { InvalidParamError } from './openai-error';
+
+/** When a type check fails, the range checks of the same field are noise. */
+const TYPE_CONSTRAINTS = new Set([
+  'isString',
+  'isInt',
+  'isNumber',
+  'isBoolean',
+  'isArray',
+  'isObject',
+]);
+
+interface Failure {
+  param: string;
+  message: string;
+}
+
+/** Each failing field with its path in OpenAI's style (`messages[0].role`). */
+export function failuresOf(errors: ValidationError[], parent = ''): Failure[] {
+  return errors.flatMap((e) => {
+    const path = /^\d+$/.test(e.property)
+      ? `${parent}[${e.property}]`
+      : parent
+        ? `${parent}.${e.property}`
+        : e.property;
+    const constraints = e.constraints ?? {};
+    const typeKey = Object.keys(constraints).find((k) => TYPE_CONSTRAINTS.has(k));
+    const first = typeKey ? constraints[typeKey] : Object.values(constraints)[0];
+    const message = first?.replace(new RegExp(`^(each value in )?${e.property}\\s*`), '$1');
+    const own = message ? [{ param: path, message }] : [];
+    return [...own, ...failuresOf(e.children ?? [], path)];
+  });
+}
+
+/**
+ * Validates a chat-completions body against ChatCompletionRequestDto without refusing unknown
+ * fields (they are dropped), and reports failures as OpenAI does: 400 with the `param` at fault.
+ */
+@Injectable()
+export class OpenAiBodyPipe implements PipeTransform<unknown, Promise<ChatCompletionRequestDto>> {
+  async transform(value: unknown): Promise<ChatCompletionRequestDto> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new InvalidParamError('The request body must be a JSON object', null);
+    }
+    const dto = plainToInstance(ChatCompletionRequestDto, value, {
+      enableImplicitConversion: false,
+    });
+    const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: false });
+    const failures = failuresOf(errors);
+    if (failures.length > 0) {
+      const message = failures.map((f) => `${f.param}: ${f.message}`).join('; ');
+      throw new InvalidParamError(message, failures[0].param);
+    }
+    return dto;
+  }
+}
+
+const RawBody = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): unknown => ctx.switchToHttp().getRequest<Request>().body,
+);
+
+/**
+ * The chat-completions body. A custom parameter, so the app's strict global ValidationPipe
+ * (which refuses unknown fields) leaves it to OpenAiBodyPipe.
+ */
+export const OpenAiBody = () => RawBody(OpenAiBodyPipe);

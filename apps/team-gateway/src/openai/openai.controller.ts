@@ -1,0 +1,77 @@
+import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiGatewayTimeoutResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
+import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
+import { OpenAiBody } from './openai-body';
+import { OpenAiService } from './openai.service';
+
+/** `baseURL = http://host:8003/v1` for the openai SDK, Open WebUI and Continue.dev. */
+@ApiTags('OpenAI-compatible')
+@TeamAuth()
+@Controller()
+export class OpenAiController {
+  constructor(private readonly openai: OpenAiService) {}
+
+  /** OpenAI chat completions (also at /chat/completions); `stream: true` answers with SSE. */
+  @Post(['v1/chat/completions', 'chat/completions'])
+  @HttpCode(200)
+  @ApiBody({ type: ChatCompletionRequestDto })
+  @ApiHeader({
+    name: 'X-Job-Id',
+    required: false,
+    description:
+      'Join this open job; without it the request is a one-call job (id returned in X-Job-Id)',
+  })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOkResponse({
+    description:
+      'A chat.completion object, or SSE chat.completion.chunk events then `data: [DONE]`',
+  })
+  @ApiBadRequestResponse({ description: 'Malformed body (`param` names the field)' })
+  @ApiForbiddenResponse({ description: 'Model not allowed, insufficient credits, team suspended' })
+  @ApiNotFoundResponse({ description: 'Unknown model (code model_not_found) or X-Job-Id' })
+  @ApiConflictResponse({ description: 'The X-Job-Id job is already completed or failed' })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited (Retry-After)' })
+  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed' })
+  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out' })
+  async chatCompletions(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Headers('x-job-id') jobId: string | undefined,
+    @OpenAiBody() body: ChatCompletionRequestDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    if (body.stream === true) return this.openai.stream(principal, jobId, body, req, res);
+    const answer = await this.openai.complete(principal, jobId, body);
+    res.setHeader('X-Job-Id', answer.jobId);
+    res.json(answer.completion);
+  }
+
+  /** Every value this key may send as `model`: model names and model-group names. */
+  @Get(['v1/models', 'models'])
+  listModels(@CurrentTeam() principal: TeamPrincipal) {
+    return this.openai.listModels(principal);
+  }
+
+  /** One model or group name this key may use. */
+  @Get(['v1/models/:model', 'models/:model'])
+  @ApiNotFoundResponse({ description: 'Unknown model (code model_not_found)' })
+  @ApiForbiddenResponse({ description: 'The model exists but this key may not use it' })
+  getModel(@CurrentTeam() principal: TeamPrincipal, @Param('model') model: string) {
+    return this.openai.getModel(principal, model);
+  }
+}

@@ -1,0 +1,138 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Request, Response } from 'express';
+import { DataSource } from 'typeorm';
+import type { TeamPrincipal } from '@app/auth';
+import { TollgateError } from '@app/http';
+import { CallsService } from '../calls/calls.service';
+import { LlmCallDto } from '../calls/dto/llm-call.dto';
+import { JobsService } from '../jobs/jobs.service';
+import { ProvidersService } from '../providers/providers.service';
+import { RoutingService } from '../routing/routing.service';
+import { StreamCallService } from '../streaming/stream-call.service';
+import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
+import {
+  ChatCompletion,
+  OpenAiModel,
+  toCallBody,
+  toChatCompletion,
+  toModel,
+  toOneCallJob,
+} from './openai.mapper';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The OpenAI-compatible surface over jobs and calls: each request joins the open job named by
+ * `X-Job-Id`, or runs as a one-call job of type `chat.completions` (completed, or failed when the
+ * call fails).
+ */
+@Injectable()
+export class OpenAiService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly calls: CallsService,
+    private readonly providers: ProvidersService,
+    private readonly routing: RoutingService,
+    private readonly jobs: JobsService,
+    private readonly streams: StreamCallService,
+  ) {}
+
+  async complete(
+    principal: TeamPrincipal,
+    jobHeader: string | undefined,
+    req: ChatCompletionRequestDto,
+  ): Promise<{ jobId: string; completion: ChatCompletion }> {
+    const body = toCallBody(req);
+    const joined = jobIdOf(jobHeader);
+    if (joined) return { jobId: joined, completion: await this.call(principal, joined, body) };
+    // an unknown or denied model is refused before a job is opened for it
+    await this.routing.resolve(principal, body.model);
+    const { job_id: jobId } = await this.jobs.create(principal, toOneCallJob(req));
+    let completion: ChatCompletion;
+    try {
+      completion = await this.call(principal, jobId, body);
+    } catch (err) {
+      const detail = err instanceof TollgateError ? err.detail : 'Call failed';
+      await this.jobs.complete(principal, jobId, { status: 'failed', error_message: detail });
+      throw err;
+    }
+    await this.jobs.complete(principal, jobId, { status: 'completed' });
+    return { jobId, completion };
+  }
+
+  /** `stream: true`: SSE chunks written to `res` by the streaming service, X-Job-Id set. */
+  async stream(
+    principal: TeamPrincipal,
+    jobHeader: string | undefined,
+    req: ChatCompletionRequestDto,
+    httpReq: Request,
+    res: Response,
+  ): Promise<void> {
+    const body = toCallBody(req);
+    const includeUsage = req.stream_options?.include_usage === true;
+    const joined = jobIdOf(jobHeader);
+    if (joined) {
+      const headers = { 'X-Job-Id': joined };
+      await this.streams.stream(principal, joined, body, httpReq, res, { includeUsage, headers });
+      return;
+    }
+    await this.routing.resolve(principal, body.model);
+    await this.streams.streamOneCallJob(principal, toOneCallJob(req), body, httpReq, res, {
+      includeUsage,
+    });
+  }
+
+  /** Every value the key may send as `model`: model names and group names. */
+  async listModels(principal: TeamPrincipal): Promise<{ object: 'list'; data: OpenAiModel[] }> {
+    const names = await this.routing.usableNames(principal);
+    const created = await this.createdAt(names);
+    return { object: 'list', data: names.map((n) => toModel(n, created.get(n) ?? 0)) };
+  }
+
+  /** One model or group name: 404 model_not_found when unknown, 403 when the key may not use it. */
+  async getModel(principal: TeamPrincipal, model: string): Promise<OpenAiModel> {
+    await this.routing.resolve(principal, model);
+    const created = await this.createdAt([model]);
+    return toModel(model, created.get(model) ?? 0);
+  }
+
+  /** A non-streaming call: hold, upstream attempts with fallback, settle (as CallsService.call). */
+  private async call(
+    principal: TeamPrincipal,
+    jobId: string,
+    body: LlmCallDto,
+  ): Promise<ChatCompletion> {
+    const prepared = await this.calls.prepare(principal, jobId, body, false);
+    const { value, success } = await this.calls.attempt(prepared, (target, request, signal) =>
+      this.providers.adapterFor(target.provider).complete(target, request, signal),
+    );
+    const settled = await this.calls.settle(prepared, {
+      ...success,
+      finishReason: value.finish_reason,
+    });
+    return toChatCompletion(settled.callId, value, success.deployment.modelName);
+  }
+
+  /** When each name first appeared (its oldest deployment, or its group), in Unix seconds. */
+  private async createdAt(names: string[]): Promise<Map<string, number>> {
+    if (names.length === 0) return new Map();
+    const rows = await this.db.query<Array<{ name: string; created: number }>>(
+      `SELECT name, extract(epoch FROM min(created_at))::int AS created FROM (
+         SELECT model_name AS name, created_at FROM model_deployments WHERE model_name = ANY($1)
+         UNION ALL
+         SELECT group_name, created_at FROM model_groups WHERE group_name = ANY($1)) n
+        GROUP BY name`,
+      [names],
+    );
+    return new Map(rows.map((r) => [r.name, r.created]));
+  }
+}
+
+/** The job a request joins, from `X-Job-Id`; undefined (absent or empty) = a one-call job. */
+function jobIdOf(header: string | undefined): string | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (!UUID.test(value)) throw new TollgateError('VALIDATION_ERROR', 'X-Job-Id must be a UUID');
+  return value;
+}

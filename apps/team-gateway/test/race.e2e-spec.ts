@@ -88,4 +88,43 @@ describe('credits under concurrency', () => {
     );
     expect(sum.rows[0].charged).toBe(row.used);
   });
+  it('many concurrent calls on ONE job, racing its completion, never deadlock and stay ledgered', async () => {
+    // The hold locks the job then the team; a settle locks the team and then (through the
+    // llm_calls and ledger foreign keys) key-shares the job. The job lock must not conflict
+    // with that key-share, or 2+ calls on one job deadlock (found by `npm run bench`).
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({
+      groups: [group],
+      credits: 1_000_000,
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 1,
+    });
+    const job = await w.gw('POST', '/api/jobs/create', key, { job_type: 'one-job-race' });
+    expect(job.status).toBe(201);
+    const jobId = job.body.job_id as string;
+    const calls = Array.from({ length: 64 }, () =>
+      w.gw('POST', `/api/jobs/${jobId}/llm-call`, key, { model, messages: hello, max_tokens: 8 }),
+    );
+    const results = await Promise.all(calls);
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+
+    // now calls racing the completion: each is either answered or refused as closed (409)
+    const racing = await Promise.all([
+      ...Array.from({ length: 16 }, () =>
+        w.gw('POST', `/api/jobs/${jobId}/llm-call`, key, { model, messages: hello, max_tokens: 8 }),
+      ),
+      w.gw('POST', `/api/jobs/${jobId}/complete`, key, { status: 'completed' }),
+    ]);
+    for (const r of racing) expect([200, 409]).toContain(r.status);
+
+    const row = await w.team_row(teamId);
+    expect(row).toMatchObject({ held: 0, holds: 0, ledger_sum: row.allocated - row.used });
+    const charged = await w.pg.query(
+      `SELECT COALESCE(sum(credits_charged), 0)::int AS charged, count(*)::int AS n
+         FROM llm_calls WHERE job_id = $1`,
+      [jobId],
+    );
+    expect(charged.rows[0].charged).toBe(row.used);
+    expect(charged.rows[0].n).toBe(64 + racing.filter((r) => r.status === 200).length - 1);
+  });
 });

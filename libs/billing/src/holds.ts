@@ -54,7 +54,7 @@ export async function holdForCall(
 ): Promise<HoldOutcome> {
   const rows: HoldRow[] = await db.query(
     `WITH j AS (
-       SELECT job_id, team_id, status FROM jobs WHERE job_id = $1 FOR UPDATE
+       SELECT job_id, team_id, status FROM jobs WHERE job_id = $1 FOR NO KEY UPDATE
      ),
      ts AS (
        SELECT t.budget_mode, t.credits_per_dollar, t.tokens_per_credit, t.cost_markup_percentage,

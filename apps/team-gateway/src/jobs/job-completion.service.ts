@@ -57,7 +57,7 @@ export class JobCompletionService {
       const rows: LockedJob[] = await manager.query(
         `SELECT j.team_id, j.key_id, j.status, j.completion_result, t.budget_mode
            FROM jobs j JOIN teams t ON t.team_id = j.team_id
-          WHERE j.job_id = $1 FOR UPDATE OF j ${skipLocked ? 'SKIP LOCKED' : ''}`,
+          WHERE j.job_id = $1 FOR NO KEY UPDATE OF j ${skipLocked ? 'SKIP LOCKED' : ''}`,
         [jobId],
       );
       const job = rows[0];

@@ -134,7 +134,7 @@ describe('OpenAI-compatible surface (openai SDK)', () => {
       expect(w.fake.requests.at(-1)!.body.response_format).toEqual(response_format);
     });
 
-    it('tolerates OpenAI parameters it does not forward and fields OpenAI does not define', async () => {
+    it('forwards the sampling parameters, drops what the provider should not see', async () => {
       const { model, sdk } = await setup();
       const completion = await sdk.chat.completions.create({
         model,
@@ -160,7 +160,20 @@ describe('OpenAI-compatible surface (openai SDK)', () => {
       });
       expect(completion.choices[0].message.content).toBe(`Fake answer from ${model} to: Say hi`);
       const upstream = w.fake.requests.at(-1)!.body as Record<string, unknown>;
-      expect(upstream).toMatchObject({ temperature: 0.2, top_p: 0.9, stop: ['\n\n'] });
+      expect(upstream).toMatchObject({
+        temperature: 0.2,
+        top_p: 0.9,
+        stop: ['\n\n'],
+        seed: 7,
+        presence_penalty: 0.5,
+        frequency_penalty: -0.5,
+        logit_bias: { '50256': -100 },
+        user: 'end-user-1',
+      });
+      // no tools: parallel_tool_calls means nothing; gateway-side fields stay here
+      for (const field of ['parallel_tool_calls', 'metadata', 'store', 'n', 'logprobs']) {
+        expect(upstream).not.toHaveProperty(field);
+      }
       expect(upstream).not.toHaveProperty('chat_id');
       expect(upstream).not.toHaveProperty('unknown_field');
     });

@@ -240,6 +240,12 @@ export class CallsService {
       response_format: body.response_format,
       tools: body.tools,
       tool_choice: body.tool_choice,
+      parallel_tool_calls: body.tools?.length ? body.parallel_tool_calls : undefined,
+      seed: body.seed,
+      presence_penalty: body.presence_penalty,
+      frequency_penalty: body.frequency_penalty,
+      logit_bias: body.logit_bias,
+      user: body.user?.slice(0, 255),
     };
   }
 

@@ -17,11 +17,29 @@ describe('toCallBody', () => {
 
   it('reads null as not given and keeps only what the gateway forwards', () => {
     const body = toCallBody(
-      request({ temperature: null, stop: null, tools: null, seed: 3, stream: true, n: 1 }),
+      request({
+        temperature: null,
+        stop: null,
+        tools: null,
+        seed: 3,
+        presence_penalty: 0.5,
+        frequency_penalty: null,
+        logit_bias: { '50256': -100 },
+        user: 'u-1',
+        stream: true,
+        n: 1,
+        store: true,
+      }),
     );
     expect(body).toEqual({
       model: 'm',
       messages: [{ role: 'user', content: 'hi' }],
+      seed: 3,
+      presence_penalty: 0.5,
+      frequency_penalty: undefined,
+      logit_bias: { '50256': -100 },
+      user: 'u-1',
+      parallel_tool_calls: undefined,
       temperature: undefined,
       top_p: undefined,
       max_tokens: undefined,

@@ -14,6 +14,12 @@ export function toCallBody(req: ChatCompletionRequestDto): LlmCallDto {
     response_format: req.response_format ?? undefined,
     tools: req.tools?.length ? req.tools : undefined,
     tool_choice: req.tools?.length ? (req.tool_choice ?? undefined) : undefined,
+    parallel_tool_calls: req.tools?.length ? (req.parallel_tool_calls ?? undefined) : undefined,
+    seed: req.seed ?? undefined,
+    presence_penalty: req.presence_penalty ?? undefined,
+    frequency_penalty: req.frequency_penalty ?? undefined,
+    logit_bias: req.logit_bias ?? undefined,
+    user: req.user ? req.user.slice(0, 255) : undefined,
     purpose: req.purpose ?? undefined,
     call_metadata: req.call_metadata ?? req.metadata ?? undefined,
   });

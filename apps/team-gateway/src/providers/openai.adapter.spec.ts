@@ -26,6 +26,25 @@ describe('OpenAI translation', () => {
       messages: request.messages,
       max_tokens: 5,
     });
+    const sampling: ChatRequest = {
+      ...request,
+      seed: 7,
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      logit_bias: { '50256': -100 },
+      parallel_tool_calls: false,
+      user: 'end-user-1',
+    };
+    expect(toOpenAiBody(target, sampling, false)).toEqual({
+      model: 'llama-3',
+      messages: request.messages,
+      seed: 7,
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      logit_bias: { '50256': -100 },
+      parallel_tool_calls: false,
+      user: 'end-user-1',
+    });
     expect(toOpenAiBody(target, request, true)).toMatchObject({
       stream: true,
       stream_options: { include_usage: true },

@@ -84,6 +84,11 @@ const FORWARDED = [
   'response_format',
   'tools',
   'tool_choice',
+  'parallel_tool_calls',
+  'seed',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
   'user',
 ] as const satisfies ReadonlyArray<keyof ChatRequest>;
 

@@ -42,6 +42,12 @@ export interface ChatRequest {
   response_format?: Record<string, unknown>;
   tools?: ToolDefinition[];
   tool_choice?: ToolChoice;
+  parallel_tool_calls?: boolean;
+  seed?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  logit_bias?: Record<string, number>;
+  /** The end user, passed on for the provider's abuse monitoring. */
   user?: string;
 }
 

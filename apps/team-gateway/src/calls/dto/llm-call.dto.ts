@@ -3,6 +3,7 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsBoolean,
   IsIn,
   IsInt,
   IsNumber,
@@ -117,6 +118,40 @@ export class LlmCallDto {
   @IsOptional()
   @isStringOr('isToolChoice', isObject, 'an object')
   tool_choice?: ToolChoice;
+
+  @IsOptional()
+  @IsBoolean()
+  parallel_tool_calls?: boolean;
+
+  /** Best-effort determinism, for providers that support it. */
+  @IsOptional()
+  @IsInt()
+  seed?: number;
+
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-2)
+  @Max(2)
+  presence_penalty?: number;
+
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-2)
+  @Max(2)
+  frequency_penalty?: number;
+
+  /** Token id → bias from -100 to 100 (OpenAI-style providers only). */
+  @IsOptional()
+  @IsObject()
+  logit_bias?: Record<string, number>;
+
+  /**
+   * The end user, passed on to the provider (OpenAI `user`, Anthropic `metadata.user_id`); on
+   * /v1 also the user_id of the one-call job. Longer than 255 characters is cut.
+   */
+  @IsOptional()
+  @IsString()
+  user?: string;
 
   /** Stored on the call record. */
   @IsOptional()

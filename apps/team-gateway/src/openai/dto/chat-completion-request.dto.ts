@@ -4,7 +4,6 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
-  IsNumber,
   IsObject,
   IsOptional,
   IsString,
@@ -51,35 +50,10 @@ export class ChatCompletionRequestDto extends LlmCallDto {
   @Type(() => StreamOptionsDto)
   stream_options?: StreamOptionsDto;
 
-  /** End-user id: stored as the user_id of the one-call job. */
-  @IsOptional()
-  @IsString()
-  user?: string;
-
   /** Stored with the call (and on the one-call job). */
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;
-
-  @IsOptional()
-  @IsInt()
-  seed?: number;
-
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-2)
-  @Max(2)
-  presence_penalty?: number;
-
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(-2)
-  @Max(2)
-  frequency_penalty?: number;
-
-  @IsOptional()
-  @IsObject()
-  logit_bias?: Record<string, number>;
 
   @IsOptional()
   @IsBoolean()
@@ -94,10 +68,6 @@ export class ChatCompletionRequestDto extends LlmCallDto {
   @IsOptional()
   @IsBoolean()
   store?: boolean;
-
-  @IsOptional()
-  @IsBoolean()
-  parallel_tool_calls?: boolean;
 
   @IsOptional()
   @IsString()

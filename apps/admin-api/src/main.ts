@@ -2,9 +2,14 @@ import { loadConfig } from '@app/config';
 import { startApp } from '@app/http';
 import { AppModule } from './app.module';
 import { ADMIN_DOCS } from './docs';
+import { runReencryptCommand } from './provider-credentials/reencrypt-command';
 
 async function bootstrap(): Promise<void> {
-  await startApp(AppModule.forRoot(loadConfig('admin-api')), ADMIN_DOCS);
+  const config = loadConfig('admin-api');
+  if (process.argv.includes('--reencrypt-credentials')) {
+    process.exit(await runReencryptCommand(config));
+  }
+  await startApp(AppModule.forRoot(config), ADMIN_DOCS);
 }
 
 bootstrap().catch((err: unknown) => {

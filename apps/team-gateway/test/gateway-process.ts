@@ -1,39 +1,16 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ENCRYPTION_KEY, MASTER_KEY } from '../../../test/helpers/apps';
+import { ensureBuilt } from '../../../test/helpers/build';
 import { eventually } from '../../../test/helpers/http';
 
 const ROOT = join(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/team-gateway/main.js');
 
-/** Newest modification time of the TypeScript sources under `dir`. */
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 /** The real build (CI runs `npm run build` first); rebuilt when missing or older than the sources. */
 export function ensureGatewayBuilt(): void {
-  let built = 0;
-  try {
-    built = statSync(MAIN).mtimeMs;
-  } catch {
-    // not built yet
-  }
-  const sources = Math.max(
-    newestSource(join(ROOT, 'apps/team-gateway/src')),
-    newestSource(join(ROOT, 'libs')),
-  );
-  if (built < sources) {
-    execFileSync('npx', ['nest', 'build', 'team-gateway'], { cwd: ROOT, stdio: 'ignore' });
-  }
+  ensureBuilt('team-gateway');
 }
 
 function freePort(): Promise<number> {

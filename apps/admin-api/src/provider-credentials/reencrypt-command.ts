@@ -1,19 +1,19 @@
-/**
- * `npm run reencrypt-credentials`: re-seals every provider credential under the current
- * ENCRYPTION_KEY (ENCRYPTION_KEY_ID), decrypting old rows with ENCRYPTION_KEYS_PREVIOUS.
- * Configured by the same env vars as the services; prints counts, never a key.
- */
-import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { CredentialCipher } from '@app/auth';
-import { loadConfig, TollgateConfigModule } from '@app/config';
+import { TollgateConfig, TollgateConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
-import { reencryptCredentials } from '../apps/admin-api/src/provider-credentials/reencrypt-credentials';
+import { reencryptCredentials } from './reencrypt-credentials';
 
-async function main(): Promise<number> {
-  const config = loadConfig('admin-api');
+/**
+ * `node dist/apps/admin-api/main.js --reencrypt-credentials` (`npm run reencrypt-credentials`):
+ * re-seals every provider credential under the current ENCRYPTION_KEY (ENCRYPTION_KEY_ID),
+ * decrypting old rows with ENCRYPTION_KEYS_PREVIOUS. Configured by the same env vars as the
+ * service, so it runs in the production image too; prints counts and ids, never a key.
+ * Resolves to the exit code: 1 when some row could not be decrypted (it is left untouched).
+ */
+export async function runReencryptCommand(config: TollgateConfig): Promise<number> {
   @Module({
     imports: [TollgateConfigModule.forRoot('admin-api', config), DbModule],
     providers: [CredentialCipher],
@@ -39,11 +39,3 @@ async function main(): Promise<number> {
     await app.close();
   }
 }
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  },
-);

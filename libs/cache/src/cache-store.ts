@@ -2,7 +2,18 @@
 export interface CacheStore {
   readonly kind: 'redis' | 'memory';
   get(key: string): Promise<string | null>;
+  /** Several keys in one round trip. */
+  mget(keys: string[]): Promise<Array<string | null>>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Sets `key` only while `guardKey` still holds `expected` (missing reads as ''), atomically. */
+  setIfUnchanged(
+    key: string,
+    value: string,
+    ttlMs: number,
+    guardKey: string,
+    expected: string,
+  ): Promise<boolean>;
+  incr(key: string): Promise<number>;
   del(keys: string[]): Promise<void>;
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<void>;

@@ -2,6 +2,13 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { CACHE_STORE, CacheStore } from './cache-store';
 
 const CHANNEL = 'tollgate:key-invalidation';
+/**
+ * Bumped by every invalidation. A replica that loaded a key from the database caches it in Redis
+ * only if no invalidation happened since it started loading: otherwise a load that read the row
+ * just before an admin change committed could write the old state back after the change deleted
+ * it, and every replica would accept a revoked key until the entry expired.
+ */
+const GENERATION = 'tollgate:key-generation';
 const SHARED_TTL_MS = 60_000;
 /** Local entries live at most this long, so a lost invalidation still heals within 1 s. */
 const LOCAL_TTL_MS = 1_000;
@@ -32,21 +39,35 @@ export class KeyCacheService<
 
     // The in-process store is private to this process: only the 1 s local layer may cache there.
     const sharedLayer = this.store.kind === 'redis';
-    const shared = sharedLayer ? await this.store.get(this.redisKey(keyHash)) : null;
-    if (shared !== null) {
+    if (!sharedLayer) {
+      const value = await load();
+      this.remember(keyHash, value);
+      return value;
+    }
+    const [shared, generation] = await this.store.mget([this.redisKey(keyHash), GENERATION]);
+    if (shared !== null && shared !== undefined) {
       const value = JSON.parse(shared) as T;
       this.remember(keyHash, value);
       return value;
     }
     const value = await load();
-    if (value && sharedLayer)
-      await this.store.set(this.redisKey(keyHash), JSON.stringify(value), SHARED_TTL_MS);
+    if (value) {
+      const cached = await this.store.setIfUnchanged(
+        this.redisKey(keyHash),
+        JSON.stringify(value),
+        SHARED_TTL_MS,
+        GENERATION,
+        generation ?? '',
+      );
+      if (!cached) return value; // changed while loading: answer this request, cache nothing
+    }
     this.remember(keyHash, value);
     return value;
   }
 
   /** Drops cached entries everywhere: the shared copy now, every replica's local copy by pub/sub. */
   async invalidate(change: Invalidation): Promise<void> {
+    if (this.store.kind === 'redis') await this.store.incr(GENERATION);
     await this.store.del((change.keyHashes ?? []).map((h) => this.redisKey(h)));
     this.onInvalidation(JSON.stringify(change));
     await this.store.publish(CHANNEL, JSON.stringify(change));

@@ -16,9 +16,31 @@ export class MemoryCacheStore implements CacheStore {
     return Promise.resolve(entry.value);
   }
 
+  async mget(keys: string[]): Promise<Array<string | null>> {
+    return Promise.all(keys.map((k) => this.get(k)));
+  }
+
   set(key: string, value: string, ttlMs: number): Promise<void> {
     this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
     return Promise.resolve();
+  }
+
+  async setIfUnchanged(
+    key: string,
+    value: string,
+    ttlMs: number,
+    guardKey: string,
+    expected: string,
+  ): Promise<boolean> {
+    if (((await this.get(guardKey)) ?? '') !== expected) return false;
+    await this.set(key, value, ttlMs);
+    return true;
+  }
+
+  async incr(key: string): Promise<number> {
+    const next = Number((await this.get(key)) ?? 0) + 1;
+    await this.set(key, String(next), Number.MAX_SAFE_INTEGER);
+    return next;
   }
 
   del(keys: string[]): Promise<void> {

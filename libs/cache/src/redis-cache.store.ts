@@ -1,6 +1,14 @@
 import Redis from 'ioredis';
 import { CacheStore } from './cache-store';
 
+/** KEYS: key, guard · ARGV: value, ttl ms, expected guard value ('' = missing). */
+const SET_IF_UNCHANGED = `
+if (redis.call('GET', KEYS[2]) or '') == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis' as const;
   private subscriber: Redis | null = null;
@@ -15,8 +23,35 @@ export class RedisCacheStore implements CacheStore {
     return this.client.get(key);
   }
 
+  mget(keys: string[]): Promise<Array<string | null>> {
+    return this.client.mget(...keys);
+  }
+
   async set(key: string, value: string, ttlMs: number): Promise<void> {
     await this.client.set(key, value, 'PX', ttlMs);
+  }
+
+  async setIfUnchanged(
+    key: string,
+    value: string,
+    ttlMs: number,
+    guardKey: string,
+    expected: string,
+  ): Promise<boolean> {
+    const done = await this.client.eval(
+      SET_IF_UNCHANGED,
+      2,
+      key,
+      guardKey,
+      value,
+      String(ttlMs),
+      expected,
+    );
+    return done === 1;
+  }
+
+  incr(key: string): Promise<number> {
+    return this.client.incr(key);
   }
 
   async del(keys: string[]): Promise<void> {

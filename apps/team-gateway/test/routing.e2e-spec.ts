@@ -194,10 +194,35 @@ describe('model access and resolution', () => {
     expect(await w.team_row(teamId)).toMatchObject({ used: 0, held: 0, holds: 0 });
   });
 
-  it('answers 502 with a short detail when the upstream refuses the request (non-retryable)', async () => {
+  it('passes a provider refusal of the request on as 400, with its reason and no fallback', async () => {
     const { model, group } = await w.modelInGroup();
     const { key } = await w.team({ groups: [group], credits: 5 });
-    w.fake.setBehavior({ mode: 'ok', perModel: { [model]: { mode: 'status', status: 400 } } });
+    w.fake.setBehavior({
+      mode: 'ok',
+      perModel: {
+        [model]: { mode: 'status', status: 400, errorMessage: 'maximum context length exceeded' },
+      },
+    });
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('UPSTREAM_BAD_REQUEST');
+    expect(res.body.detail).toContain('maximum context length exceeded');
+    expect(JSON.stringify(res.body)).not.toContain(w.providerKey);
+    expect(w.fake.requests).toHaveLength(1); // not retryable: no second attempt
+  });
+
+  it("answers 502 without the provider's words when the provider refuses the gateway's credential", async () => {
+    const { model, group } = await w.modelInGroup();
+    const { key } = await w.team({ groups: [group], credits: 5 });
+    const providerText = `Incorrect API key provided: sk-ab…${w.providerKey.slice(-4)}`;
+    w.fake.setBehavior({
+      mode: 'ok',
+      perModel: { [model]: { mode: 'status', status: 401, errorMessage: providerText } },
+    });
     const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
       job_type: 'x',
       model,
@@ -205,6 +230,23 @@ describe('model access and resolution', () => {
     });
     expect(res.status).toBe(502);
     expect(res.body.code).toBe('UPSTREAM_ERROR');
-    expect(JSON.stringify(res.body)).not.toContain(w.providerKey);
+    expect(res.body.detail).toMatch(/auth error \(status 401\)/);
+    expect(JSON.stringify(res.body)).not.toContain('Incorrect API key');
+    expect(JSON.stringify(res.body)).not.toContain(w.providerKey.slice(-4));
+  });
+
+  it('answers 429 with Retry-After when every deployment is rate limited by its provider', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { key, teamId } = await w.team({ groups: [group], credits: 5 });
+    w.fake.setBehavior({ mode: 'ok', perModel: { [model]: { mode: 'status', status: 429 } } });
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(res.status).toBe(429);
+    expect(res.body.code).toBe('UPSTREAM_RATE_LIMITED');
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await w.team_row(teamId)).toMatchObject({ used: 0, held: 0, holds: 0 });
   });
 });

@@ -21,6 +21,10 @@ export const ERROR_STATUS = {
   IDEMPOTENCY_MISMATCH: HttpStatus.UNPROCESSABLE_ENTITY,
   PAYLOAD_TOO_LARGE: HttpStatus.PAYLOAD_TOO_LARGE,
   RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
+  /** The provider refused the request itself (e.g. context too long): the caller can fix it. */
+  UPSTREAM_BAD_REQUEST: HttpStatus.BAD_REQUEST,
+  /** Every deployment tried was rate limited by its provider. */
+  UPSTREAM_RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
   UPSTREAM_ERROR: HttpStatus.BAD_GATEWAY,
   UPSTREAM_TIMEOUT: HttpStatus.GATEWAY_TIMEOUT,
   SERVICE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,

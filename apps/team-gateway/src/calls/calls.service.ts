@@ -325,11 +325,36 @@ function classify(err: unknown, timedOut: boolean): UpstreamError {
   return new UpstreamError('connection', 'Upstream connection failed');
 }
 
-function toGatewayError(last: UpstreamError | null): TollgateError {
+/**
+ * What the client hears when no attempt answered: a provider's refusal of the request itself is
+ * the caller's 400, a provider rate limit a 429 to retry later, a timeout 504, the rest 502. The
+ * provider's own words are passed on, except for an auth failure: that one is about the
+ * gateway's credential, which the team must not learn anything about.
+ */
+export function toGatewayError(last: UpstreamError | null): TollgateError {
   if (last?.kind === 'timeout') {
     return new TollgateError('UPSTREAM_TIMEOUT', 'Upstream request timed out');
   }
   const status = last?.status ? ` (status ${last.status})` : '';
+  if (last?.kind === 'auth') {
+    return new TollgateError(
+      'UPSTREAM_ERROR',
+      `Upstream auth error${status}: the provider refused the gateway's credential for this model`,
+    );
+  }
+  if (last?.kind === 'bad_request') {
+    return new TollgateError(
+      'UPSTREAM_BAD_REQUEST',
+      `Upstream rejected the request${status}: ${last.message.slice(0, 200)}`,
+    );
+  }
+  if (last?.kind === 'rate_limited') {
+    return new TollgateError(
+      'UPSTREAM_RATE_LIMITED',
+      `Upstream rate limited${status}: ${last.message.slice(0, 200)}`,
+      { 'Retry-After': '1' },
+    );
+  }
   return new TollgateError(
     'UPSTREAM_ERROR',
     `Upstream ${last?.kind.replace('_', ' ') ?? 'error'}${status}: ${last?.message.slice(0, 200) ?? 'no deployment answered'}`,

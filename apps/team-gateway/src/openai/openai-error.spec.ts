@@ -11,6 +11,8 @@ describe('toOpenAiError', () => {
     ['RATE_LIMITED', 'rate_limit_error', 'rate_limit_exceeded'],
     ['UPSTREAM_ERROR', 'api_error', 'upstream_error'],
     ['UPSTREAM_TIMEOUT', 'api_error', 'upstream_timeout'],
+    ['UPSTREAM_BAD_REQUEST', 'invalid_request_error', 'upstream_bad_request'],
+    ['UPSTREAM_RATE_LIMITED', 'rate_limit_error', 'upstream_rate_limited'],
     ['IDEMPOTENCY_MISMATCH', 'invalid_request_error', 'idempotency_mismatch'],
     ['INTERNAL_ERROR', 'api_error', 'internal_error'],
   ] as const)('%s → type %s, code %s', (code, type, openAiCode) => {

@@ -34,6 +34,8 @@ const OPENAI_ERRORS: Partial<Record<ErrorCode, { type: string; code: string }>> 
   IDEMPOTENCY_MISMATCH: { type: 'invalid_request_error', code: 'idempotency_mismatch' },
   PAYLOAD_TOO_LARGE: { type: 'invalid_request_error', code: 'payload_too_large' },
   RATE_LIMITED: { type: 'rate_limit_error', code: 'rate_limit_exceeded' },
+  UPSTREAM_BAD_REQUEST: { type: 'invalid_request_error', code: 'upstream_bad_request' },
+  UPSTREAM_RATE_LIMITED: { type: 'rate_limit_error', code: 'upstream_rate_limited' },
   UPSTREAM_ERROR: { type: 'api_error', code: 'upstream_error' },
   UPSTREAM_TIMEOUT: { type: 'api_error', code: 'upstream_timeout' },
   SERVICE_UNAVAILABLE: { type: 'api_error', code: 'service_unavailable' },

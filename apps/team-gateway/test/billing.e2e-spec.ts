@@ -46,6 +46,48 @@ describe('credits, budgets and the job sweep', () => {
     expect(w.fake.requests.length).toBe(before);
   });
 
+  it('asks the provider for no more answer than a low balance pays for when max_tokens is unset', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({
+      groups: [group],
+      credits: 3,
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 10,
+    });
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(res.status).toBe(200);
+    const sent = w.fake.requests.at(-1)!.body as { max_tokens?: number };
+    const prompt = res.body.metadata.prompt_tokens as number;
+    // 3 credits × 10 tokens pay for 30 tokens in all: the prompt estimate, the rest is answer
+    expect(sent.max_tokens).toBeGreaterThan(0);
+    expect(sent.max_tokens).toBeLessThanOrEqual(30 - Math.min(prompt, 29));
+    const row = await w.team_row(teamId);
+    expect(row).toMatchObject({ held: 0, holds: 0, ledger_sum: row.allocated - row.used });
+    expect(row.used).toBeLessThanOrEqual(3);
+
+    // a team that can pay the full estimate is not capped
+    const rich = await w.team({
+      groups: [group],
+      credits: 1_000_000,
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 10,
+    });
+    expect(
+      (
+        await w.gw('POST', '/api/jobs/create-and-call', rich.key, {
+          job_type: 'x',
+          model,
+          messages: hello,
+        })
+      ).status,
+    ).toBe(200);
+    expect(w.fake.requests.at(-1)!.body).not.toHaveProperty('max_tokens');
+  });
+
   it('caps a key by its max_budget', async () => {
     const { model, group } = await w.modelInGroup();
     const { teamId } = await w.team({ groups: [group], credits: 20 });

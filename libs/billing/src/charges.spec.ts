@@ -1,4 +1,10 @@
-import { BudgetSettings, callCosts, cappedCharge, consumptionCredits } from './charges';
+import {
+  affordableCompletionTokens,
+  BudgetSettings,
+  callCosts,
+  cappedCharge,
+  consumptionCredits,
+} from './charges';
 
 const settings = (over: Partial<BudgetSettings>): BudgetSettings => ({
   budgetMode: 'consumption_usd',
@@ -49,5 +55,43 @@ describe('call cost math', () => {
     expect(cappedCharge(7, 10, 2)).toBe(7);
     expect(cappedCharge(7, 3, 2)).toBe(5);
     expect(cappedCharge(7, 0, 0)).toBe(0);
+  });
+});
+
+describe('affordableCompletionTokens', () => {
+  const prices = { inputPerMillion: 3, outputPerMillion: 15 };
+  const creditsFor = (s: BudgetSettings, prompt: number, completion: number) => {
+    const costs = callCosts(prompt, completion, prices, s.markupPercentage);
+    return consumptionCredits(s, costs.clientCostUsd, prompt + completion);
+  };
+
+  it.each([
+    settings({ budgetMode: 'consumption_usd', creditsPerDollar: 1000 }),
+    settings({ budgetMode: 'consumption_usd', creditsPerDollar: 100, markupPercentage: 25 }),
+    settings({ budgetMode: 'consumption_tokens', tokensPerCredit: 10 }),
+    settings({ budgetMode: 'consumption_tokens', tokensPerCredit: 7 }),
+  ])('is the most answer the credits pay for (%o)', (s) => {
+    for (const [credits, prompt] of [
+      [1, 0],
+      [3, 5],
+      [50, 120],
+      [1000, 4000],
+    ]) {
+      const t = affordableCompletionTokens(s, credits, prompt, prices);
+      if (creditsFor(s, prompt, 0) > credits) {
+        expect(t).toBe(0);
+        continue;
+      }
+      expect(creditsFor(s, prompt, t)).toBeLessThanOrEqual(credits);
+      expect(creditsFor(s, prompt, t + 1)).toBeGreaterThan(credits);
+    }
+  });
+
+  it('does not cap job_based teams or free output', () => {
+    expect(affordableCompletionTokens(settings({ budgetMode: 'job_based' }), 1, 10, prices)).toBe(
+      Infinity,
+    );
+    const free = { inputPerMillion: 1, outputPerMillion: 0 };
+    expect(affordableCompletionTokens(settings({}), 1, 10, free)).toBe(Infinity);
   });
 });

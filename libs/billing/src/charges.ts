@@ -58,6 +58,34 @@ export function consumptionCredits(
   }
 }
 
+/**
+ * The most completion tokens `credits` pay for, after the prompt, in a consumption mode (the
+ * inverse of consumptionCredits at the given prices); Infinity when output is free or the mode
+ * does not charge per call. Used to cap max_tokens so a call never generates more than the team's
+ * hold covers.
+ */
+export function affordableCompletionTokens(
+  settings: BudgetSettings,
+  credits: number,
+  promptTokens: number,
+  prices: Prices,
+): number {
+  switch (settings.budgetMode) {
+    case 'job_based':
+      return Infinity;
+    case 'consumption_tokens':
+      return Math.max(0, Math.floor(credits * settings.tokensPerCredit - promptTokens));
+    case 'consumption_usd': {
+      if (prices.outputPerMillion <= 0) return Infinity;
+      const rate = settings.creditsPerDollar * (1 + settings.markupPercentage / 100);
+      if (rate <= 0) return Infinity;
+      const providerUsd = credits / rate;
+      const forOutput = providerUsd * 1e6 - promptTokens * prices.inputPerMillion;
+      return Math.max(0, Math.floor(forOutput / prices.outputPerMillion + EPSILON));
+    }
+  }
+}
+
 /** What the settle may actually take: the amount due, capped so the balance stays ≥ 0. */
 export function cappedCharge(due: number, available: number, held: number): number {
   return Math.max(0, Math.min(due, available + held));

@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import {
+  affordableCompletionTokens,
   BudgetSettings,
   callCosts,
   CallRecord,
@@ -105,7 +106,8 @@ export class CallsService {
       teamId: principal.teamId,
       promptTokens,
       completionTokens: body.max_tokens ?? DEFAULT_COMPLETION_CAP,
-      requiredCompletionTokens: body.max_tokens ?? 0,
+      // without max_tokens the team must afford the prompt and at least one token of answer
+      requiredCompletionTokens: body.max_tokens ?? 1,
       inputPricePerMillion: Math.max(...plan.map((d) => d.inputPricePerMillion)),
       outputPricePerMillion: Math.max(...plan.map((d) => d.outputPricePerMillion)),
       callHoldSeconds: Math.ceil((this.config.upstream.timeoutMs * MAX_ATTEMPTS) / 1000) + 300,
@@ -128,7 +130,7 @@ export class CallsService {
     return {
       principal,
       jobId,
-      body,
+      body: capToHold(body, held, promptTokens, hold),
       streamed,
       plan,
       // A job_based hold is the job's credit: the job's completion settles it, not the call.
@@ -298,6 +300,26 @@ export class CallsService {
       charged: success !== null,
     };
   }
+}
+
+/**
+ * A request without max_tokens whose hold is less than the full estimate (the team cannot pay
+ * DEFAULT_COMPLETION_CAP tokens of answer) is sent with the max_tokens its hold pays for, so the
+ * provider never generates more than the team can be charged for.
+ */
+function capToHold(
+  body: LlmCallDto,
+  held: Extract<HoldOutcome, { kind: 'held' }>,
+  promptTokens: number,
+  prices: { inputPricePerMillion: number; outputPricePerMillion: number },
+): LlmCallDto {
+  if (body.max_tokens !== undefined || held.settings.budgetMode === 'job_based') return body;
+  const affordable = affordableCompletionTokens(held.settings, held.credits, promptTokens, {
+    inputPerMillion: prices.inputPricePerMillion,
+    outputPerMillion: prices.outputPricePerMillion,
+  });
+  if (affordable >= DEFAULT_COMPLETION_CAP) return body;
+  return Object.assign(new LlmCallDto(), body, { max_tokens: Math.max(1, affordable) });
 }
 
 const ZERO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };

@@ -122,6 +122,41 @@ describe('credits, budgets and the job sweep', () => {
     expect(await w.team_row(teamId)).toMatchObject({ used: 2, held: 0 });
   });
 
+  it('a rotated key in its grace period spends the same budget as its successor', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId } = await w.team({ groups: [group], credits: 20 });
+    const created = await call(w.admin.url, 'POST', `/api/teams/${teamId}/keys`, {
+      admin: true,
+      body: { key_alias: 'rotating', max_budget: 3, budget_duration: '30d' },
+    });
+    const oldKey = created.body.virtual_key as string;
+    const job = (key: string) =>
+      w.gw('POST', '/api/jobs/create-and-call', key, { job_type: 'x', model, messages: hello });
+    expect((await job(oldKey)).status).toBe(200); // spend 1 before the rotation
+    const rotated = await call(w.admin.url, 'POST', `/api/keys/${created.body.key_id}/rotate`, {
+      admin: true,
+      body: { grace_period: '1h' },
+    });
+    expect(rotated.status).toBe(200);
+    const newKey = rotated.body.virtual_key as string;
+    // the old key still works during the grace, but both draw on one budget of 3
+    expect((await job(oldKey)).status).toBe(200);
+    expect((await job(newKey)).status).toBe(200);
+    const before = w.fake.requests.length;
+    for (const key of [oldKey, newKey]) {
+      const over = await job(key);
+      expect(over.status).toBe(403);
+      expect(over.body.code).toBe('KEY_BUDGET_EXCEEDED');
+    }
+    expect(w.fake.requests.length).toBe(before);
+    const spend = await w.pg.query(
+      'SELECT spend::int, spend_held::int FROM virtual_keys WHERE key_id = $1',
+      [rotated.body.key_id],
+    );
+    expect(spend.rows[0]).toEqual({ spend: 3, spend_held: 0 });
+    expect(await w.team_row(teamId)).toMatchObject({ used: 3, held: 0, holds: 0 });
+  });
+
   it('closes jobs left open past JOB_TTL and charges them by the same rules', async () => {
     const { model, group } = await w.modelInGroup();
     const { teamId, key } = await w.team({ groups: [group], credits: 5 });

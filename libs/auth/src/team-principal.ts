@@ -16,4 +16,10 @@ export interface TeamPrincipal {
   teamRpmLimit: number | null;
   teamTpmLimit: number | null;
   maxBudget: number | null;
+  /**
+   * The key whose budget this key spends: itself, or, for a rotated key in its grace period, its
+   * successor (which carried the spend over), so the two together never pass one max_budget.
+   * Absent in entries cached before this field existed: read as keyId.
+   */
+  budgetKeyId?: string;
 }

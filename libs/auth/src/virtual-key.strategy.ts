@@ -23,6 +23,7 @@ interface PrincipalRow {
   team_rpm: number | null;
   team_tpm: number | null;
   max_budget: string | null;
+  budget_key_id: string;
 }
 
 const LAST_USED_EVERY_MS = 30_000;
@@ -65,8 +66,11 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
     const rows: PrincipalRow[] = await this.db.query(
       `SELECT k.key_id, k.key_alias, k.team_id, t.organization_id, t.status AS team_status, k.models,
               k.expires_at, k.grace_expires_at, k.rpm_limit AS key_rpm, k.tpm_limit AS key_tpm,
-              t.rpm_limit AS team_rpm, t.tpm_limit AS team_tpm, k.max_budget
+              t.rpm_limit AS team_rpm, t.tpm_limit AS team_tpm,
+              CASE WHEN b.key_id IS NULL THEN k.max_budget ELSE b.max_budget END AS max_budget,
+              COALESCE(b.key_id, k.key_id) AS budget_key_id
          FROM virtual_keys k JOIN teams t ON t.team_id = k.team_id
+         LEFT JOIN virtual_keys b ON b.key_id = k.rotated_to
         WHERE k.key_hash = $1 AND k.status = 'active'`,
       [hash],
     );
@@ -86,6 +90,7 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
       teamRpmLimit: row.team_rpm,
       teamTpmLimit: row.team_tpm,
       maxBudget: row.max_budget === null ? null : Number(row.max_budget),
+      budgetKeyId: row.budget_key_id,
     };
   }
 

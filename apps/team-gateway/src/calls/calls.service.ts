@@ -112,15 +112,16 @@ export class CallsService {
       outputPricePerMillion: Math.max(...plan.map((d) => d.outputPricePerMillion)),
       callHoldSeconds: Math.ceil((this.config.upstream.timeoutMs * MAX_ATTEMPTS) / 1000) + 300,
       jobHoldSeconds: this.config.jobs.ttlSeconds + 3600,
-      budgetKeyId: principal.maxBudget !== null ? principal.keyId : null,
+      budgetKeyId: principal.maxBudget !== null ? (principal.budgetKeyId ?? principal.keyId) : null,
     };
+    const budgetKeyId = hold.budgetKeyId;
     const outcome =
-      hold.budgetKeyId === null
+      budgetKeyId === null
         ? await holdForCall(this.db, hold)
         : await this.db.transaction(async (manager) => {
             const held = await holdForCall(manager, hold);
             if (held.kind === 'held' && held.credits > 0) {
-              if (!(await holdKeyBudget(manager, principal.keyId, held.credits))) {
+              if (!(await holdKeyBudget(manager, budgetKeyId, held.credits))) {
                 throw new TollgateError('KEY_BUDGET_EXCEEDED', 'Key budget exceeded');
               }
             }

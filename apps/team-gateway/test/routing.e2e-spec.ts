@@ -249,4 +249,31 @@ describe('model access and resolution', () => {
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await w.team_row(teamId)).toMatchObject({ used: 0, held: 0, holds: 0 });
   });
+
+  it("never serves a team with another organization's provider credential", async () => {
+    const { model, group } = await w.modelInGroup(); // on the credential of w.org
+    const otherOrg = uid('org');
+    await call(w.admin.url, 'POST', '/api/organizations/create', {
+      admin: true,
+      body: { organization_id: otherOrg, name: 'Other' },
+    });
+    const team = await call(w.admin.url, 'POST', '/api/teams/create', {
+      admin: true,
+      body: {
+        organization_id: otherOrg,
+        team_id: uid('team'),
+        model_groups: [group],
+        credits_allocated: 5,
+      },
+    });
+    expect(team.status).toBe(201);
+    const res = await w.gw('POST', '/api/jobs/create-and-call', team.body.virtual_key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(res.status).toBe(503);
+    expect(w.fake.requests).toHaveLength(0);
+    expect(JSON.stringify(res.body)).not.toContain(w.providerKey);
+  });
 });

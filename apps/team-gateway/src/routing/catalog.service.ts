@@ -27,6 +27,7 @@ interface DeploymentRow {
   encryption_key_id: string | null;
   credential_api_base: string | null;
   credential_active: boolean | null;
+  credential_org: string | null;
 }
 
 interface Cached<T> {
@@ -94,7 +95,8 @@ export class CatalogService {
         `SELECT d.model_id, d.model_name, d.provider, d.provider_model, d.api_base,
                 d.input_price_per_million, d.output_price_per_million, d.weight, d.status,
                 d.credential_id, c.api_key_encrypted, c.encryption_key_id,
-                c.api_base AS credential_api_base, c.is_active AS credential_active
+                c.api_base AS credential_api_base, c.is_active AS credential_active,
+                c.organization_id AS credential_org
            FROM model_deployments d LEFT JOIN provider_credentials c ON c.credential_id = d.credential_id
           ORDER BY d.created_at, d.model_id`,
       ),
@@ -125,6 +127,7 @@ export class CatalogService {
           row.api_key_encrypted && row.encryption_key_id
             ? { ciphertext: row.api_key_encrypted, keyId: row.encryption_key_id }
             : null,
+        organizationId: row.credential_org,
       };
       catalog.deployments.set(row.model_name, [
         ...(catalog.deployments.get(row.model_name) ?? []),

@@ -19,6 +19,7 @@ const dep = (modelName: string, modelId: string, weight = 1): Deployment => ({
   outputPricePerMillion: 2,
   weight,
   credential: null,
+  organizationId: null,
 });
 
 const catalog: Catalog = {
@@ -73,6 +74,25 @@ describe('model access', () => {
 
   it('a known model with no active deployment is unavailable, not missing', () => {
     expect(code(() => planAttempts(catalog, ['ghost']))).toBe('SERVICE_UNAVAILABLE');
+  });
+});
+
+describe('credential ownership', () => {
+  it("serves a team only with shared credentials or its own organization's", () => {
+    const owned = { ...dep('m', 'acme-key'), organizationId: 'acme' };
+    const other = { ...dep('m', 'globex-key'), organizationId: 'globex' };
+    const shared = dep('m', 'shared-key');
+    const c: Catalog = { ...catalog, deployments: new Map([['m', [owned, other, shared]]]) };
+    const ids = (org?: string) =>
+      planAttempts(c, ['m'], Math.random, org)
+        .map((d) => d.modelId)
+        .sort();
+    expect(ids('acme')).toEqual(['acme-key', 'shared-key']);
+    expect(ids('initech')).toEqual(['shared-key']);
+    const onlyOther: Catalog = { ...catalog, deployments: new Map([['m', [other]]]) };
+    expect(code(() => planAttempts(onlyOther, ['m'], Math.random, 'acme'))).toBe(
+      'SERVICE_UNAVAILABLE',
+    );
   });
 });
 

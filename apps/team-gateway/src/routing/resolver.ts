@@ -13,6 +13,8 @@ export interface Deployment {
   weight: number;
   /** Sealed provider key (null: the deployment needs none). */
   credential: { ciphertext: string; keyId: string } | null;
+  /** Organization owning the credential: only its teams may be served with it (null: shared). */
+  organizationId: string | null;
 }
 
 export interface Catalog {
@@ -83,13 +85,23 @@ export function weightedOrder<T extends { weight: number }>(
   return order;
 }
 
-/** Every deployment to try, in order: each model's deployments by weight, then the next model. */
+/**
+ * Every deployment to try, in order: each model's deployments by weight, then the next model.
+ * With `organizationId`, deployments on another organization's credential are left out.
+ */
 export function planAttempts(
   catalog: Catalog,
   models: string[],
   random: () => number = Math.random,
+  organizationId?: string,
 ): Deployment[] {
-  const plan = models.flatMap((m) => weightedOrder(catalog.deployments.get(m) ?? [], random));
+  const servable = (d: Deployment) =>
+    organizationId === undefined ||
+    d.organizationId === null ||
+    d.organizationId === organizationId;
+  const plan = models.flatMap((m) =>
+    weightedOrder((catalog.deployments.get(m) ?? []).filter(servable), random),
+  );
   if (plan.length === 0) {
     throw new TollgateError(
       'SERVICE_UNAVAILABLE',

@@ -35,13 +35,23 @@ export class RoutingService {
       keyModels: principal.keyModels,
     };
     try {
-      return planAttempts(catalog, resolveModels(catalog, access, requested));
+      return planAttempts(
+        catalog,
+        resolveModels(catalog, access, requested),
+        Math.random,
+        principal.organizationId,
+      );
     } catch (err) {
       if (!(err instanceof TollgateError) || err.code !== 'MODEL_ACCESS_DENIED') throw err;
       // A grant made in the last few seconds: look again with fresh data before refusing.
       catalog = await this.catalog.refreshOnMiss(arrived);
       access.teamGroups = await this.catalog.groupsOf(principal.teamId, arrived);
-      return planAttempts(catalog, resolveModels(catalog, access, requested));
+      return planAttempts(
+        catalog,
+        resolveModels(catalog, access, requested),
+        Math.random,
+        principal.organizationId,
+      );
     }
   }
 

@@ -44,6 +44,23 @@ describe('audit redaction', () => {
     expect(JSON.stringify(redact({ list: [key, { virtual_key: key }] }))).not.toContain(key);
   });
 
+  it("masks other providers' key formats pasted into free text", () => {
+    const keys = [
+      'sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWx-yz_0123456789',
+      'sk-proj-AbCdEfGhIjKlMnOpQrStUvWx0123',
+      'AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW',
+      'gsk_AbCdEfGhIjKlMnOpQrStUvWx0123',
+      'xai-AbCdEfGhIjKlMnOpQrStUvWx0123',
+    ];
+    for (const key of keys) {
+      expect(redact(`note: ${key} end`)).toBe('note: [redacted] end');
+    }
+    expect(redact('Authorization: Bearer abcdefghijkl123')).toBe(
+      'Authorization: Bearer [redacted]',
+    );
+    expect(redact('a task-list of sk-8 items')).toBe('a task-list of sk-8 items');
+  });
+
   it('bounds depth and size', () => {
     const deep = { a: { b: { c: { d: { e: { f: { g: 1 } } } } } } };
     expect(JSON.stringify(redact(deep))).toContain('[truncated]');

@@ -1,13 +1,18 @@
+import { RunningApp, startGateway } from '../../../test/helpers/apps';
 import { call, eventually } from '../../../test/helpers/http';
 import { hello, World } from './gateway-fixtures';
 
 describe('credits, budgets and the job sweep', () => {
   let w: World;
+  let second: RunningApp | undefined;
 
   beforeAll(async () => {
     w = await World.start({ JOB_TTL: '2s', JOB_SWEEP_INTERVAL_MS: '250' });
   });
-  afterAll(() => w.stop());
+  afterAll(async () => {
+    await second?.close();
+    await w.stop();
+  });
   beforeEach(() => w.fake.reset());
 
   it('refuses the first call of a team without credits (403) with no upstream request', async () => {
@@ -191,6 +196,39 @@ describe('credits, budgets and the job sweep', () => {
     const late = await w.gw('POST', `/api/jobs/${called}/complete`, key, { status: 'completed' });
     expect(late.body.costs.credits_charged).toBe(1);
     expect((await w.team_row(teamId)).used).toBe(1);
+  });
+
+  it('two replicas sweeping a backlog past one batch close and charge every job exactly once', async () => {
+    // In-process apps share passport's strategy registry: the second replica stays up until the
+    // end of the spec, so no gateway is left authenticating through a closed one.
+    second = await startGateway({ JOB_TTL: '2s', JOB_SWEEP_INTERVAL_MS: '250' });
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({ groups: [group], credits: 1000 });
+    // 150 jobs with a successful call each (job_based: 1 credit at completion), never completed
+    const jobIds: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const job = await w.gw('POST', '/api/jobs/create', key, { job_type: 'backlog' });
+      jobIds.push(job.body.job_id as string);
+      const res = await w.gw('POST', `/api/jobs/${job.body.job_id}/llm-call`, key, {
+        model,
+        messages: hello,
+      });
+      expect(res.status).toBe(200);
+    }
+    await eventually(async () => {
+      const open = await w.pg.query(
+        `SELECT count(*)::int AS n FROM jobs WHERE job_id = ANY($1) AND status <> 'completed'`,
+        [jobIds],
+      );
+      return open.rows[0].n === 0;
+    }, 20_000);
+    const ledger = await w.pg.query(
+      `SELECT count(*)::int AS n, count(DISTINCT job_id)::int AS jobs
+           FROM credit_transactions WHERE team_id = $1 AND transaction_type = 'deduction'`,
+      [teamId],
+    );
+    expect(ledger.rows[0]).toEqual({ n: 150, jobs: 150 });
+    expect(await w.team_row(teamId)).toMatchObject({ used: 150, held: 0, holds: 0 });
   });
 
   it('releases the expired hold of a crashed request', async () => {

@@ -7,6 +7,8 @@ import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { JobCompletionService } from './job-completion.service';
 
 const BATCH = 100;
+/** Batches per tick: a backlog drains at up to 1,000 jobs a tick without one tick running long. */
+const MAX_BATCHES = 10;
 
 /**
  * Closes jobs left open past JOB_TTL (completed if a call succeeded, else failed; charged by the
@@ -50,6 +52,17 @@ export class JobsSweep implements OnApplicationBootstrap {
   }
 
   private async closeExpiredJobs(): Promise<number> {
+    let closed = 0;
+    for (let batch = 0; batch < MAX_BATCHES; batch++) {
+      const { found, closed: n } = await this.closeExpiredBatch();
+      closed += n;
+      // a batch with nothing closed is all jobs another replica is closing right now
+      if (found < BATCH || n === 0) break;
+    }
+    return closed;
+  }
+
+  private async closeExpiredBatch(): Promise<{ found: number; closed: number }> {
     const jobs: Array<{ job_id: string; succeeded: boolean }> = await this.db.query(
       `SELECT j.job_id,
               EXISTS (SELECT 1 FROM llm_calls c WHERE c.job_id = j.job_id AND c.status = 'success') AS succeeded
@@ -71,6 +84,6 @@ export class JobsSweep implements OnApplicationBootstrap {
       );
       if (result) closed += 1;
     }
-    return closed;
+    return { found: jobs.length, closed };
   }
 }

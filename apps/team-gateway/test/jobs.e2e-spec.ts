@@ -139,6 +139,24 @@ describe('jobs (team gateway)', () => {
     expect(JSON.stringify(costs.body)).not.toContain('provider_cost');
   });
 
+  it('answers 400 for a NUL character PostgreSQL cannot store (metadata, purpose), on /api and /v1', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { key } = await w.team({ groups: [group] });
+    const job = await w.gw('POST', '/api/jobs/create', key, {
+      job_type: 'x',
+      metadata: { note: 'a\u0000b' },
+    });
+    expect(job.status).toBe(400);
+    expect(job.body).toEqual({ detail: expect.stringContaining('NUL'), code: 'VALIDATION_ERROR' });
+    const v1 = await w.gw('POST', '/v1/chat/completions', key, {
+      model,
+      messages: hello,
+      metadata: { note: 'a\u0000b' },
+    });
+    expect(v1.status).toBe(400);
+    expect(v1.body.error).toMatchObject({ type: 'invalid_request_error' });
+  });
+
   it('charges ceil(client cost × credits_per_dollar) per call in consumption_usd mode', async () => {
     const { model, group } = await w.modelInGroup({ input: 1000, output: 2000 });
     const { teamId, key } = await w.team({

@@ -27,6 +27,9 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   429: 'RATE_LIMITED',
 };
 
+/** PostgreSQL's refusals of a NUL byte: in text (invalid byte sequence), in jsonb (\u0000). */
+const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+
 const JSON_SYNTAX = /JSON|Unexpected token|Unexpected end of/;
 
 interface BodyParserError {
@@ -94,6 +97,16 @@ export function renderError(exception: unknown, logger: Logger, requestId?: stri
       status,
       code: HTTP_CODES[status] ?? 'VALIDATION_ERROR',
       detail: 'Invalid request',
+      headers: {},
+    };
+  }
+  const pgCode = (exception as { code?: unknown } | null)?.code;
+  if (typeof pgCode === 'string' && UNSTORABLE_TEXT.has(pgCode)) {
+    // NUL (\u0000) in a path, query or body value: PostgreSQL text and jsonb cannot hold it
+    return {
+      status: 400,
+      code: 'VALIDATION_ERROR',
+      detail: 'The request contains a character that cannot be stored (NUL, \\u0000)',
       headers: {},
     };
   }

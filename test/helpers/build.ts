@@ -31,6 +31,7 @@ export function ensureBuilt(app: 'admin-api' | 'team-gateway'): string {
   const sources = Math.max(
     newestSource(join(ROOT, `apps/${app}/src`)),
     newestSource(join(ROOT, 'libs')),
+    statSync(join(ROOT, 'nest-cli.json')).mtimeMs, // the Swagger plugin's options
   );
   if (built < sources) {
     execFileSync('npx', ['nest', 'build', app], { cwd: ROOT, stdio: 'ignore' });

@@ -2,10 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import type { Request, Response, NextFunction } from 'express';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { ApiErrorDto } from './api-error.dto';
 import { ShutdownCoordinator } from './shutdown';
 import { tollgateValidationPipe } from './validation';
 
@@ -19,7 +20,27 @@ export function buildOpenApi(app: INestApplication, spec: DocsSpec): OpenAPIObje
   const builder = spec.security(
     new DocumentBuilder().setTitle(spec.title).setDescription(spec.description).setVersion('1.0'),
   );
-  return SwaggerModule.createDocument(app, builder.build());
+  const document = SwaggerModule.createDocument(app, builder.build(), {
+    extraModels: [ApiErrorDto],
+  });
+  documentErrorBodies(document);
+  return document;
+}
+
+const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
+
+/** Every error response under /api gets the `{detail, code}` schema, without repeating it per route. */
+function documentErrorBodies(document: OpenAPIObject): void {
+  const schema = { $ref: getSchemaPath(ApiErrorDto) };
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.startsWith('/api/')) continue; // /v1 answers errors in OpenAI's shape
+    for (const method of METHODS) {
+      for (const [status, response] of Object.entries(item[method]?.responses ?? {})) {
+        if (Number(status) < 400 || !response || '$ref' in response || response.content) continue;
+        response.content = { 'application/json': { schema } };
+      }
+    }
+  }
 }
 
 /** Everything both services set up the same way: body limits, validation, logs, CORS, docs. */

@@ -1,3 +1,4 @@
+export * from './api-error.dto';
 export * from './bootstrap';
 export * from './errors';
 export * from './exception.filter';
@@ -6,5 +7,6 @@ export * from './logging.module';
 export * from './public.decorator';
 export * from './validation';
 export * from './pagination';
+export * from './page.query';
 export * from './uuid-param';
 export * from './shutdown';

@@ -1,22 +1,4 @@
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { TollgateError } from './errors';
-
-/** `?limit&cursor` for every list. */
-export class PageQueryDto {
-  /** Page size, 1–200 (default 50). */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  /** Opaque cursor from the previous page's `next_cursor`. */
-  @IsOptional()
-  @IsString()
-  cursor?: string;
-}
 
 export interface Page<T> {
   data: T[];
@@ -33,21 +15,45 @@ export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined): CursorPosition | null {
+/** What the id half of a cursor is: a server-generated UUID, or a caller-chosen name (team, org). */
+export type CursorIdKind = 'uuid' | 'name';
+
+/** The two shapes the encoders write: `Date#toISOString()` (ms) and Postgres `to_char(…US)` (µs). */
+const CURSOR_TIME = /^[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.(\d{3}|\d{6})Z$/;
+const CURSOR_ID: Record<CursorIdKind, RegExp> = {
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  name: /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/,
+};
+
+/** A real instant in the encoder's shape (no 2026-02-30, no 24:00), so Postgres accepts it. */
+function isCursorTime(value: string): boolean {
+  if (!CURSOR_TIME.test(value)) return false;
+  const time = new Date(value);
+  return !Number.isNaN(time.getTime()) && time.toISOString().slice(0, 19) === value.slice(0, 19);
+}
+
+/** Parses a cursor strictly: anything but what encodeCursor wrote is a 400, never a query error. */
+export function decodeCursor(
+  cursor: string | undefined,
+  idKind: CursorIdKind = 'uuid',
+): CursorPosition | null {
   if (!cursor) return null;
+  let parsed: unknown;
   try {
-    const [createdAt, id] = JSON.parse(
-      Buffer.from(cursor, 'base64url').toString('utf8'),
-    ) as unknown[];
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = null;
+  }
+  if (Array.isArray(parsed) && parsed.length === 2) {
+    const [createdAt, id] = parsed as unknown[];
     if (
       typeof createdAt === 'string' &&
       typeof id === 'string' &&
-      !Number.isNaN(Date.parse(createdAt))
+      isCursorTime(createdAt) &&
+      CURSOR_ID[idKind].test(id)
     ) {
       return { createdAt, id };
     }
-  } catch {
-    // fall through
   }
   throw new TollgateError('VALIDATION_ERROR', 'cursor: invalid cursor');
 }

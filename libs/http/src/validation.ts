@@ -1,5 +1,14 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ValidateIf } from 'class-validator';
 import { TollgateError } from './errors';
+
+/**
+ * The field may be omitted, but not sent as `null`: unlike `@IsOptional()`, a null is validated (and
+ * refused by the field's other rules, with a 400 naming it). Keep `@IsOptional()` for fields whose
+ * type includes `null` because null means something (clear, fall back, none).
+ */
+export const OptionalNotNull = () =>
+  ValidateIf((_object: object, value: unknown) => value !== undefined);
 
 /** Constraints that say the value has the wrong type: when one fails, the range checks are noise. */
 const TYPE_CONSTRAINTS = [

@@ -33,6 +33,7 @@ export class CreditsController {
   /** Add credits: one ledger row, returned with the new balance. */
   @Post('add')
   @HttpCode(200)
+  // Same name as the @Headers parameter, so Swagger merges the two into one optional header.
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
@@ -47,7 +48,7 @@ export class CreditsController {
   add(
     @Param('team_id') teamId: string,
     @Body() dto: AddCreditsDto,
-    @Headers('idempotency-key') idempotencyKey?: string,
+    @Headers('Idempotency-Key') idempotencyKey?: string,
   ) {
     return this.credits.add(teamId, dto, idempotencyKey);
   }

@@ -10,6 +10,8 @@ describe('model group cursor', () => {
     'nope',
     Buffer.from('{"g":3}').toString('base64url'),
     Buffer.from('null').toString('base64url'),
+    Buffer.from('{"g":"a\\u0000b"}').toString('base64url'),
+    Buffer.from(`{"g":"${'x'.repeat(200)}"}`).toString('base64url'),
   ])('rejects %p with a 400 naming cursor', (bad) =>
     expect(() => decodeGroupCursor(bad)).toThrow(/cursor: invalid cursor/),
   );

@@ -1,4 +1,5 @@
 import { badRequest } from '@app/http';
+import { GROUP_NAME_PATTERN } from './dto/create-model-group.dto';
 
 /** Groups are listed by name: the cursor is the last name of the previous page. */
 export const encodeGroupCursor = (groupName: string) =>
@@ -9,7 +10,7 @@ export function decodeGroupCursor(cursor: string | undefined): string | null {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     const name = (parsed as { g?: unknown } | null)?.g;
-    if (typeof name === 'string' && name.length > 0) return name;
+    if (typeof name === 'string' && GROUP_NAME_PATTERN.test(name)) return name;
   } catch {
     // fall through
   }

@@ -30,7 +30,7 @@ export class OrganizationsService {
   }
 
   async list(limit = 50, cursor?: string): Promise<Page<OrganizationResponse>> {
-    const position = decodeCursor(cursor);
+    const position = decodeCursor(cursor, 'name');
     const qb = this.orgs
       .createQueryBuilder('o')
       // Keyset on the millisecond the cursor carries, so rows of one millisecond are never skipped.

@@ -92,7 +92,7 @@ export class TeamsService {
     ) {
       throw notFound('Organization', organizationId);
     }
-    const position = decodeCursor(cursor);
+    const position = decodeCursor(cursor, 'name');
     const qb = this.db
       .getRepository(Team)
       .createQueryBuilder('t')

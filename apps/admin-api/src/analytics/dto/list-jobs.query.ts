@@ -1,12 +1,12 @@
 import { IntersectionType } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn } from 'class-validator';
 import { JOB_STATUSES, JobStatus } from '@app/db';
-import { PageQueryDto } from '@app/http';
+import { OptionalNotNull, PageQueryDto } from '@app/http';
 import { DateRangeQueryDto } from './date-range.query';
 
 export class ListJobsQueryDto extends IntersectionType(PageQueryDto, DateRangeQueryDto) {
   /** Only jobs in this status. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(JOB_STATUSES)
   status?: JobStatus;
 }

@@ -1,4 +1,5 @@
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsInt, IsString, Length, Max, Min } from 'class-validator';
+import { OptionalNotNull } from '@app/http';
 
 export class AddCreditsDto {
   /** Credits to add (a positive integer), written to the ledger as an allocation. */
@@ -8,7 +9,7 @@ export class AddCreditsDto {
   credits!: number;
 
   /** Why the credits were added (kept on the ledger row). */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Length(1, 1000)
   reason?: string;

@@ -3,17 +3,17 @@ import {
   IsArray,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   Length,
   Max,
   Min,
 } from 'class-validator';
+import { OptionalNotNull } from '@app/http';
 import { IsDuration } from './duration';
 
 export class CreateKeyDto {
   /** Human-readable name of the key. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Length(1, 255)
   key_alias?: string;
@@ -22,7 +22,7 @@ export class CreateKeyDto {
    * Allow-list of model or group names (a subset of the team's models); empty = all.
    * @example ["gpt-4o-mini", "fast"]
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsArray()
   @ArrayMaxSize(200)
   @IsString({ each: true })
@@ -32,7 +32,7 @@ export class CreateKeyDto {
    * Lifetime of the key (s, m, h, d or w), e.g. "30d"; omitted = never expires.
    * @example "30d"
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsDuration('duration')
   duration?: string;
 
@@ -40,7 +40,7 @@ export class CreateKeyDto {
    * Credits this key may spend per budget_duration window (or in total without one).
    * @example 500
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(0)
   @Max(1_000_000_000_000)
@@ -50,26 +50,26 @@ export class CreateKeyDto {
    * Window after which the key's spend resets, e.g. "30d"; only with max_budget.
    * @example "30d"
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsDuration('budget_duration')
   budget_duration?: string;
 
   /** Requests per minute through this key. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   rpm_limit?: number;
 
   /** Tokens per minute through this key. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(1_000_000_000)
   tpm_limit?: number;
 
   /** Free-form JSON object stored with the key. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsObject()
   metadata?: Record<string, unknown>;
 }

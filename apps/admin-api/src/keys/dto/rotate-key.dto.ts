@@ -1,4 +1,4 @@
-import { IsOptional } from 'class-validator';
+import { OptionalNotNull } from '@app/http';
 import { IsDuration } from './duration';
 
 export class RotateKeyDto {
@@ -6,7 +6,7 @@ export class RotateKeyDto {
    * How long the old key keeps working, e.g. "1h"; "0s" (default) refuses it at once.
    * @example "1h"
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsDuration('grace_period')
   grace_period?: string;
 
@@ -14,7 +14,7 @@ export class RotateKeyDto {
    * Lifetime of the new key from now; omitted = the old key's expires_at is kept.
    * @example "30d"
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsDuration('duration')
   duration?: string;
 }

@@ -57,8 +57,8 @@ export class UpdateKeyDto {
   @Max(1_000_000_000)
   tpm_limit?: number | null;
 
-  /** Replaces the key's metadata. */
+  /** Replaces the key's metadata; `null` empties it. */
   @IsOptional()
   @IsObject()
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | null;
 }

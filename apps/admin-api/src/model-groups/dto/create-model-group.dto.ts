@@ -3,11 +3,11 @@ import {
   ArrayMinSize,
   ArrayUnique,
   IsArray,
-  IsOptional,
   IsString,
   Matches,
   MaxLength,
 } from 'class-validator';
+import { OptionalNotNull } from '@app/http';
 
 export const GROUP_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,127}$/;
 export const GROUP_NAME_MESSAGE =
@@ -22,7 +22,7 @@ export class CreateModelGroupDto {
   group_name!: string;
 
   /** @example "Cheap, fast chat models" */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MaxLength(2000)
   description?: string;

@@ -1,9 +1,10 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional } from 'class-validator';
+import { IsBoolean } from 'class-validator';
+import { OptionalNotNull } from '@app/http';
 
 export class DeleteModelGroupQueryDto {
   /** Also remove the group from every team that holds it (default false: 409 while held). */
-  @IsOptional()
+  @OptionalNotNull()
   @Transform(({ value }: { value: unknown }) =>
     value === 'true' ? true : value === 'false' ? false : value,
   )

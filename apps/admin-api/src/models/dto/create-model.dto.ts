@@ -2,7 +2,6 @@ import {
   IsIn,
   IsInt,
   IsNumber,
-  IsOptional,
   IsString,
   IsUrl,
   IsUUID,
@@ -14,6 +13,7 @@ import {
 } from 'class-validator';
 import { PROVIDERS, Provider } from '@app/db';
 import type { DeploymentStatus } from '@app/db';
+import { OptionalNotNull } from '@app/http';
 import { API_BASE_URL_OPTIONS, MODEL_NAME_MESSAGE, MODEL_NAME_PATTERN } from '../catalog-rules';
 
 export const DEPLOYMENT_STATUSES: DeploymentStatus[] = ['active', 'inactive'];
@@ -44,7 +44,7 @@ export class CreateModelDto {
    * api_base, or for mock.
    * @example "7d4a5d6e-0f3b-4c59-9a57-2f4b1e6f8c21"
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsUUID('all', { message: 'credential_id must be a UUID' })
   credential_id?: string;
 
@@ -52,7 +52,7 @@ export class CreateModelDto {
    * http(s) base URL with its version segment; overrides the credential's.
    * @example "http://localhost:11434/v1"
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsUrl(API_BASE_URL_OPTIONS, { message: 'api_base must be an http(s) URL' })
   @MaxLength(2048)
   api_base?: string;
@@ -79,14 +79,14 @@ export class CreateModelDto {
    * Share of traffic among deployments of the same model_name (default 1).
    * @example 1
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   weight?: number;
 
   /** @example "active" */
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(DEPLOYMENT_STATUSES)
   status?: DeploymentStatus;
 }

@@ -1,20 +1,20 @@
-import { IsIn, IsOptional, IsString } from 'class-validator';
+import { IsIn, IsString } from 'class-validator';
 import { PROVIDERS, Provider } from '@app/db';
 import type { DeploymentStatus } from '@app/db';
-import { PageQueryDto } from '@app/http';
+import { OptionalNotNull, PageQueryDto } from '@app/http';
 import { DEPLOYMENT_STATUSES } from './create-model.dto';
 
 export class ListModelsQueryDto extends PageQueryDto {
   /** Only the deployments of this public model name. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   model_name?: string;
 
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(PROVIDERS)
   provider?: Provider;
 
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(DEPLOYMENT_STATUSES)
   status?: DeploymentStatus;
 }

@@ -2,7 +2,6 @@ import {
   IsIn,
   IsInt,
   IsNumber,
-  IsOptional,
   IsString,
   IsUrl,
   IsUUID,
@@ -15,6 +14,7 @@ import {
 } from 'class-validator';
 import { PROVIDERS, Provider } from '@app/db';
 import type { DeploymentStatus } from '@app/db';
+import { OptionalNotNull } from '@app/http';
 import { API_BASE_URL_OPTIONS, MODEL_NAME_MESSAGE, MODEL_NAME_PATTERN } from '../catalog-rules';
 import { DEPLOYMENT_STATUSES } from './create-model.dto';
 
@@ -23,17 +23,17 @@ const present = (_o: object, value: unknown) => value !== undefined && value !==
 /** Partial update: only the fields sent change; the result must still be a routable deployment. */
 export class UpdateModelDto {
   /** @example "gpt-4o-mini" */
-  @IsOptional()
+  @OptionalNotNull()
   @Matches(MODEL_NAME_PATTERN, { message: `model_name ${MODEL_NAME_MESSAGE}` })
   model_name?: string;
 
   /** @example "openai" */
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(PROVIDERS)
   provider?: Provider;
 
   /** @example "gpt-4o-mini-2024-07-18" */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Length(1, 255)
   provider_model?: string;
@@ -53,28 +53,28 @@ export class UpdateModelDto {
   api_base?: string | null;
 
   /** @example 0.15 */
-  @IsOptional()
+  @OptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(1_000_000)
   input_price_per_million?: number;
 
   /** @example 0.6 */
-  @IsOptional()
+  @OptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(1_000_000)
   output_price_per_million?: number;
 
   /** @example 2 */
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   weight?: number;
 
   /** @example "inactive" */
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(DEPLOYMENT_STATUSES)
   status?: DeploymentStatus;
 }

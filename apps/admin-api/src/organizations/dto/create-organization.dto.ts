@@ -1,4 +1,5 @@
-import { IsObject, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsObject, IsString, Length, Matches } from 'class-validator';
+import { OptionalNotNull } from '@app/http';
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const ID_MESSAGE =
@@ -15,7 +16,7 @@ export class CreateOrganizationDto {
   name!: string;
 
   /** Free-form JSON object. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsObject()
   metadata?: Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 import { IsIn, IsOptional, IsString, IsUrl, Length, Matches, MaxLength } from 'class-validator';
 import { PROVIDERS, Provider } from '@app/db';
+import { OptionalNotNull } from '@app/http';
 import { ID_MESSAGE, ID_PATTERN } from '../../organizations/dto/create-organization.dto';
 import { API_BASE_URL_OPTIONS } from '../../models/catalog-rules';
 
@@ -29,7 +30,7 @@ export class CreateProviderCredentialDto {
    * `has_api_key` and a masked tail. Required for openai and anthropic.
    * @example "sk-proj-XXXXXXXXXXXXXXXXXXXXXXXX"
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Length(1, 4096)
   api_key?: string;
@@ -39,7 +40,7 @@ export class CreateProviderCredentialDto {
    * Defaults: openai https://api.openai.com/v1, anthropic https://api.anthropic.com.
    * @example "http://localhost:11434/v1"
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsUrl(API_BASE_URL_OPTIONS, { message: 'api_base must be an http(s) URL' })
   @MaxLength(2048)
   api_base?: string;

@@ -1,14 +1,14 @@
-import { IsIn, IsOptional, IsString } from 'class-validator';
+import { IsIn, IsString } from 'class-validator';
 import { PROVIDERS, Provider } from '@app/db';
-import { PageQueryDto } from '@app/http';
+import { OptionalNotNull, PageQueryDto } from '@app/http';
 
 export class ListProviderCredentialsQueryDto extends PageQueryDto {
   /** Only the credentials owned by this organization (shared ones have none). */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   organization_id?: string;
 
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(PROVIDERS)
   provider?: Provider;
 }

@@ -1,10 +1,11 @@
-import { IsOptional, IsString, IsUrl, Length, MaxLength, ValidateIf } from 'class-validator';
+import { IsString, IsUrl, Length, MaxLength, ValidateIf } from 'class-validator';
+import { OptionalNotNull } from '@app/http';
 import { API_BASE_URL_OPTIONS } from '../../models/catalog-rules';
 
 /** Partial update: only the fields sent change. Provider and organization are fixed at creation. */
 export class UpdateProviderCredentialDto {
   /** @example "openai-prod-2" */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Length(1, 255)
   credential_name?: string;
@@ -13,7 +14,7 @@ export class UpdateProviderCredentialDto {
    * A new provider key, re-encrypted under the current ENCRYPTION_KEY.
    * @example "sk-proj-YYYYYYYYYYYYYYYYYYYYYYYY"
    */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Length(1, 4096)
   api_key?: string;

@@ -6,7 +6,6 @@ import {
   IsInt,
   IsNumber,
   IsObject,
-  IsOptional,
   IsString,
   Length,
   Matches,
@@ -14,6 +13,7 @@ import {
   Min,
 } from 'class-validator';
 import { BUDGET_MODES, BudgetMode } from '@app/db';
+import { OptionalNotNull } from '@app/http';
 import { ID_MESSAGE, ID_PATTERN } from '../../organizations/dto/create-organization.dto';
 
 export class CreateTeamDto {
@@ -24,66 +24,72 @@ export class CreateTeamDto {
   @Matches(ID_PATTERN, { message: `team_id ${ID_MESSAGE}` })
   team_id!: string;
 
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Length(1, 255)
   team_alias?: string;
 
   /** Model groups the team may use. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsArray()
   @ArrayMaxSize(100)
   @IsString({ each: true })
   model_groups?: string[];
 
   /** Synonym of model_groups (the reference API's name). */
-  @IsOptional()
+  @OptionalNotNull()
   @IsArray()
   @ArrayMaxSize(100)
   @IsString({ each: true })
   access_groups?: string[];
 
   /** Initial credits, written to the ledger as an allocation. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(0)
   @Max(1_000_000_000_000)
   credits_allocated?: number;
 
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(BUDGET_MODES)
   budget_mode?: BudgetMode;
 
   /** consumption_usd: credits per dollar of client cost (default 10). */
-  @IsOptional()
+  @OptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.000001)
+  @Max(1_000_000_000)
   credits_per_dollar?: number;
 
   /** consumption_tokens: tokens per credit (default 10000). */
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(1)
+  @Max(1_000_000_000)
   tokens_per_credit?: number;
 
   /** Client cost = provider cost × (1 + markup/100). */
-  @IsOptional()
+  @OptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(10000)
   cost_markup_percentage?: number;
 
-  @IsOptional()
+  /** Requests per minute for the whole team. */
+  @OptionalNotNull()
   @IsInt()
   @Min(1)
+  @Max(1_000_000)
   rpm_limit?: number;
 
-  @IsOptional()
+  /** Tokens per minute for the whole team. */
+  @OptionalNotNull()
   @IsInt()
   @Min(1)
+  @Max(1_000_000_000)
   tpm_limit?: number;
 
-  @IsOptional()
+  @OptionalNotNull()
   @IsObject()
   @Type(() => Object)
   metadata?: Record<string, unknown>;

@@ -1,15 +1,15 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional, IsString } from 'class-validator';
-import { PageQueryDto } from '@app/http';
+import { IsBoolean, IsString } from 'class-validator';
+import { OptionalNotNull, PageQueryDto } from '@app/http';
 
 export class ListTeamsQueryDto extends PageQueryDto {
   /** Only the teams of this organization. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   organization_id?: string;
 
   /** Include deleted teams (default false). */
-  @IsOptional()
+  @OptionalNotNull()
   @Transform(({ value }: { value: unknown }) =>
     value === 'true' ? true : value === 'false' ? false : value,
   )

@@ -13,6 +13,7 @@ import {
   Min,
 } from 'class-validator';
 import { BUDGET_MODES, BudgetMode } from '@app/db';
+import { OptionalNotNull } from '@app/http';
 
 const NO_CREDITS = {
   message: (args: { property: string }) =>
@@ -26,24 +27,26 @@ export class UpdateTeamDto {
   @Length(1, 255)
   team_alias?: string | null;
 
-  @IsOptional()
+  @OptionalNotNull()
   @IsIn(BUDGET_MODES)
   budget_mode?: BudgetMode;
 
   /** consumption_usd: credits per dollar of client cost. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.000001)
+  @Max(1_000_000_000)
   credits_per_dollar?: number;
 
   /** consumption_tokens: tokens per credit. */
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(1)
+  @Max(1_000_000_000)
   tokens_per_credit?: number;
 
   /** Client cost = provider cost × (1 + markup/100). */
-  @IsOptional()
+  @OptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(10000)
@@ -61,11 +64,11 @@ export class UpdateTeamDto {
   @Max(1_000_000_000)
   tpm_limit?: number | null;
 
-  /** Replaces the team's metadata. */
+  /** Replaces the team's metadata; `null` empties it. */
   @IsOptional()
   @IsObject()
   @Type(() => Object)
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | null;
 
   // Named here only to refuse them with a clear message instead of "unknown field".
   @ApiHideProperty()

@@ -153,6 +153,31 @@ describe('admin-api audit log', () => {
     expect(rows[0].status_code).toBe(404);
   });
 
+  it('the audit row is written before the response: no mutation a client saw is missing', async () => {
+    // Hold the audit table: the request must wait for its audit row instead of answering first.
+    const blocker = db.createQueryRunner();
+    await blocker.connect();
+    await blocker.startTransaction();
+    await blocker.query('LOCK TABLE audit_log IN EXCLUSIVE MODE');
+    const teamId = uid('team');
+    let answered = false;
+    const pending = api('POST', '/api/teams/create', { organization_id: orgId, team_id: teamId });
+    void pending.then(() => (answered = true));
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      expect(answered).toBe(false);
+    } finally {
+      await blocker.commitTransaction();
+      await blocker.release();
+    }
+    expect((await pending).status).toBe(201);
+    const rows = await db.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE target_type = 'team' AND target_id = $1`,
+      [teamId],
+    );
+    expect(rows[0].n).toBe(1);
+  });
+
   it('a failing audit write neither slows nor breaks the request', async () => {
     const teamId = uid('team');
     await api('POST', '/api/teams/create', { organization_id: orgId, team_id: teamId });

@@ -8,7 +8,7 @@ import {
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { Observable, tap } from 'rxjs';
+import { catchError, mergeMap, Observable } from 'rxjs';
 import { requestIdOf, TollgateError } from '@app/http';
 import { auditTarget, RESULT_ID_FIELDS } from './audit-target';
 import { AuditService } from './audit.service';
@@ -39,7 +39,9 @@ function resultIds(response: unknown): Record<string, unknown> | undefined {
 }
 
 /**
- * Records every admin mutation (success or failure after authentication) in audit_log: route
+ * Records every admin mutation (success or failure after authentication) in audit_log, before
+ * the response is sent (a failed audit write is logged as an error and the response still goes
+ * out: the mutation has already committed). Route
  * pattern and path, target, request id, status and a redacted summary of the request. Headers
  * (X-Admin-Key included) are never stored.
  */
@@ -57,15 +59,25 @@ export class AuditInterceptor implements NestInterceptor {
     const success =
       this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
       (req.method === 'POST' ? 201 : 200);
+    // The entry is written before the client hears back, so a mutation it saw has its audit row.
     return next.handle().pipe(
-      tap({
-        next: (response) => this.write(req, success, response, null),
-        error: (err: unknown) => this.write(req, statusOf(err), undefined, err),
+      mergeMap(async (response: unknown) => {
+        await this.write(req, success, response, null);
+        return response;
+      }),
+      catchError(async (err: unknown) => {
+        await this.write(req, statusOf(err), undefined, err);
+        throw err;
       }),
     );
   }
 
-  private write(req: Request, statusCode: number, response: unknown, err: unknown): void {
+  private async write(
+    req: Request,
+    statusCode: number,
+    response: unknown,
+    err: unknown,
+  ): Promise<void> {
     try {
       const route = (req.route as { path?: string } | undefined)?.path ?? req.path;
       const body: unknown = req.body;
@@ -79,7 +91,7 @@ export class AuditInterceptor implements NestInterceptor {
               ? { detail: 'Internal server error' }
               : undefined;
       const result = resultIds(response);
-      this.audit.record({
+      await this.audit.record({
         method: req.method,
         route,
         target: auditTarget(route, req.params as Record<string, string>, body, response),

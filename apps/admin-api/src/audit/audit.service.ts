@@ -31,11 +31,13 @@ export class AuditService implements BeforeApplicationShutdown {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** Writes in the background: a failed write is logged, never felt by the request. */
-  record(entry: AuditRecord): void {
+  /** Writes the entry; resolves either way (a failed write is logged, never thrown). */
+  record(entry: AuditRecord): Promise<void> {
     const write = this.insert(entry)
-      .catch((err: Error) => this.logger.warn(`Audit write failed: ${err.message}`))
+      .catch((err: Error) => this.logger.error(`Audit write failed: ${err.message}`))
       .finally(() => this.pending.delete(write));
     this.pending.add(write);
+    return write;
   }
 
   /** Lets in-flight audit writes land before the connection pool closes. */

@@ -218,10 +218,15 @@ describe('OpenAI-compatible surface (openai SDK)', () => {
       expect(err).toBeInstanceOf(OpenAI.InternalServerError);
       expect((err as APIError).status).toBe(502);
       expect((err as APIError).code).toBe('upstream_error');
-      const jobs = await w.pg.query(`SELECT job_type, status FROM jobs WHERE team_id = $1`, [
-        teamId,
+      const jobs = await w.pg.query(
+        `SELECT job_id, job_type, status FROM jobs WHERE team_id = $1`,
+        [teamId],
+      );
+      expect(jobs.rows).toEqual([
+        { job_id: expect.any(String), job_type: 'chat.completions', status: 'failed' },
       ]);
-      expect(jobs.rows).toEqual([{ job_type: 'chat.completions', status: 'failed' }]);
+      // the failed answer names its job too
+      expect((err as APIError).headers?.get('x-job-id')).toBe(jobs.rows[0].job_id);
       expect(await w.team_row(teamId)).toMatchObject({ used: 0, held: 0 });
     });
 

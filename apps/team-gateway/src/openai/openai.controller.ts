@@ -56,8 +56,9 @@ export class OpenAiController {
     @Res() res: Response,
   ): Promise<void> {
     if (body.stream === true) return this.openai.stream(principal, jobId, body, req, res);
-    const answer = await this.openai.complete(principal, jobId, body);
-    res.setHeader('X-Job-Id', answer.jobId);
+    const answer = await this.openai.complete(principal, jobId, body, (id) =>
+      res.setHeader('X-Job-Id', id),
+    );
     res.json(answer.completion);
   }
 

@@ -38,17 +38,23 @@ export class OpenAiService {
     private readonly streams: StreamCallService,
   ) {}
 
+  /** `onJob` learns the job as soon as it is known, so a failed call's answer names it too. */
   async complete(
     principal: TeamPrincipal,
     jobHeader: string | undefined,
     req: ChatCompletionRequestDto,
+    onJob: (jobId: string) => void = () => undefined,
   ): Promise<{ jobId: string; completion: ChatCompletion }> {
     const body = toCallBody(req);
     const joined = jobIdOf(jobHeader);
-    if (joined) return { jobId: joined, completion: await this.call(principal, joined, body) };
+    if (joined) {
+      onJob(joined);
+      return { jobId: joined, completion: await this.call(principal, joined, body) };
+    }
     // an unknown or denied model is refused before a job is opened for it
     await this.routing.resolve(principal, body.model);
     const { job_id: jobId } = await this.jobs.create(principal, toOneCallJob(req));
+    onJob(jobId);
     let completion: ChatCompletion;
     try {
       completion = await this.call(principal, jobId, body);

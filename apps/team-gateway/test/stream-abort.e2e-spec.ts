@@ -4,6 +4,7 @@ import { eventually } from '../../../test/helpers/http';
 import { uid } from '../../../test/helpers/apps';
 import { hello, World } from './gateway-fixtures';
 import { postSse } from './sse-client';
+import { stalledClient } from './stalled-client';
 
 const TEXT = 'Streaming text that takes a while to arrive, piece by piece, from the fake upstream.';
 
@@ -74,6 +75,61 @@ describe('client aborts on SSE streams', () => {
     const team = await w.team_row(teamId);
     expect(team).toMatchObject({ holds: 0, held: 0, used: row?.total_tokens });
     expect(team.ledger_sum).toBe(team.allocated - team.used);
+  });
+
+  it('a client gone before the first chunk is no upstream failure: no fallback, recorded as aborted', async () => {
+    const slow = uid('slow');
+    const spare = uid('spare');
+    const group = uid('group');
+    await w.model(slow);
+    await w.model(spare);
+    await w.group(group, [slow, spare]);
+    const { key, teamId } = await w.team({ groups: [group], budget_mode: 'consumption_tokens' });
+    w.fake.setBehavior({ perModel: { [slow]: { mode: 'hang' } } });
+    const failures = async () => {
+      const text = await (await fetch(`${w.gateway.url}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            'tollgate_upstream_request_duration_seconds_count{provider="openai-compatible",outcome="connection"}',
+          ),
+        );
+      return Number(line?.split(' ').at(-1) ?? 0);
+    };
+    const before = await failures();
+    const jobId = await newJob(key);
+    const controller = new AbortController();
+    const request = postSse(
+      w.gateway.url,
+      `/api/jobs/${jobId}/llm-call-stream`,
+      key,
+      { model: group, messages: hello },
+      {},
+      controller,
+    );
+    await eventually(() => Promise.resolve(w.fake.requests.length === 1), 5000);
+    controller.abort();
+    await expect(request).rejects.toThrow();
+
+    let rows: Array<Record<string, unknown>> = [];
+    await eventually(async () => {
+      const result = await w.pg.query(
+        `SELECT model_name, status, error_class, credits_charged::int AS credits_charged
+           FROM llm_calls WHERE job_id = $1`,
+        [jobId],
+      );
+      rows = result.rows as typeof rows;
+      return rows.length > 0;
+    });
+    expect(rows).toEqual([
+      { model_name: slow, status: 'aborted', error_class: null, credits_charged: 0 },
+    ]);
+    // the spare deployment was never asked, and no upstream failure was counted
+    await new Promise((r) => setTimeout(r, 300));
+    expect(w.fake.requests.map((r) => r.body.model)).toEqual([slow]);
+    expect(await failures()).toBe(before);
+    expect(await w.team_row(teamId)).toMatchObject({ holds: 0, held: 0, used: 0 });
   });
 
   it('leaks nothing when many streams are opened and aborted', async () => {
@@ -179,5 +235,66 @@ describe('client aborts on SSE streams', () => {
     // nothing per-stream survives: listeners on the shutdown deadline, timers
     expect(getEventListeners(deadline, 'abort').length).toBe(baseline.deadline);
     expect(timers()).toBeLessThanOrEqual(baseline.timers + 2);
+  });
+});
+
+describe('a client that stops reading but keeps its socket open', () => {
+  let w: World;
+
+  beforeAll(async () => {
+    w = await World.start({ UPSTREAM_STREAM_IDLE_TIMEOUT_MS: '2000' });
+  });
+  afterAll(() => w.stop());
+
+  it('is treated as gone after the stream idle timeout: upstream cut, call billed and settled', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { key, teamId } = await w.team({
+      groups: [group],
+      credits: 1_000_000,
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 1000,
+    });
+    // far more than socket buffers hold, and produced over several seconds
+    const pieces = 1000;
+    w.fake.setBehavior({
+      mode: 'slow',
+      content: 'x'.repeat(pieces * 32 * 1024),
+      chunks: pieces,
+      chunkDelayMs: 5,
+      delayMs: 0,
+    });
+    const job = await w.gw('POST', '/api/jobs/create', key, { job_type: 'stall' });
+    const jobId = job.body.job_id as string;
+
+    const client = await stalledClient(w.gateway.url, `/api/jobs/${jobId}/llm-call-stream`, key, {
+      model,
+      messages: hello,
+    });
+    try {
+      expect(client.head).toMatch(/^HTTP\/1\.1 200/);
+      let row: Record<string, number | string> | undefined;
+      await eventually(async () => {
+        const rows = await w.pg.query(
+          `SELECT status, streamed, total_tokens, completion_tokens,
+                  credits_charged::int AS credits_charged
+             FROM llm_calls WHERE job_id = $1`,
+          [jobId],
+        );
+        row = rows.rows[0] as typeof row;
+        return row !== undefined;
+      }, 30_000);
+      expect(row).toMatchObject({ status: 'aborted', streamed: true });
+      expect(row?.completion_tokens).toBeGreaterThan(0);
+      expect(row?.credits_charged).toBe(Math.ceil(Number(row?.total_tokens) / 1000));
+      // the gateway closed the upstream before it had sent everything
+      await eventually(() => Promise.resolve(w.fake.closedByClient === 1), 5000);
+      expect(w.fake.requests[0].finishedAt).toBeUndefined();
+      expect(w.fake.requests[0].chunkTimes.length).toBeLessThan(pieces);
+      const team = await w.team_row(teamId);
+      expect(team).toMatchObject({ holds: 0, held: 0, used: row?.credits_charged });
+      expect(team.ledger_sum).toBe(team.allocated - team.used);
+    } finally {
+      client.socket.destroy();
+    }
   });
 });

@@ -121,7 +121,8 @@ describe('SSE streaming on /api/jobs', () => {
     }
   });
 
-  it('translates an Anthropic stream into OpenAI chunks', async () => {
+  /** An anthropic deployment on the fake upstream, in a group of its own. */
+  const anthropicModel = async () => {
     const cipher = new CredentialCipher({
       encryption: {
         current: { id: 'k1', key: Buffer.from(ENCRYPTION_KEY, 'base64') },
@@ -143,6 +144,11 @@ describe('SSE streaming on /api/jobs', () => {
       [model, (cred.rows[0] as { credential_id: string }).credential_id, w.fake.url],
     );
     await w.group(group, [model]);
+    return { model, group };
+  };
+
+  it('translates an Anthropic stream into OpenAI chunks', async () => {
+    const { model, group } = await anthropicModel();
     const { key } = await w.team({ groups: [group] });
     w.fake.setBehavior({ content: TEXT, chunks: 5 });
     const jobId = await newJob(key);
@@ -163,6 +169,39 @@ describe('SSE streaming on /api/jobs', () => {
     const [row] = await calls(jobId);
     expect(row).toMatchObject({ status: 'success', finish_reason: 'stop' });
     expect(row.completion_tokens).toBe(chunks.at(-1).usage.completion_tokens);
+  });
+
+  it('bills an Anthropic stream that fails mid-way on its real prompt tokens (message_start)', async () => {
+    const { model, group } = await anthropicModel();
+    const { key, teamId } = await w.team({
+      groups: [group],
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 1,
+      credits: 100_000,
+    });
+    w.fake.setBehavior({
+      mode: 'drop',
+      content: TEXT,
+      chunks: 8,
+      dropAfterChunks: 3,
+      usage: { prompt_tokens: 1234 },
+    });
+    const jobId = await newJob(key);
+
+    const res = await streamIn(key, jobId, model);
+    expect(res.status).toBe(200);
+    const events = await readAll(res.events);
+    expect(events.at(-2)?.json.error).toMatchObject({ code: 'upstream_error' });
+    // usage reaches the client only in a final chunk of its own
+    expect(events.slice(0, -2).every((e) => e.json.usage === undefined)).toBe(true);
+    const delivered = deltas(events);
+    expect(delivered.length).toBeGreaterThan(0);
+
+    const [row] = await calls(jobId);
+    expect(row).toMatchObject({ status: 'error', prompt_tokens: 1234 });
+    expect(row.completion_tokens).toBe(Math.ceil(delivered.length / 4));
+    expect(row.credits_charged).toBe(row.total_tokens);
+    expect(await w.team_row(teamId)).toMatchObject({ holds: 0, used: row.total_tokens });
   });
 
   it('falls back to the next model of a group before the first byte (5xx and first-byte timeout)', async () => {

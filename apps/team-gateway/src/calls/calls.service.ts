@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
@@ -17,7 +17,7 @@ import {
   Settlement,
 } from '@app/billing';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
-import { TollgateError } from '@app/http';
+import { ShutdownCoordinator, TollgateError } from '@app/http';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import type { ChatRequest, ChatResult, ProviderTarget, Usage } from '../providers/provider.types';
 import { UpstreamError } from '../providers/provider.types';
@@ -25,6 +25,7 @@ import { ProvidersService } from '../providers/providers.service';
 import { RateLimitService, RateTicket } from '../rate-limits/rate-limit.service';
 import type { Deployment } from '../routing/resolver';
 import { RoutingService } from '../routing/routing.service';
+import { CallDrain, DrainTicket } from '../shutdown-drain';
 import { LlmCallDto } from './dto/llm-call.dto';
 import { DEFAULT_COMPLETION_CAP, estimatePromptTokens } from './estimate';
 
@@ -43,6 +44,8 @@ export interface PreparedCall {
   ticket: RateTicket;
   /** Failed attempts so far; stored with the final settle. */
   attempts: CallRecord[];
+  /** Its place in the shutdown drain: cut at the deadline, left once settled. */
+  inFlight: DrainTicket;
 }
 
 /** The attempt that answered, and what it used. */
@@ -66,7 +69,10 @@ export interface SettledCall extends Settlement {
 }
 
 @Injectable()
-export class CallsService {
+export class CallsService implements BeforeApplicationShutdown {
+  /** Every call from its hold to its settlement, so shutdown can cut and settle them. */
+  readonly drain: CallDrain;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(TOLLGATE_CONFIG) private readonly config: TollgateConfig,
@@ -74,7 +80,15 @@ export class CallsService {
     private readonly rateLimits: RateLimitService,
     private readonly providers: ProvidersService,
     private readonly metrics: GatewayMetrics,
-  ) {}
+    shutdown: ShutdownCoordinator,
+  ) {
+    this.drain = new CallDrain(shutdown.deadline);
+  }
+
+  /** Pools close after this hook: calls cut at the deadline still have their billing to write. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.drain.close();
+  }
 
   /** A non-streaming call inside a job: prepare → attempts → settle. */
   async call(principal: TeamPrincipal, jobId: string, body: LlmCallDto) {
@@ -139,13 +153,15 @@ export class CallsService {
       settings: held.settings,
       ticket,
       attempts: [],
+      inFlight: this.drain.enter(),
     };
   }
 
   /**
    * Tries the plan's deployments in order until one answers. A retryable failure moves to the
    * next deployment after a short jittered backoff; each failure is kept as an attempt row. When
-   * every attempt fails the hold is released, the attempts stored, and a 502/504 thrown.
+   * every attempt fails the hold is released, the attempts stored, and a 502/504 thrown (503
+   * when the shutdown deadline cut it; a caller that gave up is no upstream failure, no fallback).
    * `UPSTREAM_TIMEOUT_MS` bounds `run`: the whole answer of a plain call, the first chunk of a
    * stream (whose later gaps the streaming code times itself).
    */
@@ -155,17 +171,22 @@ export class CallsService {
     clientSignal?: AbortSignal,
   ): Promise<{ value: T; success: Answered }> {
     let last: UpstreamError | null = null;
+    // the caller gave up (client gone) or the shutdown deadline passed: not an upstream failure
+    const stopped = () => clientSignal?.aborted === true || prepared.inFlight.cut.aborted;
     for (const [index, deployment] of prepared.plan.entries()) {
       if (index > 0) await sleep(50 + Math.random() * 150);
+      if (index > 0 && stopped()) break;
       const started = Date.now();
       const timeout = new AbortController();
       const timer = setTimeout(
         () => timeout.abort(new DOMException('Upstream request timed out', 'TimeoutError')),
         this.config.upstream.timeoutMs,
       );
-      const signal = clientSignal
-        ? AbortSignal.any([timeout.signal, clientSignal])
-        : timeout.signal;
+      const signal = AbortSignal.any(
+        clientSignal
+          ? [timeout.signal, prepared.inFlight.cut, clientSignal]
+          : [timeout.signal, prepared.inFlight.cut],
+      );
       try {
         const value = await run(
           this.routing.target(deployment),
@@ -178,19 +199,22 @@ export class CallsService {
       } catch (err) {
         last = classify(err, timeout.signal.aborted);
         const latencyMs = Date.now() - started;
-        this.metrics.recordUpstream(deployment.provider, last.kind, latencyMs / 1000);
+        const outcome = stopped() ? 'aborted' : last.kind;
+        this.metrics.recordUpstream(deployment.provider, outcome, latencyMs / 1000);
         const row = this.record(prepared, deployment, null, latencyMs, last);
-        if (clientSignal?.aborted) {
-          // the caller gave up (client gone, shutdown): not an upstream failure
+        if (stopped()) {
           Object.assign(row, { status: 'aborted', error_class: null, error_message: null });
         }
         prepared.attempts.push(row);
-        if (!last.retryable || clientSignal?.aborted) break;
+        if (!last.retryable || stopped()) break;
       } finally {
         clearTimeout(timer);
       }
     }
     await this.settle(prepared, null);
+    if (prepared.inFlight.cut.aborted) {
+      throw new TollgateError('SERVICE_UNAVAILABLE', 'Server is shutting down');
+    }
     throw toGatewayError(last);
   }
 
@@ -226,7 +250,7 @@ export class CallsService {
       due,
       reason: `LLM call ${callId}`,
       calls,
-    });
+    }).finally(prepared.inFlight.leave);
     this.metrics.recordCredits(prepared.settings.budgetMode, settlement.charged);
     this.rateLimits.settle(prepared.ticket, success?.usage.total_tokens ?? 0);
     return { ...settlement, callId, clientCostUsd };

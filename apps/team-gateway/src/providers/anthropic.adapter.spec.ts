@@ -4,6 +4,7 @@ import {
   mapStopReason,
   toAnthropicRequest,
 } from './anthropic.adapter';
+import { StreamMeter } from '../streaming/stream-meter';
 import type { ChatRequest, StreamChunk } from './provider.types';
 import { UpstreamError } from './provider.types';
 
@@ -416,6 +417,35 @@ describe('AnthropicStreamTranslator', () => {
       }),
     ).toThrow(expect.objectContaining({ kind: 'rate_limited' }));
     expect(() => t.finish()).toThrow(expect.objectContaining({ kind: 'connection' }));
+  });
+
+  it('keeps the real input_tokens of a stream cut before message_stop, for billing', () => {
+    const { t, chunks } = run([
+      start,
+      { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello th' } },
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'ere' } },
+    ]);
+    expect(chunks[0].usage).toEqual({ prompt_tokens: 25, completion_tokens: 1, total_tokens: 26 });
+    expect(() => t.finish()).toThrow(expect.objectContaining({ kind: 'connection' }));
+    // what the stream meter bills for it: real prompt tokens, completion counted from the text
+    const meter = new StreamMeter([{ role: 'user', content: 'Hi' }], 'claude', false);
+    for (const chunk of chunks) meter.forward(chunk);
+    expect(meter.usage()).toEqual({ prompt_tokens: 25, completion_tokens: 3, total_tokens: 28 });
+  });
+
+  it('carries output_tokens from message_delta on the finish chunk, final before message_stop', () => {
+    const { chunks } = run([
+      start,
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 40 } },
+    ]);
+    const finish = chunks.at(-1);
+    expect(finish?.choices[0].finish_reason).toBe('stop');
+    expect(finish?.usage).toEqual({ prompt_tokens: 25, completion_tokens: 40, total_tokens: 65 });
+    const meter = new StreamMeter([{ role: 'user', content: 'Hi' }], 'claude', true);
+    for (const chunk of chunks) meter.forward(chunk);
+    expect(meter.usage()).toEqual(finish?.usage);
   });
 
   it('sends no usage chunk when the upstream gave no usage', () => {

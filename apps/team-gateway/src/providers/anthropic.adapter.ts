@@ -327,7 +327,9 @@ export function anthropicErrorKind(type: unknown): UpstreamErrorKind {
 /**
  * Turns Anthropic stream events into OpenAI chunks, one event at a time: message_start → role
  * chunk; text_delta → content; tool_use start / input_json_delta → tool_calls deltas (indexed
- * per tool); message_delta → finish_reason; message_stop → the final usage chunk.
+ * per tool); message_delta → finish_reason; message_stop → the final usage chunk. The usage
+ * known so far also rides on the role chunk (input_tokens) and the finish chunk (output_tokens),
+ * so a stream cut before message_stop is still billed on the real prompt tokens.
  */
 export class AnthropicStreamTranslator {
   private id = '';
@@ -360,7 +362,7 @@ export class AnthropicStreamTranslator {
       case 'message_delta': {
         this.readUsage(data.usage);
         const delta = isObject(data.delta) ? data.delta : {};
-        return [this.chunk({}, mapStopReason(delta.stop_reason))];
+        return [this.withUsage(this.chunk({}, mapStopReason(delta.stop_reason)))];
       }
       case 'message_stop':
         this.stopped = true;
@@ -389,7 +391,7 @@ export class AnthropicStreamTranslator {
     if (typeof message.id === 'string') this.id = message.id;
     if (typeof message.model === 'string') this.model = message.model;
     this.readUsage(message.usage);
-    return [this.chunk({ role: 'assistant', content: '' })];
+    return [this.withUsage(this.chunk({ role: 'assistant', content: '' }))];
   }
 
   private blockStart(data: Json): StreamChunk[] {
@@ -442,17 +444,23 @@ export class AnthropicStreamTranslator {
   }
 
   private usageChunk(): StreamChunk {
-    return {
+    return this.withUsage({
       id: this.id,
       object: 'chat.completion.chunk',
       created: this.created,
       model: this.model,
       choices: [],
-      usage: {
-        prompt_tokens: this.promptTokens,
-        completion_tokens: this.completionTokens,
-        total_tokens: this.promptTokens + this.completionTokens,
-      },
+    });
+  }
+
+  /** The chunk with the usage counted so far, once the upstream has given any. */
+  private withUsage(chunk: StreamChunk): StreamChunk {
+    if (!this.sawUsage) return chunk;
+    const usage = {
+      prompt_tokens: this.promptTokens,
+      completion_tokens: this.completionTokens,
+      total_tokens: this.promptTokens + this.completionTokens,
     };
+    return { ...chunk, usage };
   }
 }

@@ -8,6 +8,8 @@ class FakeResponse extends EventEmitter {
   chunks: string[] = [];
   statusCode = 0;
   ended = false;
+  destroyed = false;
+  writableFinished = false;
   full = false;
   status(code: number) {
     this.statusCode = code;
@@ -23,14 +25,25 @@ class FakeResponse extends EventEmitter {
   }
   end() {
     this.ended = true;
+    // a full socket keeps the end queued until the client reads
+    if (this.full) return;
+    this.writableFinished = true;
+    this.emit('close');
+  }
+  destroy() {
+    this.destroyed = true;
     this.emit('close');
   }
 }
 
+const writer = (res: FakeResponse, stop = new AbortController().signal, stallMs = 60_000) =>
+  new SseWriter(res as unknown as Response, stop, stallMs);
+const tick = () => new Promise((r) => setImmediate(r));
+
 describe('SseWriter', () => {
   it('sets the SSE headers and frames events, ending with [DONE]', async () => {
     const res = new FakeResponse();
-    const sse = new SseWriter(res as unknown as Response);
+    const sse = writer(res);
     await sse.send({ a: 1 });
     await sse.done();
     expect(res.statusCode).toBe(200);
@@ -43,7 +56,7 @@ describe('SseWriter', () => {
 
   it('waits for drain when the socket is full', async () => {
     const res = new FakeResponse();
-    const sse = new SseWriter(res as unknown as Response);
+    const sse = writer(res);
     res.full = true;
     let resolved = false;
     const pending = sse.send({ n: 1 }).then(() => (resolved = true));
@@ -57,7 +70,7 @@ describe('SseWriter', () => {
 
   it('reports a client that went away and stops waiting', async () => {
     const res = new FakeResponse();
-    const sse = new SseWriter(res as unknown as Response);
+    const sse = writer(res);
     res.full = true;
     const pending = sse.send({ n: 1 });
     res.emit('close');
@@ -67,12 +80,59 @@ describe('SseWriter', () => {
 
   it('sends an error event then [DONE] after the first byte', async () => {
     const res = new FakeResponse();
-    const sse = new SseWriter(res as unknown as Response);
+    const sse = writer(res);
     await sse.send({ ok: true });
     await sse.fail({ message: 'upstream failed', type: 'api_error', code: 'upstream_error' });
     expect(res.chunks.slice(1)).toEqual([
       'data: {"error":{"message":"upstream failed","type":"api_error","code":"upstream_error","param":null}}\n\n',
       'data: [DONE]\n\n',
     ]);
+  });
+
+  it('stops waiting for drain when the gateway stops the stream (shutdown deadline)', async () => {
+    const res = new FakeResponse();
+    const stop = new AbortController();
+    const sse = writer(res, stop.signal);
+    res.full = true;
+    let resolved = false;
+    const pending = sse.send({ n: 1 }).then(() => (resolved = true));
+    await tick();
+    expect(resolved).toBe(false);
+    stop.abort();
+    await pending;
+    // the client is not dropped for that: the error event and [DONE] still go out
+    expect(sse.clientGone.aborted).toBe(false);
+    expect(res.destroyed).toBe(false);
+  });
+
+  it('drops a client that takes nothing for the stall timeout, as gone', async () => {
+    const res = new FakeResponse();
+    const sse = writer(res, new AbortController().signal, 20);
+    res.full = true;
+    await sse.send({ n: 1 });
+    expect(res.destroyed).toBe(true);
+    expect(sse.clientGone.aborted).toBe(true);
+    await sse.send({ n: 2 });
+    expect(res.chunks).toHaveLength(1);
+  });
+
+  it('destroys a response whose end the client never takes', async () => {
+    const res = new FakeResponse();
+    const stop = new AbortController();
+    const sse = writer(res, stop.signal, 60_000);
+    await sse.send({ n: 1 });
+    res.full = true;
+    stop.abort();
+    // after a stop, the last events get a short grace, not the whole stall timeout
+    jest.useFakeTimers();
+    try {
+      await sse.fail({ message: 'shutting down', type: 'api_error', code: 'shutting_down' });
+      expect(res.ended).toBe(true);
+      expect(res.destroyed).toBe(false);
+      jest.advanceTimersByTime(1000);
+      expect(res.destroyed).toBe(true);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

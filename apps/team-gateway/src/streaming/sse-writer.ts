@@ -1,22 +1,32 @@
 import { once } from 'node:events';
 import type { Response } from 'express';
 
+/** Once the gateway has stopped a stream itself, the client gets this long to take the rest. */
+const FINAL_FLUSH_MS = 1000;
+
 /**
  * Writes Server-Sent Events to one response: headers of SPEC §6, one `data:` line per event,
- * honouring back-pressure (waits for 'drain'), and tells when the client has gone.
+ * honouring back-pressure (waits for 'drain'), and tells when the client has gone. A client that
+ * takes nothing for `stallMs` while the socket is full counts as gone: its socket is destroyed,
+ * so a reader that stopped reading cannot pin the upstream stream and its credit hold.
  */
 export class SseWriter {
   private readonly closed = new AbortController();
   private started = false;
 
-  constructor(private readonly res: Response) {
+  constructor(
+    private readonly res: Response,
+    /** Aborts when the gateway stops the stream itself (shutdown deadline, idle upstream). */
+    private readonly stop: AbortSignal,
+    private readonly stallMs: number,
+  ) {
     // 'close' on the response fires when the client disconnects (or when we end it).
     res.once('close', () => this.closed.abort());
     // A client that left before we got here (while the call was being prepared) will not close again.
     if (res.destroyed || res.socket?.destroyed) this.closed.abort();
   }
 
-  /** Aborts when the client disconnects. */
+  /** Aborts when the client disconnects or is dropped for not reading. */
   get clientGone(): AbortSignal {
     return this.closed.signal;
   }
@@ -36,28 +46,49 @@ export class SseWriter {
     this.res.flushHeaders();
   }
 
-  /** Sends one event; resolves once the socket can take more (or the client is gone). */
+  /** Sends one event; resolves once the socket can take more, the client is gone, or the stream stopped. */
   async send(data: unknown): Promise<void> {
     this.start();
     if (this.closed.signal.aborted) return;
     const ok = this.res.write(
       `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`,
     );
-    if (!ok && !this.closed.signal.aborted) {
-      // `signal` removes the drain listener when the client leaves instead of draining.
-      await once(this.res, 'drain', { signal: this.closed.signal }).catch(() => undefined);
-    }
+    if (!ok) await this.drained();
   }
 
-  /** Ends the stream with `data: [DONE]`. */
+  /** Ends the stream with `data: [DONE]`; a client that never takes the rest loses its socket. */
   async done(): Promise<void> {
     await this.send('[DONE]');
     this.res.end();
+    if (this.closed.signal.aborted || this.res.writableFinished) return;
+    const grace = this.stop.aborted ? Math.min(FINAL_FLUSH_MS, this.stallMs) : this.stallMs;
+    const timer = setTimeout(() => this.drop(), grace);
+    this.res.once('close', () => clearTimeout(timer));
   }
 
   /** After the first byte an error can only travel inside the stream: error event, then [DONE]. */
   async fail(error: { message: string; type: string; code: string | null }): Promise<void> {
     await this.send({ error: { ...error, param: null } });
     await this.done();
+  }
+
+  private async drained(): Promise<void> {
+    const stalled = new AbortController();
+    const timer = setTimeout(() => stalled.abort(), this.stallMs);
+    // `signal` removes the drain listener when waiting ends some other way.
+    const signal = AbortSignal.any([this.closed.signal, this.stop, stalled.signal]);
+    try {
+      await once(this.res, 'drain', { signal });
+    } catch {
+      if (stalled.signal.aborted) this.drop();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Gives up on the client: no more writes, and its socket is closed. */
+  private drop(): void {
+    this.closed.abort();
+    this.res.destroy();
   }
 }

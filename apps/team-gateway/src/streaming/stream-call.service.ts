@@ -1,10 +1,10 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
-import { ShutdownCoordinator, TollgateError } from '@app/http';
+import { TollgateError } from '@app/http';
 import { Answered, CallsService, PreparedCall } from '../calls/calls.service';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
 import { JobCompletionService } from '../jobs/job-completion.service';
@@ -63,12 +63,8 @@ const SHUTDOWN_ERROR = {
  * shutdown deadline) the upstream request is closed and the call recorded and settled.
  */
 @Injectable()
-export class StreamCallService implements BeforeApplicationShutdown {
+export class StreamCallService {
   private readonly logger = new Logger('Streams');
-  /** Streams still running, so shutdown can wait for their billing before pools close. */
-  private readonly active = new Set<Promise<unknown>>();
-  /** The stop switch of every stream reading an upstream, for the shutdown deadline. */
-  private readonly reading = new Set<AbortController>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -76,15 +72,9 @@ export class StreamCallService implements BeforeApplicationShutdown {
     private readonly calls: CallsService,
     private readonly providers: ProvidersService,
     private readonly completion: JobCompletionService,
-    private readonly shutdown: ShutdownCoordinator,
-  ) {
-    // One listener for all streams: past the drain deadline, every open stream is cut and settled.
-    shutdown.deadline.addEventListener('abort', () => {
-      for (const stop of this.reading) stop.abort(new StreamStop('shutdown'));
-    });
-  }
+  ) {}
 
-  /** Streams one call inside an open job to `res` as SSE (OpenAI chunks, then `data: [DONE]`), settling billing whatever happens. Throws TollgateError BEFORE any byte is written (auth, model access, credits, rate limit, all deployments failed before first byte → 502/504) so the caller's exception filter renders it. */
+  /** Streams one call inside an open job to `res` as SSE (OpenAI chunks, then `data: [DONE]`), settling billing whatever happens. Throws TollgateError BEFORE any byte is written (auth, model access, credits, rate limit, all deployments failed before first byte → 502/504, cut by the shutdown deadline → 503) so the caller's exception filter renders it. */
   stream(
     principal: TeamPrincipal,
     jobId: string,
@@ -93,7 +83,8 @@ export class StreamCallService implements BeforeApplicationShutdown {
     res: Response,
     options: StreamOptions,
   ): Promise<StreamOutcome> {
-    return this.track(this.run(principal, jobId, body, res, options));
+    // in flight until its job is closed too, so the pools outlive the stream's billing
+    return this.calls.drain.track(this.run(principal, jobId, body, res, options));
   }
 
   /** A one-call job (create-and-call-stream, and /v1 without X-Job-Id): creates the job, streams, then completes it (`completed` on success or aborted-with-output, `failed` otherwise). `X-Job-Id` header set to the new job id. */
@@ -117,7 +108,7 @@ export class StreamCallService implements BeforeApplicationShutdown {
       );
     };
     try {
-      const outcome = await this.track(
+      const outcome = await this.calls.drain.track(
         this.run(principal, jobId, body, res, { ...options, headers }, closeJob),
       );
       return { ...outcome, jobId };
@@ -129,23 +120,6 @@ export class StreamCallService implements BeforeApplicationShutdown {
       });
       throw err;
     }
-  }
-
-  /** Pools close after this hook: streams cut by a client still have their billing to write. */
-  async beforeApplicationShutdown(): Promise<void> {
-    if (this.active.size === 0) return;
-    this.logger.log(`Waiting for ${this.active.size} stream(s) to settle`);
-    await Promise.race([
-      Promise.allSettled([...this.active]),
-      new Promise((resolve) => setTimeout(resolve, 10_000).unref()),
-    ]);
-  }
-
-  private track<T>(work: Promise<T>): Promise<T> {
-    this.active.add(work);
-    const forget = () => this.active.delete(work);
-    work.then(forget, forget);
-    return work;
   }
 
   private async createJob(principal: TeamPrincipal, job: OneCallJob): Promise<string> {
@@ -172,12 +146,14 @@ export class StreamCallService implements BeforeApplicationShutdown {
     const prepared = await this.calls.prepare(principal, jobId, body, true);
     const started = Date.now();
     const stop = new AbortController();
-    const writer = new SseWriter(res);
+    // a client that does not read for as long as an upstream may stay silent is gone
+    const writer = new SseWriter(res, stop.signal, this.config.upstream.streamIdleTimeoutMs);
     const onClientGone = () => stop.abort(new StreamStop('client'));
+    const onCut = () => stop.abort(new StreamStop('shutdown'));
     writer.clientGone.addEventListener('abort', onClientGone);
+    prepared.inFlight.cut.addEventListener('abort', onCut);
     if (writer.clientGone.aborted) onClientGone();
-    this.reading.add(stop);
-    if (this.shutdown.deadline.aborted) stop.abort(new StreamStop('shutdown'));
+    if (prepared.inFlight.cut.aborted) onCut();
     try {
       let opened: { value: Opened; success: Answered };
       try {
@@ -199,7 +175,7 @@ export class StreamCallService implements BeforeApplicationShutdown {
       return await this.pump(prepared, opened, writer, stop, started, options, beforeEnd);
     } finally {
       writer.clientGone.removeEventListener('abort', onClientGone);
-      this.reading.delete(stop);
+      prepared.inFlight.cut.removeEventListener('abort', onCut);
     }
   }
 

@@ -75,4 +75,34 @@ describe('StreamMeter', () => {
     expect(meter.usage().completion_tokens).toBe(0);
     expect(meter.usageChunk()).toBeNull();
   });
+
+  it('bills a cut stream on the prompt tokens the upstream reported mid-stream, not an estimate', () => {
+    // Anthropic's message_start: real input_tokens on the role chunk, output so far
+    const start = {
+      ...chunk({ role: 'assistant', content: '' }),
+      usage: { prompt_tokens: 1234, completion_tokens: 1, total_tokens: 1235 },
+    };
+    const meter = new StreamMeter(messages, 'm', true);
+    // usage rides only on a final chunk of its own, as OpenAI sends it
+    expect(meter.forward(start)?.usage).toBeUndefined();
+    meter.forward(chunk({ content: 'abcdefghijkl' }));
+    expect(meter.usage()).toEqual({
+      prompt_tokens: 1234,
+      completion_tokens: 3,
+      total_tokens: 1237,
+    });
+    expect(meter.usageChunk()?.usage).toEqual(meter.usage());
+  });
+
+  it('takes usage that comes with the finish as the final count', () => {
+    const meter = new StreamMeter(messages, 'm', true);
+    meter.forward(chunk({ content: 'a long answer, longer than its reported count' }));
+    const finish = {
+      ...chunk({}, 'stop'),
+      usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 },
+    };
+    expect(meter.forward(finish)?.usage).toBeUndefined();
+    expect(meter.usage()).toEqual(finish.usage);
+    expect(meter.usageChunk()).toMatchObject({ choices: [], usage: finish.usage });
+  });
 });

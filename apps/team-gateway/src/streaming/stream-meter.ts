@@ -3,13 +3,17 @@ import { approxTokens, promptText } from '../providers/tokens';
 
 /**
  * Watches the chunks of one stream on their way to the client: rewrites them for the client
- * (public model name, usage only when asked for) and meters them, so a stream that ends without
- * the upstream's usage (cut, failed, or a server that never sends it) is still billed for what
- * was generated.
+ * (public model name, usage only when asked for, and then only in a final chunk of its own) and
+ * meters them, so a stream that ends without the upstream's final usage (cut, failed, or a server
+ * that never sends it) is still billed for what was generated, on the upstream's own counts as
+ * far as it gave them (e.g. Anthropic's input_tokens from message_start).
  */
 export class StreamMeter {
   private readonly delivered: string[] = [];
+  /** The upstream's usage for the whole answer: on a chunk without choices, or with the finish. */
   private upstreamUsage: Usage | null = null;
+  /** Usage the upstream reported mid-stream: real prompt tokens, completion tokens so far. */
+  private partialUsage: Usage | null = null;
   private usageSent = false;
   finishReason: FinishReason | null = null;
   /** Id and creation time of the stream, reused by chunks the gateway adds itself. */
@@ -34,12 +38,16 @@ export class StreamMeter {
       }
       if (choice.finish_reason) this.finishReason = choice.finish_reason;
     }
-    if (chunk.usage) this.upstreamUsage = chunk.usage;
+    const final = chunk.choices.length === 0 || chunk.choices.some((c) => c.finish_reason);
+    if (chunk.usage && final) this.upstreamUsage = chunk.usage;
+    else if (chunk.usage) this.partialUsage = chunk.usage;
     const out: StreamChunk = { ...chunk, model: this.model };
-    if (!this.includeUsage) {
+    if (chunk.choices.length > 0) {
+      // OpenAI sends usage only in a last chunk without choices: usageChunk() adds it if needed
       delete out.usage;
-      return chunk.choices.length > 0 ? out : null;
+      return out;
     }
+    if (!this.includeUsage) return null;
     if (chunk.usage) this.usageSent = true;
     return out;
   }
@@ -49,12 +57,18 @@ export class StreamMeter {
     return this.delivered.length > 0;
   }
 
-  /** The upstream's usage when it gave one, else the prompt estimate plus what was delivered. */
+  /**
+   * The upstream's usage when it gave one for the whole answer; else its partial counts where it
+   * gave them (prompt; completion so far) and estimates of the prompt and of what was delivered.
+   */
   usage(): Usage {
     if (this.upstreamUsage) return this.upstreamUsage;
-    const prompt = approxTokens(promptText(this.messages));
     const text = this.delivered.join('');
-    const completion = text ? approxTokens(text) : 0;
+    const prompt = this.partialUsage?.prompt_tokens || approxTokens(promptText(this.messages));
+    const completion = Math.max(
+      this.partialUsage?.completion_tokens ?? 0,
+      text ? approxTokens(text) : 0,
+    );
     return {
       prompt_tokens: prompt,
       completion_tokens: completion,

@@ -1,4 +1,4 @@
-import { call } from '../../../test/helpers/http';
+import { call, eventually } from '../../../test/helpers/http';
 import { hello, World } from './gateway-fixtures';
 
 describe('rate limits', () => {
@@ -44,6 +44,26 @@ describe('rate limits', () => {
     expect(statuses[2]).toBe(429);
     const limited = results.find((r) => r.status === 429)!;
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives back the tokens of a request refused for credits, so refusals do not use up tpm', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({ groups: [group], credits: 0, tpm_limit: 1000 });
+    const body = { job_type: 'x', model, messages: [{ role: 'user', content: 'x'.repeat(1600) }] };
+    // each estimate (~400 tokens) fits the bucket only if the refused ones gave theirs back
+    for (let i = 0; i < 4; i++) {
+      const refused = await w.gw('POST', '/api/jobs/create-and-call', key, body);
+      expect(refused.status).toBe(403);
+    }
+    await call(w.admin.url, 'POST', `/api/credits/teams/${teamId}/add`, {
+      admin: true,
+      body: { credits: 10 },
+    });
+    await eventually(async () => {
+      const res = await w.gw('GET', '/api/credits/balance', key);
+      return res.body.credits_remaining === 10;
+    });
+    expect((await w.gw('POST', '/api/jobs/create-and-call', key, body)).status).toBe(200);
   });
 
   // Last on purpose: closing a second replica currently breaks the first one's Redis client.

@@ -12,6 +12,7 @@ import {
   consumptionCredits,
   holdForCall,
   HoldOutcome,
+  HoldRequest,
   holdKeyBudget,
   settle,
   Settlement,
@@ -128,20 +129,11 @@ export class CallsService implements BeforeApplicationShutdown {
       jobHoldSeconds: this.config.jobs.ttlSeconds + 3600,
       budgetKeyId: principal.maxBudget !== null ? (principal.budgetKeyId ?? principal.keyId) : null,
     };
-    const budgetKeyId = hold.budgetKeyId;
-    const outcome =
-      budgetKeyId === null
-        ? await holdForCall(this.db, hold)
-        : await this.db.transaction(async (manager) => {
-            const held = await holdForCall(manager, hold);
-            if (held.kind === 'held' && held.credits > 0) {
-              if (!(await holdKeyBudget(manager, budgetKeyId, held.credits))) {
-                throw new TollgateError('KEY_BUDGET_EXCEEDED', 'Key budget exceeded');
-              }
-            }
-            return held;
-          });
-    const held = assertHeld(outcome);
+    const held = await this.hold(hold).catch((err: unknown) => {
+      // refused before any upstream request: the tokens it reserved go back to the tpm buckets
+      this.rateLimits.settle(ticket, 0);
+      throw err;
+    });
     return {
       principal,
       jobId,
@@ -155,6 +147,24 @@ export class CallsService implements BeforeApplicationShutdown {
       attempts: [],
       inFlight: this.drain.enter(),
     };
+  }
+
+  /** The hold (one statement; a budgeted key adds its conditional UPDATE in one transaction). */
+  private async hold(hold: HoldRequest): Promise<Extract<HoldOutcome, { kind: 'held' }>> {
+    const budgetKeyId = hold.budgetKeyId;
+    const outcome =
+      budgetKeyId === null
+        ? await holdForCall(this.db, hold)
+        : await this.db.transaction(async (manager) => {
+            const held = await holdForCall(manager, hold);
+            if (held.kind === 'held' && held.credits > 0) {
+              if (!(await holdKeyBudget(manager, budgetKeyId, held.credits))) {
+                throw new TollgateError('KEY_BUDGET_EXCEEDED', 'Key budget exceeded');
+              }
+            }
+            return held;
+          });
+    return assertHeld(outcome);
   }
 
   /**

@@ -111,6 +111,31 @@ describe('admin-api foundation: auth, organizations, teams, keys shown once', ()
           (p) => p.in === 'header',
         ),
       ).toEqual([expect.objectContaining({ name: 'Idempotency-Key', required: false })]);
+      // every request body of the admin API carries examples for Swagger UI's "Try it out"
+      const bodies = Object.values(doc.paths).flatMap((ops) =>
+        Object.values(ops).flatMap((op) => {
+          const ref = (
+            op as { requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> } }
+          ).requestBody?.content?.['application/json']?.schema?.$ref;
+          return ref ? [ref.split('/').pop()!] : [];
+        }),
+      );
+      expect(bodies.length).toBeGreaterThan(10);
+      const schemas = (
+        doc as unknown as {
+          components: {
+            schemas: Record<string, { properties?: Record<string, { example?: unknown }> }>;
+          };
+        }
+      ).components.schemas;
+      for (const name of new Set(bodies)) {
+        const props = Object.entries(schemas[name].properties ?? {}).filter(
+          ([, p]) => !('not' in p), // the refused credit fields of the team PATCH
+        );
+        const withExample = props.filter(([, p]) => p.example !== undefined);
+        expect({ name, examples: withExample.length > 0 }).toEqual({ name, examples: true });
+      }
+      expect(schemas.CreateTeamDto.properties!.team_id.example).toBe('acme-research');
     }, 120_000);
   });
 

@@ -22,49 +22,65 @@ const NO_CREDITS = {
 
 /** Every field optional; `null` clears a rate limit or the alias. Credits are never set here. */
 export class UpdateTeamDto {
+  /** @example "Research (EU)" */
   @IsOptional()
   @IsString()
   @Length(1, 255)
   team_alias?: string | null;
 
+  /** @example "consumption_tokens" */
   @OptionalNotNull()
   @IsIn(BUDGET_MODES)
   budget_mode?: BudgetMode;
 
-  /** consumption_usd: credits per dollar of client cost. */
+  /**
+   * consumption_usd: credits per dollar of client cost.
+   * @example 10
+   */
   @OptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.000001)
   @Max(1_000_000_000)
   credits_per_dollar?: number;
 
-  /** consumption_tokens: tokens per credit. */
+  /**
+   * consumption_tokens: tokens per credit.
+   * @example 5000
+   */
   @OptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(1_000_000_000)
   tokens_per_credit?: number;
 
-  /** Client cost = provider cost × (1 + markup/100). */
+  /**
+   * Client cost = provider cost × (1 + markup/100).
+   * @example 15
+   */
   @OptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(10000)
   cost_markup_percentage?: number;
 
+  /** @example 1200 */
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   rpm_limit?: number | null;
 
+  /** @example 400000 */
   @IsOptional()
   @IsInt()
   @Min(1)
   @Max(1_000_000_000)
   tpm_limit?: number | null;
 
-  /** Replaces the team's metadata; `null` empties it. */
+  /**
+   * Replaces the team's metadata; `null` empties it.
+   * @example {"cost_center": "R&D"}
+   */
   @IsOptional()
   @IsObject()
   @Type(() => Object)

@@ -123,6 +123,31 @@ describe('model access and resolution', () => {
     expect(res.body.costs).toMatchObject({ total_calls: 2, successful_calls: 1, failed_calls: 1 });
   });
 
+  it("goes straight to a group's healthy model while a failed deployment cools down", async () => {
+    const bad = uid('model');
+    const good = uid('model');
+    const group = uid('group');
+    await w.model(bad);
+    await w.model(good);
+    await w.group(group, [bad, good]);
+    const { key } = await w.team({ groups: [group], credits: 10 });
+    w.fake.setBehavior({ mode: 'ok', perModel: { [bad]: { mode: 'status', status: 503 } } });
+    const ask = () =>
+      w.gw('POST', '/api/jobs/create-and-call', key, {
+        job_type: 'x',
+        model: group,
+        messages: hello,
+      });
+    expect((await ask()).status).toBe(200); // bad tried first, then good
+    const sentTo = () => w.fake.requests.map((r) => (r.body as { model: string }).model);
+    expect(sentTo()).toEqual([bad, good]);
+    const second = await ask();
+    expect(second.status).toBe(200);
+    expect(second.body.metadata.model).toBe(good);
+    expect(sentTo()).toEqual([bad, good, good]); // no second request to the failing deployment
+    expect(await attempts(second.body.job_id)).toHaveLength(1);
+  });
+
   it('retries the next deployment of the same model when one fails', async () => {
     const model = uid('model');
     const group = uid('group');

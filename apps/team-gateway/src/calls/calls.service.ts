@@ -205,6 +205,7 @@ export class CallsService implements BeforeApplicationShutdown {
         );
         const usage = (value as Partial<ChatResult>).usage ?? ZERO_USAGE;
         this.metrics.recordUpstream(deployment.provider, 'success', (Date.now() - started) / 1000);
+        this.routing.reportSuccess(deployment);
         return { value, success: { deployment, usage, latencyMs: Date.now() - started } };
       } catch (err) {
         last = classify(err, timeout.signal.aborted);
@@ -216,6 +217,7 @@ export class CallsService implements BeforeApplicationShutdown {
           Object.assign(row, { status: 'aborted', error_class: null, error_message: null });
         }
         prepared.attempts.push(row);
+        if (last.retryable && !stopped()) this.routing.reportFailure(deployment);
         if (!last.retryable || stopped()) break;
       } finally {
         clearTimeout(timer);

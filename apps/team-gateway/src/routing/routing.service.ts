@@ -3,6 +3,7 @@ import { CredentialCipher, TeamPrincipal } from '@app/auth';
 import { TollgateError } from '@app/http';
 import type { ProviderTarget } from '../providers/provider.types';
 import { CatalogService } from './catalog.service';
+import { DeploymentHealth } from './deployment-health';
 import {
   Access,
   Deployment,
@@ -20,10 +21,21 @@ const DEFAULT_API_BASE: Partial<Record<ProviderTarget['provider'], string>> = {
 /** Model access and resolution (SPEC §4): which deployments may serve a request, in order. */
 @Injectable()
 export class RoutingService {
+  private readonly health = new DeploymentHealth();
+
   constructor(
     private readonly catalog: CatalogService,
     private readonly cipher: CredentialCipher,
   ) {}
+
+  /** A retryable failure (429, 5xx, timeout, connection): tried last for a while. */
+  reportFailure(deployment: Deployment): void {
+    this.health.failed(deployment.modelId);
+  }
+
+  reportSuccess(deployment: Deployment): void {
+    this.health.succeeded(deployment.modelId);
+  }
 
   /** Deployments to try in order; throws MODEL_NOT_FOUND / MODEL_ACCESS_DENIED before any I/O upstream. */
   async plan(principal: TeamPrincipal, requested: string): Promise<Deployment[]> {
@@ -35,22 +47,26 @@ export class RoutingService {
       keyModels: principal.keyModels,
     };
     try {
-      return planAttempts(
-        catalog,
-        resolveModels(catalog, access, requested),
-        Math.random,
-        principal.organizationId,
+      return this.health.order(
+        planAttempts(
+          catalog,
+          resolveModels(catalog, access, requested),
+          Math.random,
+          principal.organizationId,
+        ),
       );
     } catch (err) {
       if (!(err instanceof TollgateError) || err.code !== 'MODEL_ACCESS_DENIED') throw err;
       // A grant made in the last few seconds: look again with fresh data before refusing.
       catalog = await this.catalog.refreshOnMiss(arrived);
       access.teamGroups = await this.catalog.groupsOf(principal.teamId, arrived);
-      return planAttempts(
-        catalog,
-        resolveModels(catalog, access, requested),
-        Math.random,
-        principal.organizationId,
+      return this.health.order(
+        planAttempts(
+          catalog,
+          resolveModels(catalog, access, requested),
+          Math.random,
+          principal.organizationId,
+        ),
       );
     }
   }

@@ -121,6 +121,23 @@ describe('SSE streaming on /api/jobs', () => {
     }
   });
 
+  it("holds a stream's credits for hours, so a long stream is never under-billed by hold expiry", async () => {
+    const { model, group } = await w.modelInGroup();
+    const { key, teamId } = await w.team({ groups: [group], budget_mode: 'consumption_tokens' });
+    w.fake.setBehavior({ mode: 'slow', content: TEXT, chunks: 4, chunkDelayMs: 100, delayMs: 0 });
+    const res = await streamIn(key, await newJob(key), model);
+    expect(res.status).toBe(200);
+    await res.events.next();
+    const holds = await w.pg.query(
+      `SELECT extract(epoch FROM expires_at - now())::int AS seconds FROM credit_holds WHERE team_id = $1`,
+      [teamId],
+    );
+    expect(holds.rows).toHaveLength(1);
+    expect(holds.rows[0].seconds).toBeGreaterThan(3 * 3600);
+    await readAll(res.events);
+    expect((await w.team_row(teamId)).holds).toBe(0);
+  });
+
   /** An anthropic deployment on the fake upstream, in a group of its own. */
   const anthropicModel = async () => {
     const cipher = new CredentialCipher({

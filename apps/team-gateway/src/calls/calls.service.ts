@@ -32,6 +32,8 @@ import { DEFAULT_COMPLETION_CAP, estimatePromptTokens } from './estimate';
 
 /** At most this many upstream attempts per call (deployments, then group models). */
 const MAX_ATTEMPTS = 5;
+/** Lifetime of a streamed call's hold: released earlier by its settle, this only bounds a crash. */
+const STREAM_HOLD_SECONDS = 4 * 3600;
 
 /** Everything decided before the first upstream byte: route plan, rate-limit ticket, hold. */
 export interface PreparedCall {
@@ -125,7 +127,12 @@ export class CallsService implements BeforeApplicationShutdown {
       requiredCompletionTokens: body.max_tokens ?? 1,
       inputPricePerMillion: Math.max(...plan.map((d) => d.inputPricePerMillion)),
       outputPricePerMillion: Math.max(...plan.map((d) => d.outputPricePerMillion)),
-      callHoldSeconds: Math.ceil((this.config.upstream.timeoutMs * MAX_ATTEMPTS) / 1000) + 300,
+      // A hold outlives its request unless the process died; a stream is bounded only by its
+      // idle gaps, so its hold lasts long enough for any stream a provider will keep open.
+      callHoldSeconds: Math.max(
+        Math.ceil((this.config.upstream.timeoutMs * MAX_ATTEMPTS) / 1000) + 300,
+        streamed ? STREAM_HOLD_SECONDS : 0,
+      ),
       jobHoldSeconds: this.config.jobs.ttlSeconds + 3600,
       budgetKeyId: principal.maxBudget !== null ? (principal.budgetKeyId ?? principal.keyId) : null,
     };

@@ -127,6 +127,47 @@ describe('credits, budgets and the job sweep', () => {
     expect(await w.team_row(teamId)).toMatchObject({ used: 2, held: 0 });
   });
 
+  it('sizes a call to what is left of its key budget, and refuses once even a short answer does not fit', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId } = await w.team({
+      groups: [group],
+      credits: 1_000_000,
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 10,
+    });
+    const created = await call(w.admin.url, 'POST', `/api/teams/${teamId}/keys`, {
+      admin: true,
+      body: { key_alias: 'small', max_budget: 3, budget_duration: '30d' },
+    });
+    const key = created.body.virtual_key as string;
+    // the full estimate (4096 answer tokens ≈ 410 credits) is far above the key's 3 credits
+    const first = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(first.status).toBe(200);
+    const sent = w.fake.requests.at(-1)!.body as { max_tokens?: number };
+    expect(sent.max_tokens).toBeGreaterThan(0);
+    expect(sent.max_tokens).toBeLessThan(30);
+    let last = first;
+    for (let i = 0; i < 5 && last.status === 200; i++) {
+      last = await w.gw('POST', '/api/jobs/create-and-call', key, {
+        job_type: 'x',
+        model,
+        messages: hello,
+      });
+    }
+    expect(last.status).toBe(403);
+    expect(last.body.code).toBe('KEY_BUDGET_EXCEEDED');
+    const spend = await w.pg.query(
+      'SELECT spend::int, spend_held::int FROM virtual_keys WHERE key_id = $1',
+      [created.body.key_id],
+    );
+    expect(spend.rows[0].spend_held).toBe(0);
+    expect(spend.rows[0].spend).toBeLessThanOrEqual(3);
+  });
+
   it('a rotated key in its grace period spends the same budget as its successor', async () => {
     const { model, group } = await w.modelInGroup();
     const { teamId } = await w.team({ groups: [group], credits: 20 });

@@ -21,6 +21,11 @@ export interface HoldRequest {
   jobHoldSeconds: number;
   /** Set when the key has a budget: the hold then also counts against virtual_keys.spend_held. */
   budgetKeyId: string | null;
+  /**
+   * What the budget key may still hold (keyCreditsLeft), null without a key budget: the hold is
+   * cut down to it like to the team's balance, and a call that cannot fit it is refused.
+   */
+  keyCreditsLeft?: number | null;
 }
 
 export type HoldOutcome =
@@ -28,6 +33,7 @@ export type HoldOutcome =
   | { kind: 'other_team' }
   | { kind: 'job_closed'; status: JobStatus }
   | { kind: 'insufficient'; credits: number }
+  | { kind: 'key_budget' }
   /** holdId null + credits 0: nothing to hold (a job_based job already holding its credit). */
   | { kind: 'held'; holdId: string | null; credits: number; settings: BudgetSettings };
 
@@ -39,6 +45,7 @@ interface HoldRow {
   tokens_per_credit: number | null;
   cost_markup_percentage: number | null;
   amount: string | null;
+  key_short: boolean | null;
   hold_id: string | null;
 }
 
@@ -78,12 +85,15 @@ export async function holdForCall(
           FOR UPDATE OF t
      ),
      amt AS (
-       SELECT ts.*, LEAST(ts.wanted, GREATEST(ts.available, ts.required))::bigint AS amount FROM ts
+       SELECT ts.*,
+              LEAST(ts.wanted, COALESCE($11::bigint, ts.wanted), GREATEST(ts.available, ts.required))::bigint AS amount,
+              ($11::bigint IS NOT NULL AND $11::bigint < LEAST(ts.wanted, ts.required)) AS key_short
+         FROM ts
      ),
      held AS (
        UPDATE teams t SET credits_held = t.credits_held + amt.amount, updated_at = now()
          FROM amt
-        WHERE t.team_id = $2 AND amt.amount > 0
+        WHERE t.team_id = $2 AND amt.amount > 0 AND NOT amt.key_short
           AND t.credits_allocated - t.credits_used - t.credits_held >= amt.amount
        RETURNING t.team_id
      ),
@@ -102,7 +112,7 @@ export async function holdForCall(
      )
      SELECT (SELECT team_id FROM j) AS job_team, (SELECT status FROM j) AS job_status,
             amt.budget_mode, amt.credits_per_dollar, amt.tokens_per_credit, amt.cost_markup_percentage,
-            amt.amount, (SELECT hold_id FROM hold) AS hold_id
+            amt.amount, amt.key_short, (SELECT hold_id FROM hold) AS hold_id
        FROM (SELECT 1) AS one LEFT JOIN amt ON true`,
     [
       req.jobId,
@@ -115,6 +125,9 @@ export async function holdForCall(
       req.jobHoldSeconds,
       req.budgetKeyId,
       Math.max(0, Math.ceil(req.requiredCompletionTokens)),
+      req.keyCreditsLeft === null || req.keyCreditsLeft === undefined
+        ? null
+        : Math.max(0, Math.floor(req.keyCreditsLeft)),
     ],
   );
   const row = rows[0];
@@ -123,6 +136,7 @@ export async function holdForCall(
   if (row.job_status !== 'pending' && row.job_status !== 'in_progress') {
     return { kind: 'job_closed', status: row.job_status ?? 'failed' };
   }
+  if (row.key_short) return { kind: 'key_budget' };
   const credits = Number(row.amount ?? 0);
   if (credits > 0 && !row.hold_id) return { kind: 'insufficient', credits };
   return {
@@ -141,6 +155,23 @@ export async function holdForCall(
 /** The key's budget window has passed (evaluated on the row being updated, so race-free). */
 const ROLLED = `(v.budget_duration IS NOT NULL AND v.budget_window_start IS NOT NULL
   AND v.budget_window_start + v.budget_duration::interval <= now())`;
+
+/**
+ * What a key may still hold in its current budget window (null: no max_budget). A plain read:
+ * the hold sizes itself by it, and holdKeyBudget's conditional UPDATE is what enforces it.
+ */
+export async function keyCreditsLeft(
+  db: DataSource | EntityManager,
+  keyId: string,
+): Promise<number | null> {
+  const rows: Array<{ left: string | null }> = await db.query(
+    `SELECT v.max_budget - (CASE WHEN ${ROLLED} THEN 0 ELSE v.spend END) - v.spend_held AS left
+       FROM virtual_keys v WHERE v.key_id = $1`,
+    [keyId],
+  );
+  const left = rows[0]?.left;
+  return left === null || left === undefined ? null : Math.max(0, Number(left));
+}
 
 /**
  * Reserves `credits` against a key's max_budget in one conditional UPDATE; the window restarts

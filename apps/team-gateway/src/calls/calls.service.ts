@@ -14,6 +14,7 @@ import {
   HoldOutcome,
   HoldRequest,
   holdKeyBudget,
+  keyCreditsLeft,
   settle,
   Settlement,
 } from '@app/billing';
@@ -163,7 +164,8 @@ export class CallsService implements BeforeApplicationShutdown {
       budgetKeyId === null
         ? await holdForCall(this.db, hold)
         : await this.db.transaction(async (manager) => {
-            const held = await holdForCall(manager, hold);
+            const keyLeft = await keyCreditsLeft(manager, budgetKeyId);
+            const held = await holdForCall(manager, { ...hold, keyCreditsLeft: keyLeft });
             if (held.kind === 'held' && held.credits > 0) {
               if (!(await holdKeyBudget(manager, budgetKeyId, held.credits))) {
                 throw new TollgateError('KEY_BUDGET_EXCEEDED', 'Key budget exceeded');
@@ -378,6 +380,8 @@ function assertHeld(outcome: HoldOutcome): Extract<HoldOutcome, { kind: 'held' }
       throw new TollgateError('FORBIDDEN', 'Cannot access jobs for a different team');
     case 'job_closed':
       throw new TollgateError('JOB_CLOSED', `Job is already ${outcome.status}`);
+    case 'key_budget':
+      throw new TollgateError('KEY_BUDGET_EXCEEDED', 'Key budget exceeded');
     case 'insufficient':
       throw new TollgateError('INSUFFICIENT_CREDITS', 'Insufficient credits');
   }

@@ -1,5 +1,5 @@
 import { uid } from '../../../test/helpers/apps';
-import { call } from '../../../test/helpers/http';
+import { call, eventually } from '../../../test/helpers/http';
 import { hello, World } from './gateway-fixtures';
 
 describe('model access and resolution', () => {
@@ -300,5 +300,43 @@ describe('model access and resolution', () => {
     expect(res.status).toBe(503);
     expect(w.fake.requests).toHaveLength(0);
     expect(JSON.stringify(res.body)).not.toContain(w.providerKey);
+  });
+
+  describe('catalog changes reach the gateway within 1 s', () => {
+    const call1 = (key: string, model: string) =>
+      w.gw('POST', '/api/jobs/create-and-call', key, { job_type: 'x', model, messages: hello });
+
+    it("taking a group from a team (its cached catalog warm) refuses the team's next call", async () => {
+      const { model, group } = await w.modelInGroup();
+      const { teamId, key } = await w.team({ groups: [group], credits: 1000 });
+      expect((await call1(key, model)).status).toBe(200); // catalog and team groups cached
+      const res = await call(w.admin.url, 'PUT', `/api/teams/${teamId}/model-groups`, {
+        admin: true,
+        body: { model_groups: [] },
+      });
+      expect(res.status).toBe(200);
+      await eventually(
+        async () => (await call1(key, model)).body.code === 'MODEL_ACCESS_DENIED',
+        1000,
+      );
+    });
+
+    it('changing the models of a group takes the old model away at once', async () => {
+      const { model, group } = await w.modelInGroup();
+      const other = uid('model');
+      await w.model(other);
+      const { key } = await w.team({ groups: [group], credits: 1000 });
+      expect((await call1(key, model)).status).toBe(200);
+      const res = await call(w.admin.url, 'PUT', `/api/model-groups/${group}/models`, {
+        admin: true,
+        body: { models: [other] },
+      });
+      expect(res.status).toBe(200);
+      await eventually(
+        async () => (await call1(key, model)).body.code === 'MODEL_ACCESS_DENIED',
+        1000,
+      );
+      expect((await call1(key, other)).status).toBe(200);
+    });
   });
 });

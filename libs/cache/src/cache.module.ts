@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/c
 import Redis from 'ioredis';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { CACHE_STORE, CacheStore } from './cache-store';
+import { CatalogEvents } from './catalog-events';
 import { KeyCacheService } from './key-cache.service';
 import { MemoryCacheStore } from './memory-cache.store';
 import { RedisCacheStore } from './redis-cache.store';
@@ -20,14 +21,15 @@ async function createStore(config: TollgateConfig): Promise<CacheStore> {
   return new RedisCacheStore(client, config.redis.url);
 }
 
-/** The shared cache (Redis, or in-process without REDIS_URL) and the key → team cache. */
+/** The shared cache (Redis, or in-process without REDIS_URL), the key → team cache, catalog events. */
 @Global()
 @Module({
   providers: [
     { provide: CACHE_STORE, inject: [TOLLGATE_CONFIG], useFactory: createStore },
     KeyCacheService,
+    CatalogEvents,
   ],
-  exports: [CACHE_STORE, KeyCacheService],
+  exports: [CACHE_STORE, KeyCacheService, CatalogEvents],
 })
 export class CacheModule implements OnApplicationShutdown {
   constructor(@Inject(CACHE_STORE) private readonly store: CacheStore) {}

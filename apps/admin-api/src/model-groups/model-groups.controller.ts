@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -7,6 +18,7 @@ import {
 } from '@nestjs/swagger';
 import { AdminAuth } from '@app/auth';
 import { PageQueryDto } from '@app/http';
+import { CatalogChangedInterceptor } from '../catalog-changed.interceptor';
 import { CreateModelGroupDto } from './dto/create-model-group.dto';
 import { DeleteModelGroupQueryDto } from './dto/delete-model-group.query';
 import { SetGroupModelsDto } from './dto/set-group-models.dto';
@@ -15,6 +27,7 @@ import { ModelGroupsService } from './model-groups.service';
 /** Ordered lists of model names granted to teams. The gateway sees changes within 5 s. */
 @ApiTags('model-groups')
 @AdminAuth()
+@UseInterceptors(CatalogChangedInterceptor)
 @Controller('api/model-groups')
 export class ModelGroupsController {
   constructor(private readonly groups: ModelGroupsService) {}

@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -7,6 +18,7 @@ import {
 } from '@nestjs/swagger';
 import { AdminAuth } from '@app/auth';
 import { UuidParam } from '@app/http';
+import { CatalogChangedInterceptor } from '../catalog-changed.interceptor';
 import { CreateModelDto } from './dto/create-model.dto';
 import { ListModelsQueryDto } from './dto/list-models.query';
 import { UpdateModelDto } from './dto/update-model.dto';
@@ -17,6 +29,7 @@ const MODEL_ID = 'model_id';
 /** Model deployments. The gateway reloads its routing catalog at most 5 s after a change here. */
 @ApiTags('models')
 @AdminAuth()
+@UseInterceptors(CatalogChangedInterceptor)
 @Controller('api/models')
 export class ModelsController {
   constructor(private readonly models: ModelsService) {}

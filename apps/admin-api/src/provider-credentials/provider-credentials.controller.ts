@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Put,
+  Query,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -7,6 +18,7 @@ import {
 } from '@nestjs/swagger';
 import { AdminAuth } from '@app/auth';
 import { UuidParam } from '@app/http';
+import { CatalogChangedInterceptor } from '../catalog-changed.interceptor';
 import { CreateProviderCredentialDto } from './dto/create-provider-credential.dto';
 import { ListProviderCredentialsQueryDto } from './dto/list-provider-credentials.query';
 import { UpdateProviderCredentialDto } from './dto/update-provider-credential.dto';
@@ -20,6 +32,7 @@ const CREDENTIAL_ID = 'credential_id';
  */
 @ApiTags('provider-credentials')
 @AdminAuth()
+@UseInterceptors(CatalogChangedInterceptor)
 @Controller('api/provider-credentials')
 export class ProviderCredentialsController {
   constructor(private readonly credentials: ProviderCredentialsService) {}

@@ -9,6 +9,7 @@ import {
   Post,
   Put,
   Query,
+  UseInterceptors,
 } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -17,6 +18,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AdminAuth } from '@app/auth';
+import { CatalogChangedInterceptor } from '../catalog-changed.interceptor';
 import { CreateTeamDto } from './dto/create-team.dto';
 import { ListTeamsQueryDto } from './dto/list-teams.query';
 import { SetModelGroupsDto } from './dto/set-model-groups.dto';
@@ -71,6 +73,7 @@ export class TeamsController {
 
   /** Replace the team's model groups in one transaction. */
   @Put(':team_id/model-groups')
+  @UseInterceptors(CatalogChangedInterceptor)
   @ApiBadRequestResponse({ description: 'Invalid body or unknown model group (named)' })
   @ApiNotFoundResponse({ description: 'Team not found' })
   @ApiConflictResponse({ description: 'Team deleted' })

@@ -1,12 +1,14 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CatalogEvents } from '@app/cache';
 import type { Provider } from '@app/db';
 import type { Catalog, Deployment } from './resolver';
 
 /**
  * Staleness bound: changes to deployments, groups, credentials and a team's groups reach this
- * replica within CACHE_TTL_MS. A name that is unknown (or denied) here is looked up again in data
+ * replica at once when admin-api announces them (CatalogEvents over Redis), else within
+ * CACHE_TTL_MS. A name that is unknown (or denied) here is looked up again in data
  * loaded after the request arrived (concurrent misses share one load), so new models and grants
  * are seen at once.
  */
@@ -37,23 +39,39 @@ interface Cached<T> {
 
 /** In-process cache of the routing catalog, kept off the request hot path. */
 @Injectable()
-export class CatalogService {
+export class CatalogService implements OnModuleInit {
   private catalog: Cached<Catalog> | null = null;
   private loading: { promise: Promise<Catalog>; startedAt: number } | null = null;
   private readonly teamGroups = new Map<string, Cached<string[]>>();
+  /** Anything loaded before this instant predates an announced change. */
+  private staleBefore = 0;
 
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly events: CatalogEvents,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.events.onChange(() => {
+      this.staleBefore = Date.now();
+      this.teamGroups.clear();
+    });
+  }
 
   async get(): Promise<Catalog> {
-    if (this.catalog && Date.now() - this.catalog.loadedAt < CACHE_TTL_MS)
-      return this.catalog.value;
+    if (this.catalog && this.fresh(this.catalog.loadedAt)) return this.catalog.value;
     return this.reload();
+  }
+
+  /** Loaded within the cache lifetime (or at/after `since`) and after the last announced change. */
+  private fresh(loadedAt: number, since = Date.now() - CACHE_TTL_MS): boolean {
+    return loadedAt >= since && loadedAt > this.staleBefore;
   }
 
   /** The catalog as loaded at or after `since` (a cache miss on a name seen at that time). */
   async refreshOnMiss(since: number): Promise<Catalog> {
-    if (this.catalog && this.catalog.loadedAt >= since) return this.catalog.value;
-    if (this.loading && this.loading.startedAt >= since) return this.loading.promise;
+    if (this.catalog && this.fresh(this.catalog.loadedAt, since)) return this.catalog.value;
+    if (this.loading && this.fresh(this.loading.startedAt, since)) return this.loading.promise;
     if (this.loading) await this.loading.promise.catch(() => undefined);
     return this.reload();
   }
@@ -61,8 +79,7 @@ export class CatalogService {
   /** The team's groups; `since` demands data loaded at or after that time. */
   async groupsOf(teamId: string, since?: number): Promise<string[]> {
     const hit = this.teamGroups.get(teamId);
-    const fresh = since === undefined ? Date.now() - CACHE_TTL_MS : since;
-    if (hit && hit.loadedAt >= fresh) return hit.value;
+    if (hit && this.fresh(hit.loadedAt, since)) return hit.value;
     const loadedAt = Date.now();
     const rows: Array<{ group_name: string }> = await this.db.query(
       'SELECT group_name FROM team_model_groups WHERE team_id = $1 ORDER BY created_at, group_name',
@@ -75,15 +92,17 @@ export class CatalogService {
   }
 
   private reload(): Promise<Catalog> {
-    if (this.loading) return this.loading.promise;
+    if (this.loading && this.loading.startedAt > this.staleBefore) return this.loading.promise;
     const startedAt = Date.now();
-    const promise = this.load()
+    const promise: Promise<Catalog> = this.load()
       .then((value) => {
-        this.catalog = { value, loadedAt: startedAt };
+        if (!this.catalog || this.catalog.loadedAt <= startedAt) {
+          this.catalog = { value, loadedAt: startedAt };
+        }
         return value;
       })
       .finally(() => {
-        this.loading = null;
+        if (this.loading?.promise === promise) this.loading = null;
       });
     this.loading = { promise, startedAt };
     return promise;

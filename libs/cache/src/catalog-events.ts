@@ -15,6 +15,11 @@ export class CatalogEvents {
 
   constructor(@Inject(CACHE_STORE) private readonly store: CacheStore) {}
 
+  /** False with the in-process store: announcements do not reach other processes. */
+  get reachOtherProcesses(): boolean {
+    return this.store.kind === 'redis';
+  }
+
   /** Never throws: the change is committed, and gateways still see it when their cache expires. */
   async changed(): Promise<void> {
     try {

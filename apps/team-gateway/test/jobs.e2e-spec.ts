@@ -234,6 +234,34 @@ describe('jobs (team gateway)', () => {
     expect(job.body).toMatchObject({ status: 'completed', metadata: { source: 'spec' } });
   });
 
+  it("counts a call that settles after its job was completed in the job's costs", async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({
+      groups: [group],
+      credits: 500,
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 7,
+    });
+    const jobId = (await w.gw('POST', '/api/jobs/create', key, { job_type: 'late' })).body.job_id;
+    w.fake.setBehavior({ mode: 'slow', delayMs: 600 });
+    const late = w.gw('POST', `/api/jobs/${jobId}/llm-call`, key, { model, messages: hello });
+    await new Promise((r) => setTimeout(r, 200)); // the call is held and waiting upstream
+    const completed = await w.gw('POST', `/api/jobs/${jobId}/complete`, key, {
+      status: 'completed',
+    });
+    expect(completed.status).toBe(200);
+    expect((await late).status).toBe(200);
+    w.fake.reset();
+    const costs = await w.gw('GET', `/api/jobs/${jobId}/costs`, key);
+    const charged = await w.pg.query(
+      'SELECT COALESCE(sum(credits_charged), 0)::int AS n FROM llm_calls WHERE job_id = $1',
+      [jobId],
+    );
+    expect(charged.rows[0].n).toBeGreaterThan(0);
+    expect(costs.body.costs).toMatchObject({ total_calls: 1, credits_charged: charged.rows[0].n });
+    expect(await w.team_row(teamId)).toMatchObject({ used: charged.rows[0].n, held: 0, holds: 0 });
+  });
+
   it('does not charge a failed job_based job and releases its hold', async () => {
     const { model, group } = await w.modelInGroup();
     const { teamId, key } = await w.team({ groups: [group], credits: 3 });

@@ -131,7 +131,11 @@ export class JobsService {
     ]);
     const t = totals[0];
     const closed = job.status === 'completed' || job.status === 'failed';
-    const charged = closed ? job.creditsCharged : Number(t.call_credits);
+    // A closed job's stored charge is its job credit (job_based) or its calls' credits as of the
+    // completion (consumption); a call still in flight then settles later and counts here too.
+    const charged = closed
+      ? Math.max(job.creditsCharged, Number(t.call_credits))
+      : Number(t.call_credits);
     const costs: JobCosts = {
       total_calls: t.total_calls,
       successful_calls: t.successful_calls,

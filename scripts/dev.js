@@ -67,8 +67,11 @@ async function waitHealthy(port, seconds = 90) {
   const key = process.env.MASTER_KEY
     ? '(your MASTER_KEY)'
     : 'sk-admin-local-dev-change-in-production';
+  const database = process.env.DATABASE_URL
+    ? 'PostgreSQL at DATABASE_URL'
+    : `embedded PostgreSQL in ${process.env.TOLLGATE_DATA_DIR ?? '.tollgate'}/`;
   console.log(`
-  Tollgate is running (embedded PostgreSQL in .tollgate/, ${process.env.REDIS_URL ? 'Redis' : 'in-process cache'})
+  Tollgate is running (${database}, ${process.env.REDIS_URL ? 'Redis' : 'in-process cache'})
     admin-api     http://localhost:${adminPort}    Swagger UI http://localhost:${adminPort}/docs
     team-gateway  http://localhost:${gatewayPort}    Swagger UI http://localhost:${gatewayPort}/docs
     OpenAI base   http://localhost:${gatewayPort}/v1

@@ -263,7 +263,10 @@ describe('model access and resolution', () => {
   it('answers 429 with Retry-After when every deployment is rate limited by its provider', async () => {
     const { model, group } = await w.modelInGroup();
     const { key, teamId } = await w.team({ groups: [group], credits: 5 });
-    w.fake.setBehavior({ mode: 'ok', perModel: { [model]: { mode: 'status', status: 429 } } });
+    w.fake.setBehavior({
+      mode: 'ok',
+      perModel: { [model]: { mode: 'status', status: 429, retryAfter: 7 } },
+    });
     const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
       job_type: 'x',
       model,
@@ -271,7 +274,7 @@ describe('model access and resolution', () => {
     });
     expect(res.status).toBe(429);
     expect(res.body.code).toBe('UPSTREAM_RATE_LIMITED');
-    expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(res.headers.get('retry-after')).toBe('7'); // the provider's own Retry-After
     expect(await w.team_row(teamId)).toMatchObject({ used: 0, held: 0, holds: 0 });
   });
 

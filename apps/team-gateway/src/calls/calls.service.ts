@@ -226,7 +226,9 @@ export class CallsService implements BeforeApplicationShutdown {
           Object.assign(row, { status: 'aborted', error_class: null, error_message: null });
         }
         prepared.attempts.push(row);
-        if (last.retryable && !stopped()) this.routing.reportFailure(deployment);
+        if (last.retryable && !stopped()) {
+          this.routing.reportFailure(deployment, last.retryAfterMs);
+        }
         if (!last.retryable || stopped()) break;
       } finally {
         clearTimeout(timer);
@@ -422,7 +424,7 @@ export function toGatewayError(last: UpstreamError | null): TollgateError {
     return new TollgateError(
       'UPSTREAM_RATE_LIMITED',
       `Upstream rate limited${status}: ${last.message.slice(0, 200)}`,
-      { 'Retry-After': '1' },
+      { 'Retry-After': String(Math.max(1, Math.ceil((last.retryAfterMs ?? 1000) / 1000))) },
     );
   }
   return new TollgateError(

@@ -1,6 +1,6 @@
 import { fromOpenAiCompletion, toOpenAiBody, toStreamChunk } from './openai.adapter';
 import type { ChatRequest, ProviderTarget } from './provider.types';
-import { classifyFailure, scrub, statusError } from './upstream-errors';
+import { classifyFailure, retryAfterMs, scrub, statusError } from './upstream-errors';
 
 const target: ProviderTarget = {
   provider: 'openai-compatible',
@@ -111,6 +111,16 @@ describe('OpenAI translation', () => {
 });
 
 describe('upstream errors', () => {
+  it("reads a provider's Retry-After as seconds or an HTTP date", () => {
+    expect(retryAfterMs('7')).toBe(7000);
+    expect(retryAfterMs('0.5')).toBe(500);
+    expect(retryAfterMs(['3'])).toBe(3000);
+    const now = Date.parse('2026-12-02T00:00:00Z');
+    expect(retryAfterMs('Wed, 02 Dec 2026 00:00:10 GMT', now)).toBe(10_000);
+    for (const junk of [undefined, '', 'soon', '-1']) expect(retryAfterMs(junk)).toBeUndefined();
+    expect(statusError(429, '{}', null, '12').retryAfterMs).toBe(12_000);
+  });
+
   it('classifies statuses', () => {
     const kinds = [429, 500, 503, 400, 404, 422, 401, 403].map(
       (s) => statusError(s, '', null).kind,

@@ -117,6 +117,8 @@ export class UpstreamError extends Error {
     readonly kind: UpstreamErrorKind,
     message: string,
     readonly status?: number,
+    /** The provider's Retry-After (429/503), in milliseconds, when it sent one. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'UpstreamError';

@@ -38,11 +38,31 @@ export function errorExcerpt(body: string): string {
   return message.length > EXCERPT_CHARS ? `${message.slice(0, EXCERPT_CHARS)}…` : message;
 }
 
+/** Retry-After as seconds or an HTTP date, in milliseconds (undefined when absent or unreadable). */
+export function retryAfterMs(header: unknown, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? (header as unknown[])[0] : header;
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.round(seconds * 1000) : undefined;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 /** An error for a non-2xx upstream answer: status plus a short excerpt of its message. */
-export function statusError(status: number, body: string, secret: string | null): UpstreamError {
+export function statusError(
+  status: number,
+  body: string,
+  secret: string | null,
+  retryAfter?: unknown,
+): UpstreamError {
   const excerpt = errorExcerpt(body);
   const message = `Upstream returned ${status}${excerpt ? `: ${excerpt}` : ''}`;
-  return new UpstreamError(kindForStatus(status), scrub(message, secret), status);
+  return new UpstreamError(
+    kindForStatus(status),
+    scrub(message, secret),
+    status,
+    retryAfterMs(retryAfter),
+  );
 }
 
 const TIMEOUT_CODES = new Set([

@@ -111,7 +111,7 @@ export class UpstreamHttp implements OnApplicationShutdown {
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readCapped(res.body, ERROR_BODY_LIMIT).catch(() => '');
-      throw statusError(res.statusCode, text, call.secret);
+      throw statusError(res.statusCode, text, call.secret, res.headers['retry-after']);
     }
     return res;
   }

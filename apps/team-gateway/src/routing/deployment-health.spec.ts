@@ -36,4 +36,13 @@ describe('deployment health', () => {
     health.succeeded('a1');
     expect(health.isCooling('a1', 10)).toBe(false);
   });
+
+  it("cools a deployment for the provider's Retry-After when it sent one", () => {
+    const health = new DeploymentHealth(30_000);
+    health.failed('a1', 0, 2_000);
+    expect(health.isCooling('a1', 1_999)).toBe(true);
+    expect(health.isCooling('a1', 2_001)).toBe(false);
+    health.failed('a2', 0, 86_400_000); // a day: capped at 5 minutes
+    expect(health.isCooling('a2', 300_001)).toBe(false);
+  });
 });

@@ -3,6 +3,8 @@ import type { Deployment } from './resolver';
 /** How long a deployment that failed retryably is tried last (per gateway replica). */
 export const COOLDOWN_MS = 30_000;
 const MAX_TRACKED = 10_000;
+/** A provider's Retry-After is honoured up to this long. */
+const MAX_COOLDOWN_MS = 300_000;
 
 /**
  * Which deployments failed recently (429, 5xx, timeout, connection error). A cooling deployment
@@ -15,9 +17,12 @@ export class DeploymentHealth {
 
   constructor(private readonly cooldownMs = COOLDOWN_MS) {}
 
-  failed(modelId: string, now = Date.now()): void {
+  /** `retryAfterMs`: the provider's own Retry-After, which replaces the default cooldown. */
+  failed(modelId: string, now = Date.now(), retryAfterMs?: number): void {
     if (this.coolingUntil.size >= MAX_TRACKED) this.coolingUntil.clear();
-    this.coolingUntil.set(modelId, now + this.cooldownMs);
+    const cooldown =
+      retryAfterMs === undefined ? this.cooldownMs : Math.min(retryAfterMs, MAX_COOLDOWN_MS);
+    this.coolingUntil.set(modelId, now + cooldown);
   }
 
   succeeded(modelId: string): void {

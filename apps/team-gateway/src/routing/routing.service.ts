@@ -29,8 +29,8 @@ export class RoutingService {
   ) {}
 
   /** A retryable failure (429, 5xx, timeout, connection): tried last for a while. */
-  reportFailure(deployment: Deployment): void {
-    this.health.failed(deployment.modelId);
+  reportFailure(deployment: Deployment, retryAfterMs?: number): void {
+    this.health.failed(deployment.modelId, Date.now(), retryAfterMs);
   }
 
   reportSuccess(deployment: Deployment): void {

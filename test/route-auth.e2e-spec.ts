@@ -1,6 +1,6 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RunningApp, startAdmin, startGateway, uid } from './helpers/apps';
 import { call } from './helpers/http';
+import { registeredRoutes } from './helpers/routes';
 
 /** The short list of routes reachable without credentials. Adding to it needs a reason. */
 const PUBLIC_ROUTES: Record<string, string[]> = {
@@ -20,27 +20,6 @@ const PUBLIC_ROUTES: Record<string, string[]> = {
     'GET /metrics',
   ],
 };
-
-interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
-}
-
-/** Every route Express has registered for the app (Nest controllers included). */
-function registeredRoutes(app: NestExpressApplication): Array<{ method: string; path: string }> {
-  const express = app.getHttpAdapter().getInstance() as {
-    router?: { stack: Layer[] };
-    _router?: { stack: Layer[] };
-  };
-  const stack = (express.router ?? express._router)?.stack ?? [];
-  return stack
-    .filter((layer) => layer.route)
-    .flatMap((layer) =>
-      Object.keys(layer.route!.methods)
-        .map((m) => m.toUpperCase())
-        .filter((m) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(m))
-        .map((method) => ({ method, path: layer.route!.path })),
-    );
-}
 
 const concrete = (path: string) =>
   path.replace(/:([A-Za-z_]+)/g, (_m, name: string) =>

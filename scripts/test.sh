@@ -15,14 +15,8 @@ if [ "$started" = 1 ] && [ -z "${KEEP_TEST_SERVICES:-}" ]; then
 fi
 
 mkdir -p .test-services
+rm -f .test-services/jest.json
 npx jest --config jest.config.js --runInBand --json --outputFile=.test-services/jest.json "$@"
 status=$?
-node -e '
-  const r = require("./.test-services/jest.json");
-  const skipped = r.numPendingTests + r.numTodoTests;
-  let line = `${r.numPassedTests} passed, ${r.numFailedTests} failed`;
-  if (skipped) line += `, ${skipped} skipped`;
-  if (r.numRuntimeErrorTestSuites) console.log(`${r.numRuntimeErrorTestSuites} test suites failed to run`);
-  console.log(line);
-' || echo "0 passed, 1 failed"
+node scripts/test-summary.js
 exit $status

@@ -93,6 +93,29 @@ describe('credits, budgets and the job sweep', () => {
     expect(w.fake.requests.at(-1)!.body).not.toHaveProperty('max_tokens');
   });
 
+  it('starts a fresh key budget window once budget_duration has passed', async () => {
+    const { model, group } = await w.modelInGroup();
+    const { teamId } = await w.team({ groups: [group], credits: 20 });
+    const created = await call(w.admin.url, 'POST', `/api/teams/${teamId}/keys`, {
+      admin: true,
+      body: { key_alias: 'windowed', max_budget: 1, budget_duration: '2s' },
+    });
+    const key = created.body.virtual_key as string;
+    const job = () =>
+      w.gw('POST', '/api/jobs/create-and-call', key, { job_type: 'x', model, messages: hello });
+    expect((await job()).status).toBe(200);
+    expect((await job()).body.code).toBe('KEY_BUDGET_EXCEEDED');
+    await new Promise((r) => setTimeout(r, 2100));
+    expect((await job()).status).toBe(200); // a new window: spend back to 0
+    expect((await job()).body.code).toBe('KEY_BUDGET_EXCEEDED');
+    const spend = await w.pg.query(
+      'SELECT spend::int, total_spend::int FROM virtual_keys WHERE key_id = $1',
+      [created.body.key_id],
+    );
+    expect(spend.rows[0]).toEqual({ spend: 1, total_spend: 2 });
+    expect(await w.team_row(teamId)).toMatchObject({ used: 2, held: 0, holds: 0 });
+  });
+
   it('caps a key by its max_budget', async () => {
     const { model, group } = await w.modelInGroup();
     const { teamId } = await w.team({ groups: [group], credits: 20 });

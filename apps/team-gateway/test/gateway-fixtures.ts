@@ -17,6 +17,8 @@ const cipher = new CredentialCipher({
 });
 
 export interface ModelSpec {
+  /** Where the deployment sends requests (default: the fake upstream). */
+  apiBase?: string;
   providerModel?: string;
   weight?: number;
   input?: number;
@@ -83,7 +85,7 @@ export class World {
         name,
         spec.providerModel ?? name,
         this.credentialId,
-        `${this.fake.url}/v1`,
+        spec.apiBase ?? `${this.fake.url}/v1`,
         spec.input ?? 2,
         spec.output ?? 8,
         spec.weight ?? 1,

@@ -11,6 +11,7 @@ describe('credits under concurrency', () => {
   it('200 concurrent one-call jobs on 50 credits: exactly 50 succeed and are charged', async () => {
     const { model, group } = await w.modelInGroup();
     const { teamId, key } = await w.team({ groups: [group], credits: 50 });
+    const upstreamBefore = w.fake.requests.length;
     const results = await Promise.all(
       Array.from({ length: 200 }, () =>
         w.gw('POST', '/api/jobs/create-and-call', key, {
@@ -55,6 +56,7 @@ describe('credits under concurrency', () => {
       teamId,
     ]);
     expect(calls.rows[0].n).toBe(50);
+    expect(w.fake.requests.length - upstreamBefore).toBe(50); // as the upstream itself counted
   });
 
   it('consumption_tokens under concurrency: the balance never goes below zero and the ledger matches', async () => {

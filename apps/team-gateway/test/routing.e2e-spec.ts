@@ -148,6 +148,40 @@ describe('model access and resolution', () => {
     expect(await attempts(second.body.job_id)).toHaveLength(1);
   });
 
+  it.each([
+    ['a provider 429', 429],
+    ['a refused connection', 0],
+  ])('falls back to the next model of a group on %s', async (_what, status) => {
+    const bad = uid('model');
+    const good = uid('model');
+    const group = uid('group');
+    // status 0: a deployment whose base URL nobody listens on
+    await w.model(bad, status === 0 ? { apiBase: 'http://127.0.0.1:9/v1' } : {});
+    await w.model(good);
+    await w.group(group, [bad, good]);
+    const { key } = await w.team({ groups: [group], credits: 10 });
+    if (status) {
+      w.fake.setBehavior({ mode: 'ok', perModel: { [bad]: { mode: 'status', status } } });
+    }
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model: group,
+      messages: hello,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.metadata.model).toBe(good);
+    const rows = await attempts(res.body.job_id);
+    expect(
+      rows.map((r: { model_name: string; error_class: string | null }) => [
+        r.model_name,
+        r.error_class,
+      ]),
+    ).toEqual([
+      [bad, status ? 'rate_limited' : 'connection'],
+      [good, null],
+    ]);
+  });
+
   it('retries the next deployment of the same model when one fails', async () => {
     const model = uid('model');
     const group = uid('group');

@@ -341,6 +341,20 @@ describe('SSE streaming on /api/jobs', () => {
     expect(w.fake.requests).toHaveLength(0);
   });
 
+  it("refuses another team's job with 403 before any SSE, with no upstream request", async () => {
+    const { model, group } = await w.modelInGroup();
+    const owner = await w.team({ groups: [group] });
+    const other = await w.team({ groups: [group] });
+    const jobId = await newJob(owner.key);
+    const res = await streamIn(other.key, jobId, model);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({
+      detail: 'Cannot access jobs for a different team',
+      code: 'FORBIDDEN',
+    });
+    expect(w.fake.requests).toHaveLength(0);
+  });
+
   it('refuses a closed job with 409', async () => {
     const { model, group } = await w.modelInGroup();
     const { key } = await w.team({ groups: [group] });

@@ -437,6 +437,37 @@ describe('OpenAI-compatible surface (openai SDK)', () => {
   });
 
   describe('streaming', () => {
+    it('streams tool calls: the argument deltas join into the whole call', async () => {
+      const { model, sdk } = await setup();
+      w.fake.setBehavior({ toolCalls: true, chunks: 4 });
+      const stream = await sdk.chat.completions.create({
+        model,
+        messages: user('Find tollgates'),
+        tools: [
+          {
+            type: 'function',
+            function: {
+              name: 'lookup',
+              parameters: { type: 'object', properties: { query: { type: 'string' } } },
+            },
+          },
+        ],
+        stream: true,
+      });
+      let name = '';
+      let args = '';
+      let finish: string | null = null;
+      for await (const chunk of stream) {
+        const call = chunk.choices[0]?.delta.tool_calls?.[0];
+        name += call?.function?.name ?? '';
+        args += call?.function?.arguments ?? '';
+        finish = chunk.choices[0]?.finish_reason ?? finish;
+      }
+      expect(name).toBe('lookup');
+      expect(JSON.parse(args)).toEqual({ query: 'Find tollgates' });
+      expect(finish).toBe('tool_calls');
+    });
+
     it('streams deltas whose concatenation is the upstream text; usage only when asked', async () => {
       const { model, sdk } = await setup();
       const text = `Fake answer from ${model} to: stream me`;

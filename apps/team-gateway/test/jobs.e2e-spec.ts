@@ -350,6 +350,34 @@ describe('jobs (team gateway)', () => {
     expect((await w.gw('GET', `/api/jobs/not-a-uuid`, mine.key)).status).toBe(400);
   });
 
+  it('pages through jobs created within one millisecond without skipping any', async () => {
+    const { group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({ groups: [group] });
+    const inserted = await w.pg.query(
+      `INSERT INTO jobs (team_id, job_type, created_at)
+       SELECT $1, 'same-ms', timestamptz '2026-01-01 00:00:00.123000+00' + make_interval(secs => n / 1e6)
+         FROM generate_series(100, 500, 100) AS n
+       RETURNING job_id`,
+      [teamId],
+    );
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: {
+        status: number;
+        body: { data: Array<{ job_id: string }>; next_cursor: string | null };
+      } = await w.gw(
+        'GET',
+        `/api/teams/${teamId}/jobs?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        key,
+      );
+      expect(page.status).toBe(200);
+      seen.push(...page.body.data.map((j) => j.job_id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual(inserted.rows.map((r: { job_id: string }) => r.job_id).sort());
+  });
+
   it("patches metadata, lists the team's jobs with filters and pages, and reports usage", async () => {
     const { model, group } = await w.modelInGroup();
     const { teamId, key } = await w.team({ groups: [group], credits: 10 });

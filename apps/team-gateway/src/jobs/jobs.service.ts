@@ -161,13 +161,19 @@ export class JobsService {
       .getRepository(Job)
       .createQueryBuilder('j')
       .where('j.team_id = :teamId', { teamId })
-      .orderBy('j.created_at', 'DESC')
+      // keyset on the millisecond the cursor carries (created_at itself has microseconds)
+      .orderBy("date_trunc('milliseconds', j.created_at)", 'DESC')
       .addOrderBy('j.job_id', 'DESC')
       .take(limit + 1);
     if (query.status) qb.andWhere('j.status = :status', { status: query.status });
     if (query.from) qb.andWhere('j.created_at >= :from', { from: query.from });
     if (query.to) qb.andWhere('j.created_at < :to', { to: query.to });
-    if (position) qb.andWhere('(j.created_at, j.job_id) < (:createdAt, :id)', position);
+    if (position) {
+      qb.andWhere(
+        "(date_trunc('milliseconds', j.created_at), j.job_id) < (:createdAt, CAST(:id AS uuid))",
+        position,
+      );
+    }
     const jobs = await qb.getMany();
     return toPage(
       jobs,

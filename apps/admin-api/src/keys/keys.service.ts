@@ -5,7 +5,7 @@ import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialE
 import { generateVirtualKey, hashVirtualKey, maskVirtualKey } from '@app/auth';
 import { KeyCacheService } from '@app/cache';
 import { parseDurationSeconds } from '@app/config';
-import { returning, Team, VirtualKey } from '@app/db';
+import { newestFirst, returning, Team, VirtualKey } from '@app/db';
 import { badRequest, conflict, decodeCursor, notFound, Page, toPage } from '@app/http';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { RotateKeyDto } from './dto/rotate-key.dto';
@@ -33,7 +33,6 @@ type KeySpec = Pick<
   | 'metadata'
 >;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const secondsOf = (duration: string) => parseDurationSeconds(duration) ?? 0;
 const fromNow = (duration: string) => new Date(Date.now() + secondsOf(duration) * 1000);
 
@@ -92,23 +91,14 @@ export class KeysService {
 
   async listForTeam(teamId: string, limit = 50, cursor?: string): Promise<Page<KeyResponse>> {
     const position = decodeCursor(cursor);
-    if (position && !UUID.test(position.id)) throw badRequest('cursor: invalid cursor');
     if (!(await this.db.getRepository(Team).existsBy({ teamId }))) throw notFound('Team', teamId);
     await this.db.query(`${SETTLE_GRACE} AND team_id = $1`, [teamId]);
     const qb = this.db
       .getRepository(VirtualKey)
       .createQueryBuilder('k')
       .where('k.team_id = :teamId', { teamId })
-      // Keyset on the millisecond the cursor carries, so keys of one millisecond are never skipped.
-      .orderBy("date_trunc('milliseconds', k.created_at)", 'DESC')
-      .addOrderBy('k.key_id', 'DESC')
       .limit(limit + 1);
-    if (position) {
-      qb.andWhere(
-        "(date_trunc('milliseconds', k.created_at), k.key_id) < (:createdAt, CAST(:id AS uuid))",
-        position,
-      );
-    }
+    newestFirst(qb, 'k', 'key_id', position);
     const keys = await qb.getMany();
     return toPage(
       keys,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { ModelDeployment, ModelGroup, Provider, ProviderCredential } from '@app/db';
+import { ModelDeployment, ModelGroup, newestFirst, Provider, ProviderCredential } from '@app/db';
 import {
   badRequest,
   conflict,
@@ -22,8 +22,6 @@ import { CreateModelDto } from './dto/create-model.dto';
 import { ListModelsQueryDto } from './dto/list-models.query';
 import { UpdateModelDto } from './dto/update-model.dto';
 import { ModelResponse, toModelResponse } from './model.mapper';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Routing {
   provider: Provider;
@@ -63,22 +61,14 @@ export class ModelsService {
   async list(query: ListModelsQueryDto): Promise<Page<ModelResponse>> {
     const limit = query.limit ?? 50;
     const position = decodeCursor(query.cursor);
-    if (position && !UUID.test(position.id)) throw badRequest('cursor: invalid cursor');
     const qb = this.db
       .getRepository(ModelDeployment)
       .createQueryBuilder('d')
-      .orderBy("date_trunc('milliseconds', d.created_at)", 'DESC')
-      .addOrderBy('d.model_id', 'DESC')
       .take(limit + 1);
     if (query.model_name) qb.andWhere('d.model_name = :name', { name: query.model_name });
     if (query.provider) qb.andWhere('d.provider = :provider', { provider: query.provider });
     if (query.status) qb.andWhere('d.status = :status', { status: query.status });
-    if (position) {
-      qb.andWhere(
-        "(date_trunc('milliseconds', d.created_at), d.model_id) < (:createdAt, :id)",
-        position,
-      );
-    }
+    newestFirst(qb, 'd', 'model_id', position);
     const rows = await qb.getMany();
     return toPage(
       rows,

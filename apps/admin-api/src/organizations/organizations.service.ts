@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { Organization } from '@app/db';
+import { newestFirst, Organization } from '@app/db';
 import { conflict, decodeCursor, notFound, Page, toPage } from '@app/http';
 import { CreateOrganizationDto } from './dto/create-organization.dto';
 import { OrganizationResponse, toOrganizationResponse } from './organization.mapper';
@@ -31,18 +31,8 @@ export class OrganizationsService {
 
   async list(limit = 50, cursor?: string): Promise<Page<OrganizationResponse>> {
     const position = decodeCursor(cursor, 'name');
-    const qb = this.orgs
-      .createQueryBuilder('o')
-      // Keyset on the millisecond the cursor carries, so rows of one millisecond are never skipped.
-      .orderBy("date_trunc('milliseconds', o.created_at)", 'DESC')
-      .addOrderBy('o.organization_id', 'DESC')
-      .take(limit + 1);
-    if (position) {
-      qb.where(
-        "(date_trunc('milliseconds', o.created_at), o.organization_id) < (:createdAt, :id)",
-        position,
-      );
-    }
+    const qb = this.orgs.createQueryBuilder('o').take(limit + 1);
+    newestFirst(qb, 'o', 'organization_id', position);
     const rows = await qb.getMany();
     return toPage(
       rows,

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { CredentialCipher } from '@app/auth';
-import { ModelDeployment, Organization, ProviderCredential } from '@app/db';
+import { ModelDeployment, newestFirst, Organization, ProviderCredential } from '@app/db';
 import {
   badRequest,
   conflict,
@@ -21,8 +21,6 @@ import {
   ProviderCredentialResponse,
   toProviderCredentialResponse,
 } from './provider-credential.mapper';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const duplicate = (name: string) =>
   conflict(`A provider credential named '${name}' already exists in this organization`);
@@ -69,22 +67,14 @@ export class ProviderCredentialsService {
   async list(query: ListProviderCredentialsQueryDto): Promise<Page<ProviderCredentialResponse>> {
     const limit = query.limit ?? 50;
     const position = decodeCursor(query.cursor);
-    if (position && !UUID.test(position.id)) throw badRequest('cursor: invalid cursor');
     const qb = this.db
       .getRepository(ProviderCredential)
       .createQueryBuilder('c')
-      .orderBy("date_trunc('milliseconds', c.created_at)", 'DESC')
-      .addOrderBy('c.credential_id', 'DESC')
       .take(limit + 1);
     if (query.organization_id)
       qb.andWhere('c.organization_id = :org', { org: query.organization_id });
     if (query.provider) qb.andWhere('c.provider = :provider', { provider: query.provider });
-    if (position) {
-      qb.andWhere(
-        "(date_trunc('milliseconds', c.created_at), c.credential_id) < (:createdAt, :id)",
-        position,
-      );
-    }
+    newestFirst(qb, 'c', 'credential_id', position);
     const rows = await qb.getMany();
     return toPage(
       rows,

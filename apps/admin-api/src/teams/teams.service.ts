@@ -6,6 +6,7 @@ import { KeyCacheService } from '@app/cache';
 import { grantCredits } from '@app/billing';
 import {
   ModelGroup,
+  newestFirst,
   Organization,
   returning,
   Team,
@@ -96,18 +97,10 @@ export class TeamsService {
     const qb = this.db
       .getRepository(Team)
       .createQueryBuilder('t')
-      // Keyset on the millisecond the cursor carries, so teams of one millisecond are never skipped.
-      .orderBy("date_trunc('milliseconds', t.created_at)", 'DESC')
-      .addOrderBy('t.team_id', 'DESC')
       .limit(limit + 1);
     if (organizationId) qb.andWhere('t.organization_id = :organizationId', { organizationId });
     if (!includeDeleted) qb.andWhere("t.status <> 'deleted'");
-    if (position) {
-      qb.andWhere(
-        "(date_trunc('milliseconds', t.created_at), t.team_id) < (:createdAt, :id)",
-        position,
-      );
-    }
+    newestFirst(qb, 't', 'team_id', position);
     const teams = await qb.getMany();
     const groups = await this.groupsOf(teams.map((t) => t.teamId));
     return toPage(

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request, Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
-import { Job } from '@app/db';
+import { Job, newestFirst } from '@app/db';
 import { decodeCursor, Page, toPage, TollgateError } from '@app/http';
 import { CallsService } from '../calls/calls.service';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
@@ -161,19 +161,11 @@ export class JobsService {
       .getRepository(Job)
       .createQueryBuilder('j')
       .where('j.team_id = :teamId', { teamId })
-      // keyset on the millisecond the cursor carries (created_at itself has microseconds)
-      .orderBy("date_trunc('milliseconds', j.created_at)", 'DESC')
-      .addOrderBy('j.job_id', 'DESC')
       .take(limit + 1);
     if (query.status) qb.andWhere('j.status = :status', { status: query.status });
     if (query.from) qb.andWhere('j.created_at >= :from', { from: query.from });
     if (query.to) qb.andWhere('j.created_at < :to', { to: query.to });
-    if (position) {
-      qb.andWhere(
-        "(date_trunc('milliseconds', j.created_at), j.job_id) < (:createdAt, CAST(:id AS uuid))",
-        position,
-      );
-    }
+    newestFirst(qb, 'j', 'job_id', position);
     const jobs = await qb.getMany();
     return toPage(
       jobs,

@@ -19,13 +19,11 @@ export interface HoldRequest {
   /** Lifetime of a call hold (crashed requests' holds expire), and of a job_based job hold. */
   callHoldSeconds: number;
   jobHoldSeconds: number;
-  /** Set when the key has a budget: the hold then also counts against virtual_keys.spend_held. */
-  budgetKeyId: string | null;
   /**
-   * What the budget key may still hold (keyCreditsLeft), null without a key budget: the hold is
-   * cut down to it like to the team's balance, and a call that cannot fit it is refused.
+   * Set when the key has a budget: the hold is cut to what the key has left (like the team's
+   * balance, refused when even the required part does not fit) and counts against its spend_held.
    */
-  keyCreditsLeft?: number | null;
+  budgetKeyId: string | null;
 }
 
 export type HoldOutcome =
@@ -48,6 +46,10 @@ interface HoldRow {
   key_short: boolean | null;
   hold_id: string | null;
 }
+
+/** The key's budget window has passed (evaluated on the row being updated, so race-free). */
+const ROLLED = `(v.budget_duration IS NOT NULL AND v.budget_window_start IS NOT NULL
+  AND v.budget_window_start + v.budget_duration::interval <= now())`;
 
 /**
  * ONE statement: locks the job and team rows, computes what the call may cost from the team's
@@ -84,11 +86,17 @@ export async function holdForCall(
         WHERE t.team_id = $2
           FOR UPDATE OF t
      ),
+     kb AS (
+       -- what the budget key may still hold (a plain read: holdKeyBudget's UPDATE enforces it)
+       SELECT (CASE WHEN v.max_budget IS NULL THEN NULL ELSE GREATEST(0,
+                 v.max_budget - (CASE WHEN ${ROLLED} THEN 0 ELSE v.spend END) - v.spend_held) END)::bigint AS key_left
+         FROM virtual_keys v WHERE v.key_id = $9::uuid
+     ),
      amt AS (
        SELECT ts.*,
-              LEAST(ts.wanted, COALESCE($11::bigint, ts.wanted), GREATEST(ts.available, ts.required))::bigint AS amount,
-              ($11::bigint IS NOT NULL AND $11::bigint < LEAST(ts.wanted, ts.required)) AS key_short
-         FROM ts
+              LEAST(ts.wanted, COALESCE(kb.key_left, ts.wanted), GREATEST(ts.available, ts.required))::bigint AS amount,
+              (kb.key_left IS NOT NULL AND kb.key_left < LEAST(ts.wanted, ts.required)) AS key_short
+         FROM ts LEFT JOIN kb ON true
      ),
      held AS (
        UPDATE teams t SET credits_held = t.credits_held + amt.amount, updated_at = now()
@@ -125,9 +133,6 @@ export async function holdForCall(
       req.jobHoldSeconds,
       req.budgetKeyId,
       Math.max(0, Math.ceil(req.requiredCompletionTokens)),
-      req.keyCreditsLeft === null || req.keyCreditsLeft === undefined
-        ? null
-        : Math.max(0, Math.floor(req.keyCreditsLeft)),
     ],
   );
   const row = rows[0];
@@ -150,27 +155,6 @@ export async function holdForCall(
       markupPercentage: Number(row.cost_markup_percentage),
     },
   };
-}
-
-/** The key's budget window has passed (evaluated on the row being updated, so race-free). */
-const ROLLED = `(v.budget_duration IS NOT NULL AND v.budget_window_start IS NOT NULL
-  AND v.budget_window_start + v.budget_duration::interval <= now())`;
-
-/**
- * What a key may still hold in its current budget window (null: no max_budget). A plain read:
- * the hold sizes itself by it, and holdKeyBudget's conditional UPDATE is what enforces it.
- */
-export async function keyCreditsLeft(
-  db: DataSource | EntityManager,
-  keyId: string,
-): Promise<number | null> {
-  const rows: Array<{ left: string | null }> = await db.query(
-    `SELECT v.max_budget - (CASE WHEN ${ROLLED} THEN 0 ELSE v.spend END) - v.spend_held AS left
-       FROM virtual_keys v WHERE v.key_id = $1`,
-    [keyId],
-  );
-  const left = rows[0]?.left;
-  return left === null || left === undefined ? null : Math.max(0, Number(left));
 }
 
 /**

@@ -14,7 +14,6 @@ import {
   HoldOutcome,
   HoldRequest,
   holdKeyBudget,
-  keyCreditsLeft,
   settle,
   Settlement,
 } from '@app/billing';
@@ -164,8 +163,7 @@ export class CallsService implements BeforeApplicationShutdown {
       budgetKeyId === null
         ? await holdForCall(this.db, hold)
         : await this.db.transaction(async (manager) => {
-            const keyLeft = await keyCreditsLeft(manager, budgetKeyId);
-            const held = await holdForCall(manager, { ...hold, keyCreditsLeft: keyLeft });
+            const held = await holdForCall(manager, hold);
             if (held.kind === 'held' && held.credits > 0) {
               if (!(await holdKeyBudget(manager, budgetKeyId, held.credits))) {
                 throw new TollgateError('KEY_BUDGET_EXCEEDED', 'Key budget exceeded');

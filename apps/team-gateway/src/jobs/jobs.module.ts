@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { CallsModule } from '../calls/calls.module';
 import { StreamingModule } from '../streaming/streaming.module';
-import { JobCompletionService } from './job-completion.service';
 import { JobsController } from './jobs.controller';
 import { JobsService } from './jobs.service';
 import { JobsSweep } from './jobs.sweep';
@@ -11,7 +10,7 @@ import { TeamJobsController } from './team-jobs.controller';
 @Module({
   imports: [ScheduleModule.forRoot(), CallsModule, StreamingModule],
   controllers: [JobsController, TeamJobsController],
-  providers: [JobsService, JobCompletionService, JobsSweep],
-  exports: [JobsService, JobCompletionService],
+  providers: [JobsService, JobsSweep],
+  exports: [JobsService, StreamingModule],
 })
 export class JobsModule {}

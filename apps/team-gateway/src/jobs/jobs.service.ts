@@ -12,6 +12,7 @@ import { CreateAndCallDto } from './dto/create-and-call.dto';
 import { CreateJobDto } from './dto/create-job.dto';
 import { ListJobsQueryDto } from './dto/list-jobs.query';
 import { Completion, JOB_CALL_TOTALS, JobCompletionService } from './job-completion.service';
+import { assertOwnTeam, insertJob, NewJob } from './job-rows';
 import { CallCostRow, JobCosts, toCallCost, toJobResponse } from './job.mapper';
 
 type JobResponse = ReturnType<typeof toJobResponse>;
@@ -26,13 +27,7 @@ export class JobsService {
   ) {}
 
   async create(principal: TeamPrincipal, dto: CreateJobDto) {
-    assertOwnTeam(principal, dto.team_id);
-    const rows: Array<{ job_id: string; status: string; created_at: Date }> = await this.db.query(
-      `INSERT INTO jobs (team_id, key_id, job_type, user_id, metadata)
-       VALUES ($1, $2, $3, $4, $5) RETURNING job_id, status, created_at`,
-      [principal.teamId, principal.keyId, dto.job_type, dto.user_id ?? null, dto.metadata ?? {}],
-    );
-    const job = rows[0];
+    const job = await insertJob(this.db, principal, dto);
     return { job_id: job.job_id, status: job.status, created_at: job.created_at.toISOString() };
   }
 
@@ -85,25 +80,34 @@ export class JobsService {
   /** A one-call job: created, called, and closed as completed (or failed when the call fails). */
   async createAndCall(principal: TeamPrincipal, dto: CreateAndCallDto) {
     const { team_id, job_type, user_id, metadata, job_metadata, ...call } = dto;
-    const { job_id } = await this.create(principal, {
-      team_id,
-      job_type,
-      user_id,
-      metadata: { ...(job_metadata ?? {}), ...(metadata ?? {}) },
-    });
-    let result: Awaited<ReturnType<CallsService['call']>>;
+    const job = { team_id, job_type, user_id, metadata: { ...job_metadata, ...metadata } };
+    const body = Object.assign(new LlmCallDto(), call);
+    const { jobId, value, completed } = await this.inOneCallJob(principal, job, (id) =>
+      this.calls.call(principal, id, body),
+    );
+    return { job_id: jobId, ...value, costs: completed.costs };
+  }
+
+  /**
+   * Opens a job, runs `work` in it and closes it: completed, or failed (with the error's detail)
+   * when `work` throws, the error then passed on.
+   */
+  async inOneCallJob<T>(
+    principal: TeamPrincipal,
+    job: NewJob,
+    work: (jobId: string) => Promise<T>,
+  ) {
+    const { job_id: jobId } = await insertJob(this.db, principal, job);
+    let value: T;
     try {
-      result = await this.calls.call(principal, job_id, Object.assign(new LlmCallDto(), call));
+      value = await work(jobId);
     } catch (err) {
       const detail = err instanceof TollgateError ? err.detail : 'Call failed';
-      await this.completion.complete(principal.teamId, job_id, {
-        status: 'failed',
-        error_message: detail,
-      });
+      await this.complete(principal, jobId, { status: 'failed', error_message: detail });
       throw err;
     }
-    const completed = await this.complete(principal, job_id, { status: 'completed' });
-    return { job_id, ...result, costs: completed.costs };
+    const completed = await this.complete(principal, jobId, { status: 'completed' });
+    return { jobId, value, completed };
   }
 
   async costs(principal: TeamPrincipal, jobId: string) {
@@ -248,11 +252,5 @@ export class JobsService {
       throw new TollgateError('FORBIDDEN', 'Cannot access jobs for a different team');
     }
     return job;
-  }
-}
-
-function assertOwnTeam(principal: TeamPrincipal, teamId: string | undefined): void {
-  if (teamId !== undefined && teamId !== principal.teamId) {
-    throw new TollgateError('FORBIDDEN', 'Cannot access jobs for a different team');
   }
 }

@@ -53,18 +53,11 @@ export class OpenAiService {
     }
     // an unknown or denied model is refused before a job is opened for it
     await this.routing.resolve(principal, body.model);
-    const { job_id: jobId } = await this.jobs.create(principal, toOneCallJob(req));
-    onJob(jobId);
-    let completion: ChatCompletion;
-    try {
-      completion = await this.call(principal, jobId, body);
-    } catch (err) {
-      const detail = err instanceof TollgateError ? err.detail : 'Call failed';
-      await this.jobs.complete(principal, jobId, { status: 'failed', error_message: detail });
-      throw err;
-    }
-    await this.jobs.complete(principal, jobId, { status: 'completed' });
-    return { jobId, completion };
+    const { jobId, value } = await this.jobs.inOneCallJob(principal, toOneCallJob(req), (id) => {
+      onJob(id);
+      return this.call(principal, id, body);
+    });
+    return { jobId, completion: value };
   }
 
   /** `stream: true`: SSE chunks written to `res` by the streaming service, X-Job-Id set. */

@@ -8,6 +8,7 @@ import { TollgateError } from '@app/http';
 import { Answered, CallsService, PreparedCall } from '../calls/calls.service';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
 import { JobCompletionService } from '../jobs/job-completion.service';
+import { insertJob, NewJob } from '../jobs/job-rows';
 import { toOpenAiError } from '../openai/openai-error';
 import type { ChatRequest, ProviderTarget, StreamChunk } from '../providers/provider.types';
 import { UpstreamError } from '../providers/provider.types';
@@ -28,12 +29,7 @@ export interface StreamOutcome {
   status: 'success' | 'failed' | 'aborted';
 }
 
-export interface OneCallJob {
-  team_id?: string;
-  job_type: string;
-  user_id?: string;
-  metadata?: Record<string, unknown>;
-}
+export type OneCallJob = NewJob;
 
 /** Why the gateway stopped reading an upstream stream before its end. */
 class StreamStop extends Error {
@@ -96,7 +92,7 @@ export class StreamCallService {
     res: Response,
     options: StreamOptions,
   ): Promise<StreamOutcome & { jobId: string }> {
-    const jobId = await this.createJob(principal, job);
+    const { job_id: jobId } = await insertJob(this.db, principal, job);
     const headers = { ...options.headers, 'X-Job-Id': jobId };
     // The job is closed before [DONE], so a client that reads the job afterwards sees it closed.
     const closeJob: BeforeEnd = async (outcome, hasOutput) => {
@@ -120,18 +116,6 @@ export class StreamCallService {
       });
       throw err;
     }
-  }
-
-  private async createJob(principal: TeamPrincipal, job: OneCallJob): Promise<string> {
-    if (job.team_id !== undefined && job.team_id !== principal.teamId) {
-      throw new TollgateError('FORBIDDEN', 'Cannot access jobs for a different team');
-    }
-    const rows: Array<{ job_id: string }> = await this.db.query(
-      `INSERT INTO jobs (team_id, key_id, job_type, user_id, metadata)
-       VALUES ($1, $2, $3, $4, $5) RETURNING job_id`,
-      [principal.teamId, principal.keyId, job.job_type, job.user_id ?? null, job.metadata ?? {}],
-    );
-    return rows[0].job_id;
   }
 
   private async run(

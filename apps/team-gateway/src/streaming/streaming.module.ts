@@ -5,12 +5,13 @@ import { ProvidersModule } from '../providers/providers.module';
 import { StreamCallService } from './stream-call.service';
 
 /**
- * SSE streaming of LLM calls, for /api/jobs/*-stream and /v1/chat/completions. It provides its own
- * (stateless) JobCompletionService so that JobsModule can import it without a module cycle.
+ * SSE streaming of LLM calls, for /api/jobs/*-stream and /v1/chat/completions. It owns the
+ * JobCompletionService (a one-call stream closes its job), which JobsModule reuses through this
+ * module's exports, so the service exists once and there is no module cycle.
  */
 @Module({
   imports: [CallsModule, ProvidersModule],
   providers: [StreamCallService, JobCompletionService],
-  exports: [StreamCallService],
+  exports: [StreamCallService, JobCompletionService],
 })
 export class StreamingModule {}

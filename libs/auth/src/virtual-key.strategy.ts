@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type { Request } from 'express';
 import { Strategy } from 'passport-http-bearer';
 import { DataSource } from 'typeorm';
 import { KeyCacheService } from '@app/cache';
@@ -39,6 +40,17 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
     private readonly keyCache: KeyCacheService<TeamPrincipal>,
   ) {
     super();
+  }
+
+  /**
+   * Keys only from the Authorization header: passport-http-bearer would also take
+   * `?access_token=` and a body `access_token`, which end up in access logs and proxies.
+   */
+  override authenticate(req: Request, options?: object): void {
+    super.authenticate(
+      { headers: { authorization: req.headers.authorization } } as Request,
+      options,
+    );
   }
 
   async validate(token: string): Promise<TeamPrincipal | false> {

@@ -7,6 +7,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import type { Request, Response, NextFunction } from 'express';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { ApiErrorDto } from './api-error.dto';
+import { refuseUnacceptableInput } from './input-checks';
 import { ShutdownCoordinator } from './shutdown';
 import { tollgateValidationPipe } from './validation';
 
@@ -49,6 +50,7 @@ export function configureApp(app: NestExpressApplication, spec: DocsSpec): Tollg
   app.useLogger(app.get(PinoLogger));
   app.useBodyParser('json', { limit: config.http.maxBodyBytes });
   app.useBodyParser('urlencoded', { limit: config.http.maxBodyBytes, extended: false });
+  app.use(refuseUnacceptableInput);
   app.useGlobalPipes(tollgateValidationPipe());
   app.disable('x-powered-by');
   app.set('query parser', 'extended');

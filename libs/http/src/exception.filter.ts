@@ -27,8 +27,44 @@ const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
   429: 'RATE_LIMITED',
 };
 
-/** PostgreSQL's refusals of a NUL byte: in text (invalid byte sequence), in jsonb (\u0000). */
-const UNSTORABLE_TEXT = new Set(['22021', '22P05']);
+/**
+ * What a PostgreSQL error class says about the request: class 22 (data exception: text it cannot
+ * store, a value out of its column's range) and 23502 are the caller's bad input; 23505/23503 a
+ * conflict with existing rows; classes 08/57P/53300 and refused connections mean the database is
+ * away (try again).
+ */
+function databaseError(code: string): RenderedError | null {
+  if (code === '22021' || code === '22P05') {
+    // NUL (\u0000) in a path, query or body value: PostgreSQL text and jsonb cannot hold it
+    return rendered(
+      400,
+      'VALIDATION_ERROR',
+      'The request contains a character that cannot be stored (NUL, \\u0000)',
+    );
+  }
+  if (code.startsWith('22') || code === '23502') {
+    return rendered(400, 'VALIDATION_ERROR', 'A value in the request is not valid for its field');
+  }
+  if (code === '23505' || code === '23503') {
+    return rendered(409, 'CONFLICT', 'The request conflicts with existing data');
+  }
+  if (/^(08|57P)/.test(code) || code === '53300' || DB_SOCKET_ERRORS.has(code)) {
+    return {
+      ...rendered(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly'),
+      headers: { 'Retry-After': '2' },
+    };
+  }
+  return null;
+}
+
+const DB_SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+const rendered = (status: number, code: ErrorCode, detail: string): RenderedError => ({
+  status,
+  code,
+  detail,
+  headers: {},
+});
 
 const JSON_SYNTAX = /JSON|Unexpected token|Unexpected end of/;
 
@@ -101,15 +137,8 @@ export function renderError(exception: unknown, logger: Logger, requestId?: stri
     };
   }
   const pgCode = (exception as { code?: unknown } | null)?.code;
-  if (typeof pgCode === 'string' && UNSTORABLE_TEXT.has(pgCode)) {
-    // NUL (\u0000) in a path, query or body value: PostgreSQL text and jsonb cannot hold it
-    return {
-      status: 400,
-      code: 'VALIDATION_ERROR',
-      detail: 'The request contains a character that cannot be stored (NUL, \\u0000)',
-      headers: {},
-    };
-  }
+  const database = typeof pgCode === 'string' ? databaseError(pgCode) : null;
+  if (database) return database;
   logger.error({ err: exception, requestId }, 'Unhandled error');
   return {
     status: HttpStatus.INTERNAL_SERVER_ERROR,

@@ -3,6 +3,7 @@ export * from './bootstrap';
 export * from './errors';
 export * from './exception.filter';
 export * from './health.module';
+export * from './input-checks';
 export * from './logging.module';
 export * from './public.decorator';
 export * from './validation';

@@ -1,0 +1,30 @@
+import { Logger } from '@nestjs/common';
+import { renderError } from './exception.filter';
+
+const logger = new Logger('test');
+const pgError = (code: string) => Object.assign(new Error('pg'), { code });
+
+describe('renderError: database errors are classified, never a bare 500', () => {
+  it.each([
+    ['22P02', 400, 'VALIDATION_ERROR'],
+    ['22021', 400, 'VALIDATION_ERROR'],
+    ['22003', 400, 'VALIDATION_ERROR'],
+    ['23502', 400, 'VALIDATION_ERROR'],
+    ['23505', 409, 'CONFLICT'],
+    ['57P01', 503, 'DATABASE_UNAVAILABLE'],
+    ['08006', 503, 'DATABASE_UNAVAILABLE'],
+    ['ECONNREFUSED', 503, 'DATABASE_UNAVAILABLE'],
+  ])('%s → %i %s', (code, status, errorCode) => {
+    const err = renderError(pgError(code), logger);
+    expect({ status: err.status, code: err.code }).toEqual({ status, code: errorCode });
+    if (status === 503) expect(err.headers['Retry-After']).toBeDefined();
+  });
+
+  it('anything else is a 500 without internals', () => {
+    jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    expect(renderError(new Error('secret internals'), logger)).toMatchObject({
+      status: 500,
+      detail: 'Internal server error',
+    });
+  });
+});

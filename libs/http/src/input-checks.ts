@@ -1,0 +1,50 @@
+import type { NextFunction, Request, Response } from 'express';
+import { TollgateError } from './errors';
+
+/** SPEC §8: JSON nested deeper than this is refused before validation (which recurses). */
+export const MAX_JSON_DEPTH = 64;
+
+/** NUL and lone UTF-16 surrogates: PostgreSQL text and jsonb cannot hold them. */
+export function isStorableText(text: string): boolean {
+  return text.isWellFormed() && !text.includes('\u0000');
+}
+
+/**
+ * The first reason `value` cannot be accepted, naming the field (`messages[0].content`), or null.
+ * Iterative, so a hostile depth cannot overflow the stack here either.
+ */
+export function unacceptableInput(value: unknown, maxDepth = MAX_JSON_DEPTH): string | null {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [
+    { value, path: '', depth: 0 },
+  ];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if (typeof item.value === 'string') {
+      if (!isStorableText(item.value)) return unstorable(item.path);
+      continue;
+    }
+    if (item.value === null || typeof item.value !== 'object') continue;
+    if (item.depth >= maxDepth) {
+      return `${item.path || 'body'}: JSON nested deeper than ${maxDepth} levels`;
+    }
+    const isArray = Array.isArray(item.value);
+    for (const [key, child] of Object.entries(item.value)) {
+      const path = isArray ? `${item.path}[${key}]` : item.path ? `${item.path}.${key}` : key;
+      if (!isArray && !isStorableText(key)) return unstorable(`${item.path || 'body'} key`);
+      stack.push({ value: child, path, depth: item.depth + 1 });
+    }
+  }
+  return null;
+}
+
+const unstorable = (path: string) =>
+  `${path || 'body'}: contains a character that cannot be stored (NUL \\u0000 or a lone UTF-16 surrogate)`;
+
+/**
+ * Refuses, before routing, guards, validation or any state change, a query or JSON body holding
+ * text PostgreSQL cannot store or JSON too deep to validate safely: 400 naming the field.
+ */
+export function refuseUnacceptableInput(req: Request, _res: Response, next: NextFunction): void {
+  const problem = unacceptableInput(req.query) ?? unacceptableInput(req.body as unknown);
+  next(problem ? new TollgateError('VALIDATION_ERROR', problem) : undefined);
+}

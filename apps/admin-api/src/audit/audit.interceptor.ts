@@ -10,7 +10,7 @@ import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
-import { from, lastValueFrom, Observable } from 'rxjs';
+import { defer, lastValueFrom, Observable } from 'rxjs';
 import { requestIdOf, TollgateError } from '@app/http';
 import { AdminDb } from '../admin-db/admin-db';
 import { auditTarget, RESULT_ID_FIELDS } from './audit-target';
@@ -66,16 +66,20 @@ export class AuditInterceptor implements NestInterceptor {
     const success =
       this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
       (req.method === 'POST' ? 201 : 200);
-    const run = this.db.inTransaction(
-      () => lastValueFrom(next.handle()),
-      (manager, response) => this.recordWith(manager, entryOf(req, success, response, null)),
-    );
-    return from(
-      run.catch(async (err: unknown) => {
-        await this.audit.record(entryOf(req, statusOf(err), undefined, err));
-        throw err;
-      }),
-    );
+    return defer(() => this.audited(req, success, next));
+  }
+
+  private async audited(req: Request, success: number, next: CallHandler): Promise<unknown> {
+    try {
+      return await this.db.inTransaction(
+        () => lastValueFrom(next.handle()),
+        (manager, response) => this.recordWith(manager, entryOf(req, success, response, null)),
+      );
+    } catch (err) {
+      // Nothing was applied: the failed request's row is written on its own.
+      await this.audit.record(entryOf(req, statusOf(err), undefined, err));
+      throw err;
+    }
   }
 
   private async recordWith(manager: EntityManager, entry: AuditRecord): Promise<void> {

@@ -5,6 +5,7 @@ import { CacheModule } from '@app/cache';
 import { TollgateConfig, TollgateConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { HealthModule, LoggingModule, ShutdownModule, TollgateExceptionFilter } from '@app/http';
+import { AdminDbModule } from './admin-db/admin-db.module';
 import { AnalyticsModule } from './analytics/analytics.module';
 import { AuditModule } from './audit/audit.module';
 import { CreditsModule } from './credits/credits.module';
@@ -25,6 +26,7 @@ export class AppModule {
         LoggingModule.forRoot(config),
         ShutdownModule,
         DbModule,
+        AdminDbModule,
         CacheModule,
         HealthModule,
         OrganizationsModule,

@@ -3,15 +3,18 @@ import {
   ExecutionContext,
   HttpException,
   Injectable,
+  Logger,
   NestInterceptor,
 } from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { catchError, mergeMap, Observable } from 'rxjs';
+import type { EntityManager } from 'typeorm';
+import { defer, lastValueFrom, Observable } from 'rxjs';
 import { requestIdOf, TollgateError } from '@app/http';
+import { AdminDb } from '../admin-db/admin-db';
 import { auditTarget, RESULT_ID_FIELDS } from './audit-target';
-import { AuditService } from './audit.service';
+import { AuditRecord, AuditService } from './audit.service';
 import { redact } from './redact';
 
 const MUTATIONS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -39,16 +42,20 @@ function resultIds(response: unknown): Record<string, unknown> | undefined {
 }
 
 /**
- * Records every admin mutation (success or failure after authentication) in audit_log, before
- * the response is sent (a failed audit write is logged as an error and the response still goes
- * out: the mutation has already committed). Route
- * pattern and path, target, request id, status and a redacted summary of the request. Headers
- * (X-Admin-Key included) are never stored.
+ * Records every admin mutation (success or failure after authentication) in audit_log. A
+ * mutation runs in one transaction (AdminDb) that its audit row joins before the commit: a
+ * change is never applied without its row, and a failed audit write rolls the change back
+ * (500). A failed request has nothing to roll back: its row is written on its own. The
+ * response goes out only after the commit. Route pattern and path, target, request id, status
+ * and a redacted summary of the request; headers (X-Admin-Key included) are never stored.
  */
 @Injectable()
 export class AuditInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(AuditInterceptor.name);
+
   constructor(
     private readonly audit: AuditService,
+    private readonly db: AdminDb,
     private readonly reflector: Reflector,
   ) {}
 
@@ -59,54 +66,60 @@ export class AuditInterceptor implements NestInterceptor {
     const success =
       this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ??
       (req.method === 'POST' ? 201 : 200);
-    // The entry is written before the client hears back, so a mutation it saw has its audit row.
-    return next.handle().pipe(
-      mergeMap(async (response: unknown) => {
-        await this.write(req, success, response, null);
-        return response;
-      }),
-      catchError(async (err: unknown) => {
-        await this.write(req, statusOf(err), undefined, err);
-        throw err;
-      }),
-    );
+    return defer(() => this.audited(req, success, next));
   }
 
-  private async write(
-    req: Request,
-    statusCode: number,
-    response: unknown,
-    err: unknown,
-  ): Promise<void> {
+  private async audited(req: Request, success: number, next: CallHandler): Promise<unknown> {
     try {
-      const route = (req.route as { path?: string } | undefined)?.path ?? req.path;
-      const body: unknown = req.body;
-      const query = req.query && Object.keys(req.query).length > 0 ? redact(req.query) : undefined;
-      const error =
-        err instanceof TollgateError
-          ? { code: err.code, detail: err.detail }
-          : err instanceof HttpException
-            ? { detail: err.message }
-            : err
-              ? { detail: 'Internal server error' }
-              : undefined;
-      const result = resultIds(response);
-      await this.audit.record({
-        method: req.method,
-        route,
-        target: auditTarget(route, req.params as Record<string, string>, body, response),
-        requestId: requestIdOf(req) ?? null,
-        statusCode,
-        summary: {
-          path: req.path,
-          ...(query ? { query } : {}),
-          ...(body !== undefined && body !== null ? { body: redact(body) } : {}),
-          ...(result ? { result } : {}),
-          ...(error ? { error: redact(error) } : {}),
-        },
-      });
-    } catch {
-      // auditing never breaks the request
+      return await this.db.inTransaction(
+        () => lastValueFrom(next.handle()),
+        (manager, response) => this.recordWith(manager, entryOf(req, success, response, null)),
+      );
+    } catch (err) {
+      // Nothing was applied: the failed request's row is written on its own.
+      await this.audit.record(entryOf(req, statusOf(err), undefined, err));
+      throw err;
     }
   }
+
+  private async recordWith(manager: EntityManager, entry: AuditRecord): Promise<void> {
+    try {
+      await this.audit.insert(manager, entry);
+    } catch (err) {
+      this.logger.error(`Audit write failed, change rolled back: ${(err as Error).message}`);
+      throw new TollgateError(
+        'INTERNAL_ERROR',
+        'The change was not applied: its audit record could not be written',
+      );
+    }
+  }
+}
+
+function entryOf(req: Request, statusCode: number, response: unknown, err: unknown): AuditRecord {
+  const route = (req.route as { path?: string } | undefined)?.path ?? req.path;
+  const body: unknown = req.body;
+  const query = req.query && Object.keys(req.query).length > 0 ? redact(req.query) : undefined;
+  const error =
+    err instanceof TollgateError
+      ? { code: err.code, detail: err.detail }
+      : err instanceof HttpException
+        ? { detail: err.message }
+        : err
+          ? { detail: 'Internal server error' }
+          : undefined;
+  const result = resultIds(response);
+  return {
+    method: req.method,
+    route,
+    target: auditTarget(route, req.params as Record<string, string>, body, response),
+    requestId: requestIdOf(req) ?? null,
+    statusCode,
+    summary: {
+      path: req.path,
+      ...(query ? { query } : {}),
+      ...(body !== undefined && body !== null ? { body: redact(body) } : {}),
+      ...(result ? { result } : {}),
+      ...(error ? { error: redact(error) } : {}),
+    },
+  };
 }

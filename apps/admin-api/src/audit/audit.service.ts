@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { badRequest, decodeCursor, toPage } from '@app/http';
 import { AuditRow, toAuditEntry } from './audit.mapper';
 import { AuditTarget } from './audit-target';
@@ -30,10 +30,12 @@ export class AuditService implements BeforeApplicationShutdown {
 
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Writes in the background: a failed write is logged, never felt by the request. */
-  /** Writes the entry; resolves either way (a failed write is logged, never thrown). */
+  /**
+   * Writes the entry of a failed request on its own; resolves either way (a failed write is
+   * logged, never thrown: there is no change to roll back).
+   */
   record(entry: AuditRecord): Promise<void> {
-    const write = this.insert(entry)
+    const write = this.insert(this.db.manager, entry)
       .catch((err: Error) => this.logger.error(`Audit write failed: ${err.message}`))
       .finally(() => this.pending.delete(write));
     this.pending.add(write);
@@ -71,8 +73,9 @@ export class AuditService implements BeforeApplicationShutdown {
     return toPage(rows, limit, (r) => ({ createdAt: r.cursor_at, id: r.audit_id }), toAuditEntry);
   }
 
-  private async insert(entry: AuditRecord): Promise<void> {
-    await this.db.query(
+  /** Writes the entry with `manager`: inside the change's transaction, it commits with it. */
+  async insert(manager: EntityManager, entry: AuditRecord): Promise<void> {
+    await manager.query(
       `INSERT INTO audit_log (method, route, target_type, target_id, request_id, status_code, summary)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import {
   Balance,
   getBalance,
@@ -12,6 +11,7 @@ import {
 import { returning, TeamStatus } from '@app/db';
 import type { RefillPeriod } from '@app/db';
 import { conflict, notFound } from '@app/http';
+import { AdminDb } from '../admin-db/admin-db';
 import { AddCreditsDto } from './dto/add-credits.dto';
 import { ConfigureAutoRefillDto } from './dto/auto-refill.dto';
 import { UpdateBudgetModeDto } from './dto/budget-mode.dto';
@@ -40,12 +40,12 @@ interface RefillRow {
 
 @Injectable()
 export class CreditsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly db: AdminDb) {}
 
   /** Grants credits (one ledger row); with an Idempotency-Key a repeat replays the first result. */
   add(teamId: string, dto: AddCreditsDto, idempotencyKey?: string): Promise<CreditsAdded> {
     return runIdempotent(
-      this.db,
+      this.db.manager,
       `credits.add:${teamId}`,
       idempotencyKey,
       JSON.stringify([dto.credits, dto.reason ?? null]),
@@ -64,16 +64,16 @@ export class CreditsService {
   }
 
   balance(teamId: string): Promise<Balance> {
-    return getBalance(this.db, teamId);
+    return getBalance(this.db.manager, teamId);
   }
 
   transactions(teamId: string, limit = 50, cursor?: string) {
-    return listTransactions(this.db, teamId, limit, cursor);
+    return listTransactions(this.db.manager, teamId, limit, cursor);
   }
 
   async setBudgetMode(teamId: string, dto: UpdateBudgetModeDto): Promise<Balance> {
     const rows = await returning(
-      this.db,
+      this.db.manager,
       `UPDATE teams SET budget_mode = $2,
               credits_per_dollar = COALESCE($3, credits_per_dollar),
               tokens_per_credit = COALESCE($4, tokens_per_credit),
@@ -82,7 +82,7 @@ export class CreditsService {
       [teamId, dto.budget_mode, dto.credits_per_dollar ?? null, dto.tokens_per_credit ?? null],
     );
     if (rows.length === 0) await this.explainMissing(teamId);
-    return getBalance(this.db, teamId);
+    return getBalance(this.db.manager, teamId);
   }
 
   /**
@@ -94,7 +94,7 @@ export class CreditsService {
     dto: ConfigureAutoRefillDto,
   ): Promise<AutoRefillSettings> {
     const rows = await returning<RefillRow>(
-      this.db,
+      this.db.manager,
       `UPDATE teams SET
               next_refill_at = CASE
                 WHEN NOT $2::boolean THEN NULL

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { badRequest, TollgateError } from '@app/http';
 
 /** How long a repeat waits for the first request's transaction before answering 409. */
@@ -14,13 +14,14 @@ interface StoredKey {
 
 /**
  * Runs `work` once per (scope, key). The key is claimed by an INSERT … ON CONFLICT DO NOTHING
- * in the SAME transaction as the work, so the claim and its effect commit (or vanish) together.
+ * in the SAME transaction as the work (`db.transaction` joins the request's transaction, if
+ * any), so the claim, its effect and the stored response commit (or vanish) together.
  * A concurrent repeat's INSERT blocks on the uncommitted claim, then sees the conflict and
  * replays the stored result; if the first has not committed within WAIT_FOR_FIRST_MS → 409.
  * Failed requests leave no key behind, so a retry after an error runs again.
  */
 export async function runIdempotent<T>(
-  db: DataSource,
+  db: EntityManager,
   scope: string,
   key: string | undefined,
   fingerprint: string,

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { generateVirtualKey, hashVirtualKey, maskVirtualKey } from '@app/auth';
 import { KeyCacheService } from '@app/cache';
 import { parseDurationSeconds } from '@app/config';
 import { newestFirst, returning, Team, VirtualKey } from '@app/db';
 import { badRequest, conflict, decodeCursor, notFound, Page, toPage } from '@app/http';
+import { AdminDb } from '../admin-db/admin-db';
 import { CreateKeyDto } from './dto/create-key.dto';
 import { RotateKeyDto } from './dto/rotate-key.dto';
 import { UpdateKeyDto } from './dto/update-key.dto';
@@ -43,7 +43,7 @@ const SETTLE_GRACE = `UPDATE virtual_keys SET status = 'revoked', revoked_at = g
 @Injectable()
 export class KeysService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly db: AdminDb,
     private readonly keyCache: KeyCacheService,
   ) {}
 
@@ -91,9 +91,10 @@ export class KeysService {
 
   async listForTeam(teamId: string, limit = 50, cursor?: string): Promise<Page<KeyResponse>> {
     const position = decodeCursor(cursor);
-    if (!(await this.db.getRepository(Team).existsBy({ teamId }))) throw notFound('Team', teamId);
+    if (!(await this.db.manager.getRepository(Team).existsBy({ teamId })))
+      throw notFound('Team', teamId);
     await this.db.query(`${SETTLE_GRACE} AND team_id = $1`, [teamId]);
-    const qb = this.db
+    const qb = this.db.manager
       .getRepository(VirtualKey)
       .createQueryBuilder('k')
       .where('k.team_id = :teamId', { teamId })
@@ -151,7 +152,7 @@ export class KeysService {
       await manager.update(VirtualKey, { keyId }, changes as QueryDeepPartialEntity<VirtualKey>);
       return this.requireKey(manager, keyId);
     });
-    await this.keyCache.invalidate({ keyHashes: [key.keyHash] });
+    await this.db.afterCommit(() => this.keyCache.invalidate({ keyHashes: [key.keyHash] }));
     return toKeyResponse(key);
   }
 
@@ -206,20 +207,21 @@ export class KeysService {
       );
       return { old, issued };
     });
-    await this.keyCache.invalidate({ keyHashes: [old.key_hash] });
+    await this.db.afterCommit(() => this.keyCache.invalidate({ keyHashes: [old.key_hash] }));
     return { ...toKeyResponse(issued.key), virtual_key: issued.virtualKey };
   }
 
   /** Revoke a key: refused by every gateway replica within 1 s. */
   async revoke(keyId: string): Promise<KeyResponse> {
     const rows = await returning<{ key_hash: string }>(
-      this.db,
+      this.db.manager,
       `UPDATE virtual_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, now()), updated_at = now()
         WHERE key_id = $1 RETURNING key_hash`,
       [keyId],
     );
     if (!rows[0]) throw notFound('Key', keyId);
-    await this.keyCache.invalidate({ keyHashes: [rows[0].key_hash] });
+    const keyHash = rows[0].key_hash;
+    await this.db.afterCommit(() => this.keyCache.invalidate({ keyHashes: [keyHash] }));
     return toKeyResponse(await this.requireKey(this.db.manager, keyId));
   }
 

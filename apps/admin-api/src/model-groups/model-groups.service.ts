@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In, MoreThan } from 'typeorm';
+import { EntityManager, In, MoreThan } from 'typeorm';
 import { ModelDeployment, ModelGroup, TeamModelGroup } from '@app/db';
 import { badRequest, conflict, notFound, Page } from '@app/http';
+import { AdminDb } from '../admin-db/admin-db';
 import { lockModelNames } from '../models/catalog-rules';
 import { CreateModelGroupDto } from './dto/create-model-group.dto';
 import { decodeGroupCursor, encodeGroupCursor } from './group-cursor';
@@ -10,7 +10,7 @@ import { ModelGroupResponse, toModelGroupResponse } from './model-group.mapper';
 
 @Injectable()
 export class ModelGroupsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly db: AdminDb) {}
 
   async create(dto: CreateModelGroupDto): Promise<ModelGroupResponse> {
     await this.db.transaction(async (manager) => {
@@ -32,7 +32,7 @@ export class ModelGroupsService {
   /** Groups in name order, keyset-paginated on group_name. */
   async list(limit = 50, cursor?: string): Promise<Page<ModelGroupResponse>> {
     const after = decodeGroupCursor(cursor);
-    const rows = await this.db.getRepository(ModelGroup).find({
+    const rows = await this.db.manager.getRepository(ModelGroup).find({
       where: after === null ? {} : { groupName: MoreThan(after) },
       order: { groupName: 'ASC' },
       take: limit + 1,

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { ModelDeployment, ModelGroup, newestFirst, Provider, ProviderCredential } from '@app/db';
 import {
@@ -12,6 +11,7 @@ import {
   toPage,
   TollgateError,
 } from '@app/http';
+import { AdminDb } from '../admin-db/admin-db';
 import {
   compatibleProviders,
   deploymentProblem,
@@ -31,7 +31,7 @@ interface Routing {
 
 @Injectable()
 export class ModelsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly db: AdminDb) {}
 
   async create(dto: CreateModelDto): Promise<ModelResponse> {
     const modelId = await this.db.transaction(async (manager) => {
@@ -61,7 +61,7 @@ export class ModelsService {
   async list(query: ListModelsQueryDto): Promise<Page<ModelResponse>> {
     const limit = query.limit ?? 50;
     const position = decodeCursor(query.cursor);
-    const qb = this.db
+    const qb = this.db.manager
       .getRepository(ModelDeployment)
       .createQueryBuilder('d')
       .take(limit + 1);

@@ -1,15 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { newestFirst, Organization } from '@app/db';
 import { conflict, decodeCursor, notFound, Page, toPage } from '@app/http';
+import { AdminDb } from '../admin-db/admin-db';
 import { CreateOrganizationDto } from './dto/create-organization.dto';
 import { OrganizationResponse, toOrganizationResponse } from './organization.mapper';
 
 @Injectable()
 export class OrganizationsService {
-  constructor(@InjectRepository(Organization) private readonly orgs: Repository<Organization>) {}
+  constructor(private readonly db: AdminDb) {}
+
+  private get orgs() {
+    return this.db.manager.getRepository(Organization);
+  }
 
   async create(dto: CreateOrganizationDto): Promise<OrganizationResponse> {
     const inserted = await this.orgs

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { CredentialCipher } from '@app/auth';
 import { ModelDeployment, newestFirst, Organization, ProviderCredential } from '@app/db';
@@ -13,6 +12,7 @@ import {
   toPage,
   TollgateError,
 } from '@app/http';
+import { AdminDb } from '../admin-db/admin-db';
 import { apiKeyTail, pgCode, requiresApiKey } from '../models/catalog-rules';
 import { CreateProviderCredentialDto } from './dto/create-provider-credential.dto';
 import { ListProviderCredentialsQueryDto } from './dto/list-provider-credentials.query';
@@ -28,7 +28,7 @@ const duplicate = (name: string) =>
 @Injectable()
 export class ProviderCredentialsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly db: AdminDb,
     private readonly cipher: CredentialCipher,
   ) {}
 
@@ -67,7 +67,7 @@ export class ProviderCredentialsService {
   async list(query: ListProviderCredentialsQueryDto): Promise<Page<ProviderCredentialResponse>> {
     const limit = query.limit ?? 50;
     const position = decodeCursor(query.cursor);
-    const qb = this.db
+    const qb = this.db.manager
       .getRepository(ProviderCredential)
       .createQueryBuilder('c')
       .take(limit + 1);
@@ -116,7 +116,7 @@ export class ProviderCredentialsService {
 
   /** Deactivated credentials take their deployments out of routing (gateway catalog, ≤ 5 s). */
   async setActive(credentialId: string, isActive: boolean): Promise<ProviderCredentialResponse> {
-    const result = await this.db
+    const result = await this.db.manager
       .getRepository(ProviderCredential)
       .update({ credentialId }, { isActive });
     if (!result.affected) throw notFound('Provider credential', credentialId);

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, In } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { KeyCacheService } from '@app/cache';
 import { grantCredits } from '@app/billing';
@@ -15,6 +14,7 @@ import {
   VirtualKey,
 } from '@app/db';
 import { badRequest, conflict, decodeCursor, notFound, Page, toPage } from '@app/http';
+import { AdminDb } from '../admin-db/admin-db';
 import { KeysService } from '../keys/keys.service';
 import { toKeyResponse } from '../keys/key.mapper';
 import { CreateTeamDto } from './dto/create-team.dto';
@@ -24,7 +24,7 @@ import { TeamResponse, toTeamResponse } from './team.mapper';
 @Injectable()
 export class TeamsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly db: AdminDb,
     private readonly keys: KeysService,
     private readonly keyCache: KeyCacheService,
   ) {}
@@ -89,12 +89,12 @@ export class TeamsService {
   ): Promise<Page<TeamResponse>> {
     if (
       organizationId &&
-      !(await this.db.getRepository(Organization).existsBy({ organizationId }))
+      !(await this.db.manager.getRepository(Organization).existsBy({ organizationId }))
     ) {
       throw notFound('Organization', organizationId);
     }
     const position = decodeCursor(cursor, 'name');
-    const qb = this.db
+    const qb = this.db.manager
       .getRepository(Team)
       .createQueryBuilder('t')
       .limit(limit + 1);
@@ -115,7 +115,9 @@ export class TeamsService {
     const team = await this.require(teamId);
     const [groups, keys] = await Promise.all([
       this.groupsOf([teamId]),
-      this.db.getRepository(VirtualKey).find({ where: { teamId }, order: { createdAt: 'DESC' } }),
+      this.db.manager
+        .getRepository(VirtualKey)
+        .find({ where: { teamId }, order: { createdAt: 'DESC' } }),
     ]);
     return {
       ...toTeamResponse(team, groups.get(teamId) ?? []),
@@ -126,12 +128,12 @@ export class TeamsService {
   /** Suspend, pause or resume; every gateway replica sees it within 1 s. */
   async setStatus(teamId: string, status: Exclude<TeamStatus, 'deleted'>) {
     const rows = await returning(
-      this.db,
+      this.db.manager,
       `UPDATE teams SET status = $2, updated_at = now() WHERE team_id = $1 AND status <> 'deleted' RETURNING team_id`,
       [teamId, status],
     );
     if (rows.length === 0) {
-      throw (await this.db.getRepository(Team).existsBy({ teamId }))
+      throw (await this.db.manager.getRepository(Team).existsBy({ teamId }))
         ? conflict(`Team '${teamId}' is deleted`)
         : notFound('Team', teamId);
     }
@@ -211,23 +213,24 @@ export class TeamsService {
   }
 
   async require(teamId: string): Promise<Team> {
-    const team = await this.db.getRepository(Team).findOneBy({ teamId });
+    const team = await this.db.manager.getRepository(Team).findOneBy({ teamId });
     if (!team) throw notFound('Team', teamId);
     return team;
   }
 
-  /** Drops every cached key of the team, on every replica. */
+  /** Drops every cached key of the team, on every replica, once the change has committed. */
   async invalidateTeam(teamId: string): Promise<void> {
-    const keys = await this.db
+    const keys = await this.db.manager
       .getRepository(VirtualKey)
       .find({ where: { teamId }, select: { keyHash: true } });
-    await this.keyCache.invalidate({ teamId, keyHashes: keys.map((k) => k.keyHash) });
+    const keyHashes = keys.map((k) => k.keyHash);
+    await this.db.afterCommit(() => this.keyCache.invalidate({ teamId, keyHashes }));
   }
 
   async groupsOf(teamIds: string[]): Promise<Map<string, string[]>> {
     const result = new Map<string, string[]>();
     if (teamIds.length === 0) return result;
-    const rows = await this.db
+    const rows = await this.db.manager
       .getRepository(TeamModelGroup)
       .find({ where: { teamId: In(teamIds) }, order: { createdAt: 'ASC', groupName: 'ASC' } });
     for (const row of rows)

@@ -1,5 +1,6 @@
 import { AuditLog } from './audit-log.entity';
 import { CreditHold } from './credit-hold.entity';
+import { CreditLease } from './credit-lease.entity';
 import { CreditTransaction } from './credit-transaction.entity';
 import { IdempotencyKey } from './idempotency-key.entity';
 import { Job } from './job.entity';
@@ -14,6 +15,7 @@ import { VirtualKey } from './virtual-key.entity';
 
 export * from './audit-log.entity';
 export * from './credit-hold.entity';
+export * from './credit-lease.entity';
 export * from './credit-transaction.entity';
 export * from './idempotency-key.entity';
 export * from './job.entity';
@@ -36,6 +38,7 @@ export const ENTITIES = [
   ModelGroup,
   CreditTransaction,
   CreditHold,
+  CreditLease,
   Job,
   LlmCall,
   AuditLog,

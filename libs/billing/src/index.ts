@@ -3,3 +3,4 @@ export * from './holds';
 export * from './charges';
 export * from './balance';
 export * from './refills';
+export * from './leases';

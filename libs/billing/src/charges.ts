@@ -146,7 +146,8 @@ export interface Settlement {
   remaining: number;
 }
 
-const CALL_COLUMNS = `call_id uuid, job_id uuid, team_id varchar, key_id uuid, model_requested varchar,
+/** The columns of a CallRecord, for jsonb_to_recordset. */
+export const CALL_COLUMNS = `call_id uuid, job_id uuid, team_id varchar, key_id uuid, model_requested varchar,
   model_name varchar, model_id uuid, provider varchar, provider_model varchar, attempt int,
   prompt_tokens int, completion_tokens int, total_tokens int, provider_cost_usd numeric,
   client_cost_usd numeric, input_price_per_million numeric, output_price_per_million numeric,

@@ -4,3 +4,4 @@ export * from './charges';
 export * from './balance';
 export * from './refills';
 export * from './leases';
+export * from './journal';

@@ -1,0 +1,265 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { CALL_COLUMNS } from './charges';
+import type { CallRecord } from './charges';
+
+export interface JournalJob {
+  job_id: string;
+  team_id: string;
+  key_id: string | null;
+  job_type: string;
+  user_id: string | null;
+  metadata: Record<string, unknown>;
+  status: 'completed' | 'failed';
+  error_message: string | null;
+  /** ISO timestamps */
+  created_at: string;
+  started_at: string | null;
+  completed_at: string;
+}
+
+export interface JournalEntry {
+  job: JournalJob;
+  /**
+   * the lease the charge comes out of; null = the lease is gone: charge from the team's
+   * available, capped so the balance stays ≥ 0 (such an entry is applied alone)
+   */
+  leaseId: string | null;
+  /** credits due (≥ 0); the call row with charged = true carries it as credits_charged */
+  charge: number;
+  /** ledger reason, e.g. "LLM call <id>" or "Job <id> completed" */
+  reason: string;
+  /** upstream attempts of the call, in order (every row has job_id = job.job_id); may be empty */
+  calls: CallRecord[];
+}
+
+export interface JournalOutcome {
+  /** job ids written by this statement */
+  applied: string[];
+  /** job ids already in Postgres (an earlier attempt committed): nothing written for them */
+  duplicates: string[];
+  /**
+   * true = nothing was written because a lease is missing or holds less than its fresh entries
+   * charge: re-apply those entries one by one with leaseId null
+   */
+  leaseShort: boolean;
+  /** the credits actually charged per applied job id (capped for leaseId-null entries) */
+  charged: Record<string, number>;
+}
+
+interface JournalRow {
+  job_id: string;
+  fresh: boolean;
+  charged: string | null;
+  ok: boolean;
+}
+
+/**
+ * Writes a batch of settled one-call jobs in ONE statement: jobs, call rows, one ledger row per
+ * charged job, the teams' used/held, the leases and the keys' spend. Jobs already in Postgres are
+ * skipped; the fresh ones go in with a plain INSERT, so a twin applying the same entries at the
+ * same time makes one of the two fail with 23505, and its retry sees them as duplicates.
+ * Leases and then teams are locked (in id order) before anything is computed. Not for use inside
+ * a transaction: the retry needs a statement of its own.
+ */
+export async function applyJournal(
+  db: DataSource | EntityManager,
+  entries: JournalEntry[],
+): Promise<JournalOutcome> {
+  if (entries.length === 0) return { applied: [], duplicates: [], leaseShort: false, charged: {} };
+  if (entries.length > 1 && entries.some((e) => e.leaseId === null)) {
+    throw new Error('applyJournal: an entry without a lease must be applied alone');
+  }
+  if (new Set(entries.map((e) => e.job.job_id)).size !== entries.length) {
+    throw new Error('applyJournal: a job appears twice in the batch');
+  }
+  let outcome: JournalOutcome;
+  try {
+    outcome = await writeBatch(db, entries);
+  } catch (err) {
+    if (pgCode(err) !== '23505') throw err;
+    return writeBatch(db, entries);
+  }
+  // A twin that committed during our statement leaves its leases short while its jobs were
+  // still invisible to us: a second look (fresh snapshot) sees them as duplicates instead.
+  return outcome.leaseShort ? writeBatch(db, entries) : outcome;
+}
+
+async function writeBatch(
+  db: DataSource | EntityManager,
+  entries: JournalEntry[],
+): Promise<JournalOutcome> {
+  const rows: JournalRow[] = await db.query(
+    `WITH e AS MATERIALIZED (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, job_id uuid, team_id varchar,
+         key_id uuid, job_type varchar, user_id varchar, metadata jsonb, status varchar,
+         error_message text, created_at timestamptz, started_at timestamptz,
+         completed_at timestamptz, lease_id uuid, charge bigint, reason text)
+     ),
+     fresh AS MATERIALIZED (
+       SELECT e.* FROM e WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = e.job_id)
+     ),
+     need AS (
+       SELECT lease_id, team_id, sum(charge)::bigint AS charge
+         FROM fresh WHERE lease_id IS NOT NULL GROUP BY lease_id, team_id
+     ),
+     ls AS MATERIALIZED (
+       SELECT c.lease_id, c.team_id, c.credits FROM credit_leases c
+        WHERE c.lease_id IN (SELECT lease_id FROM need)
+        ORDER BY c.lease_id FOR UPDATE
+     ),
+     -- teams after leases (the order grantLease and returnLease take), in team_id order
+     ts AS MATERIALIZED (
+       SELECT t.team_id, t.credits_used, t.credits_held,
+              t.credits_allocated - t.credits_used AS balance,
+              t.credits_allocated - t.credits_used - t.credits_held AS available
+         FROM teams t
+        WHERE t.team_id IN (SELECT team_id FROM fresh) AND (SELECT count(*) FROM ls) >= 0
+        ORDER BY t.team_id FOR NO KEY UPDATE
+     ),
+     ok AS (
+       SELECT NOT EXISTS (
+         SELECT 1 FROM need n LEFT JOIN ls ON ls.lease_id = n.lease_id AND ls.team_id = n.team_id
+          WHERE ls.lease_id IS NULL OR ls.credits < n.charge) AS ok
+     ),
+     cost AS (
+       SELECT f.*, (CASE WHEN f.lease_id IS NULL THEN LEAST(f.charge, GREATEST(0, ts.available))
+                         ELSE f.charge END)::bigint AS charged,
+              ts.balance, ts.available
+         FROM fresh f LEFT JOIN ts ON ts.team_id = f.team_id
+        WHERE (SELECT ok FROM ok)
+     ),
+     calc AS MATERIALIZED (
+       SELECT cost.*,
+              (balance - sum(charged) OVER w + charged)::bigint AS before,
+              (balance - sum(charged) OVER w)::bigint AS after,
+              (available - sum(CASE WHEN lease_id IS NULL THEN charged ELSE 0 END) OVER w)::bigint
+                AS remaining
+         FROM cost
+       WINDOW w AS (PARTITION BY team_id ORDER BY ord ROWS UNBOUNDED PRECEDING)
+     ),
+     calls AS MATERIALIZED (
+       SELECT r.* FROM jsonb_to_recordset($2::jsonb) AS r(${CALL_COLUMNS})
+        WHERE r.job_id IN (SELECT job_id FROM calc)
+     ),
+     totals AS (
+       SELECT job_id, count(*)::int AS total_calls,
+              count(*) FILTER (WHERE status = 'success')::int AS successful_calls,
+              count(*) FILTER (WHERE status <> 'success')::int AS failed_calls,
+              COALESCE(sum(total_tokens), 0)::bigint AS total_tokens,
+              COALESCE(sum(client_cost_usd::numeric(20, 10)), 0) AS total_cost_usd
+         FROM calls GROUP BY job_id
+     ),
+     -- new values from the locked rows, not t.col + x: Postgres checks constraints on a tuple
+     -- built from the snapshot's version before it sees that a concurrent commit changed it
+     tu AS (
+       UPDATE teams t
+          SET credits_used = ts.credits_used + s.used,
+              credits_held = ts.credits_held - s.leased,
+              updated_at = now()
+         FROM (SELECT team_id, sum(charged)::bigint AS used,
+                      COALESCE(sum(charged) FILTER (WHERE lease_id IS NOT NULL), 0)::bigint
+                        AS leased
+                 FROM calc GROUP BY team_id) s
+         JOIN ts ON ts.team_id = s.team_id
+        WHERE t.team_id = s.team_id AND s.used > 0
+       RETURNING t.team_id
+     ),
+     lu AS (
+       UPDATE credit_leases c SET credits = ls.credits - s.used, updated_at = now()
+         FROM (SELECT lease_id, sum(charged)::bigint AS used
+                 FROM calc WHERE lease_id IS NOT NULL GROUP BY lease_id) s
+         JOIN ls ON ls.lease_id = s.lease_id
+        WHERE c.lease_id = s.lease_id AND s.used > 0
+       RETURNING c.lease_id
+     ),
+     ku AS (
+       UPDATE virtual_keys v SET spend = v.spend + s.used, total_spend = v.total_spend + s.used
+         FROM (SELECT key_id, sum(charged)::bigint AS used
+                 FROM calc WHERE key_id IS NOT NULL GROUP BY key_id) s
+        WHERE v.key_id = s.key_id AND s.used > 0
+       RETURNING v.key_id
+     ),
+     led AS (
+       INSERT INTO credit_transactions
+         (team_id, job_id, key_id, transaction_type, credits_amount, credits_before,
+          credits_after, reason)
+       SELECT team_id, job_id, key_id, 'deduction', -charged, before, after, reason
+         FROM calc WHERE charged > 0
+        ORDER BY team_id, ord
+       RETURNING transaction_id
+     ),
+     ji AS (
+       INSERT INTO jobs
+         (job_id, team_id, key_id, job_type, user_id, status, metadata, error_message,
+          credits_charged, credit_applied, completion_result, created_at, started_at, completed_at,
+          updated_at)
+       SELECT c.job_id, c.team_id, c.key_id, c.job_type, c.user_id, c.status,
+              COALESCE(c.metadata, '{}'::jsonb), c.error_message, c.charged, c.charged > 0,
+              jsonb_build_object(
+                'job_id', c.job_id,
+                'status', c.status,
+                'completed_at',
+                  to_char(c.completed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                'costs', jsonb_build_object(
+                  'total_calls', COALESCE(s.total_calls, 0),
+                  'successful_calls', COALESCE(s.successful_calls, 0),
+                  'failed_calls', COALESCE(s.failed_calls, 0),
+                  'total_tokens', COALESCE(s.total_tokens, 0),
+                  'total_cost_usd', COALESCE(s.total_cost_usd, 0)::float8,
+                  'credits_charged', c.charged,
+                  'credit_applied', c.charged > 0,
+                  'credits_remaining', c.remaining)),
+              c.created_at, c.started_at, c.completed_at, now()
+         FROM calc c LEFT JOIN totals s ON s.job_id = c.job_id
+       RETURNING job_id
+     ),
+     ci AS (
+       INSERT INTO llm_calls
+         (call_id, job_id, team_id, key_id, model_requested, model_name, model_id, provider,
+          provider_model, attempt, prompt_tokens, completion_tokens, total_tokens,
+          provider_cost_usd, client_cost_usd, input_price_per_million, output_price_per_million,
+          markup_percentage, credits_charged, latency_ms, status, error_class, error_message,
+          purpose, streamed, finish_reason, call_metadata)
+       SELECT r.call_id, r.job_id, r.team_id, r.key_id, r.model_requested, r.model_name, r.model_id,
+              r.provider, r.provider_model, r.attempt, r.prompt_tokens, r.completion_tokens,
+              r.total_tokens, r.provider_cost_usd, r.client_cost_usd, r.input_price_per_million,
+              r.output_price_per_million, r.markup_percentage,
+              CASE WHEN r.charged THEN c.charged ELSE 0 END,
+              r.latency_ms, r.status, r.error_class, r.error_message, r.purpose, r.streamed,
+              r.finish_reason, COALESCE(r.call_metadata, '{}'::jsonb)
+         FROM calls r JOIN ji ON ji.job_id = r.job_id JOIN calc c ON c.job_id = r.job_id
+       RETURNING call_id
+     )
+     SELECT e.job_id, f.job_id IS NOT NULL AS fresh, c.charged, (SELECT ok FROM ok) AS ok
+       FROM e LEFT JOIN fresh f ON f.job_id = e.job_id LEFT JOIN calc c ON c.job_id = e.job_id
+      ORDER BY e.ord`,
+    [
+      JSON.stringify(
+        entries.map((e, ord) => ({
+          ...e.job,
+          ord,
+          lease_id: e.leaseId,
+          charge: Math.max(0, Math.floor(e.charge)),
+          reason: e.reason,
+        })),
+      ),
+      JSON.stringify(entries.flatMap((e) => e.calls)),
+    ],
+  );
+  const outcome: JournalOutcome = { applied: [], duplicates: [], leaseShort: false, charged: {} };
+  for (const row of rows) {
+    if (!row.fresh) outcome.duplicates.push(row.job_id);
+    else if (!row.ok) outcome.leaseShort = true;
+    else {
+      outcome.applied.push(row.job_id);
+      outcome.charged[row.job_id] = Number(row.charged);
+    }
+  }
+  return outcome;
+}
+
+/** Postgres error code of a failed query (TypeORM copies it from the driver error). */
+function pgCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

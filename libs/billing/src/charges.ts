@@ -180,15 +180,18 @@ export async function settle(
        SELECT t.team_id, hs.released, hs.key_released, COALESCE(hs.budget_key, $6::uuid) AS key_id,
               LEAST($4::bigint, t.credits_allocated - t.credits_used - t.credits_held + hs.released) AS charge,
               t.credits_allocated - t.credits_used AS before,
-              t.credits_allocated - t.credits_used - t.credits_held AS available
+              t.credits_allocated - t.credits_used - t.credits_held AS available,
+              t.credits_used AS used, t.credits_held AS held
          FROM teams t CROSS JOIN hs
         WHERE t.team_id = $5
           FOR UPDATE OF t
      ),
+     -- new values from the locked row: one built from the statement's snapshot could fail the
+     -- balance CHECK when a refill or lease committed while this statement waited for the lock
      u AS (
        UPDATE teams t
-          SET credits_used = t.credits_used + l.charge,
-              credits_held = t.credits_held - l.released,
+          SET credits_used = l.used + l.charge,
+              credits_held = l.held - l.released,
               updated_at = now()
          FROM l
         WHERE t.team_id = l.team_id AND (l.charge > 0 OR l.released > 0)

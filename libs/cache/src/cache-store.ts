@@ -17,6 +17,19 @@ export interface CacheStore {
   del(keys: string[]): Promise<void>;
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<void>;
+  /**
+   * Appends `payload` to a stream that outlives this process (Redis XADD, persisted as Redis is
+   * configured to); returns its id, or null when the store keeps nothing across a crash.
+   */
+  append(stream: string, payload: string): Promise<string | null>;
+  /** Removes entries of a stream by id (XDEL). */
+  removeEntries(stream: string, ids: string[]): Promise<void>;
+  /** Up to `count` of the stream's entries appended more than `minAgeMs` ago, oldest first. */
+  oldEntries(
+    stream: string,
+    minAgeMs: number,
+    count: number,
+  ): Promise<Array<{ id: string; payload: string }>>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -58,6 +58,19 @@ export class MemoryCacheStore implements CacheStore {
     return Promise.resolve();
   }
 
+  /** Nothing in this process survives it: the caller writes through instead. */
+  append(): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+
+  removeEntries(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  oldEntries(): Promise<Array<{ id: string; payload: string }>> {
+    return Promise.resolve([]);
+  }
+
   ping(): Promise<boolean> {
     return Promise.resolve(true);
   }

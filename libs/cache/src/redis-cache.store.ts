@@ -75,6 +75,30 @@ export class RedisCacheStore implements CacheStore {
     await this.subscriber.subscribe(channel);
   }
 
+  append(stream: string, payload: string): Promise<string | null> {
+    return this.client.xadd(stream, '*', 'p', payload);
+  }
+
+  async removeEntries(stream: string, ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.client.xdel(stream, ...ids);
+  }
+
+  async oldEntries(
+    stream: string,
+    minAgeMs: number,
+    count: number,
+  ): Promise<Array<{ id: string; payload: string }>> {
+    // stream ids start with their append time in ms, so "older than" is a range of ids
+    const entries = await this.client.xrange(
+      stream,
+      '-',
+      String(Date.now() - minAgeMs),
+      'COUNT',
+      count,
+    );
+    return entries.map(([id, fields]) => ({ id, payload: fields[1] ?? '' }));
+  }
+
   async ping(): Promise<boolean> {
     try {
       return (await this.client.ping()) === 'PONG';

@@ -7,7 +7,7 @@ import {
   startGateway,
   uid,
 } from '../../../test/helpers/apps';
-import { call } from '../../../test/helpers/http';
+import { call, eventually } from '../../../test/helpers/http';
 import { startFakeUpstream } from '../../../test/fake-upstream/server';
 
 export type FakeUpstream = Awaited<ReturnType<typeof startFakeUpstream>>;
@@ -152,6 +152,21 @@ export class World {
       ledger_sum: number;
       holds: number;
     };
+  }
+
+  /**
+   * The team's books once the gateways are idle: busy teams are metered from credit leases that
+   * go back, and a journal that writes calls, shortly after the last call (see metering.md).
+   */
+  async settled(teamId: string, timeoutMs = 10_000) {
+    await eventually(async () => {
+      const leases = await this.pg.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM credit_leases WHERE team_id = $1',
+        [teamId],
+      );
+      return leases.rows[0].n === 0 && (await this.team_row(teamId)).held === 0;
+    }, timeoutMs);
+    return this.team_row(teamId);
   }
 
   async stop(): Promise<void> {

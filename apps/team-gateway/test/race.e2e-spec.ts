@@ -29,7 +29,7 @@ describe('credits under concurrency', () => {
       expect(r.body).toEqual({ detail: 'Insufficient credits', code: 'INSUFFICIENT_CREDITS' });
     }
 
-    expect(await w.team_row(teamId)).toEqual({
+    expect(await w.settled(teamId)).toEqual({
       allocated: 50,
       used: 50,
       held: 0,
@@ -79,7 +79,7 @@ describe('credits under concurrency', () => {
     );
     expect(results.every((r) => r.status === 200 || r.status === 403)).toBe(true);
     expect(results.some((r) => r.status === 403)).toBe(true);
-    const row = await w.team_row(teamId);
+    const row = await w.settled(teamId);
     expect(row.held).toBe(0);
     expect(row.holds).toBe(0);
     expect(row.used).toBeLessThanOrEqual(30);

@@ -212,3 +212,15 @@ export async function releaseExpiredLeases(
   );
   return Number(rows[0]?.released ?? 0);
 }
+
+/** Whether any replica leases part of the team's balance (asked only when an exact hold is refused). */
+export async function teamHasLeases(
+  db: DataSource | EntityManager,
+  teamId: string,
+): Promise<boolean> {
+  const rows: Array<{ leased: boolean }> = await db.query(
+    'SELECT EXISTS (SELECT 1 FROM credit_leases WHERE team_id = $1 AND credits > 0) AS leased',
+    [teamId],
+  );
+  return rows[0]?.leased === true;
+}

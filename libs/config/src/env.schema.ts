@@ -128,4 +128,29 @@ export class EnvironmentVariables {
   @Min(100)
   @Max(3600000)
   JOB_SWEEP_INTERVAL_MS?: number;
+
+  /**
+   * Credit leases: a team that makes at least this many calls a second on one gateway replica
+   * is served from an in-memory lease (no database round trip per call); 0 = every team, and
+   * "off" disables leases (every call holds and settles in PostgreSQL).
+   */
+  @IsOptional()
+  @Matches(/^(off|\d+)$/, { message: 'LEASE_MIN_CALLS_PER_SECOND must be a whole number or "off"' })
+  LEASE_MIN_CALLS_PER_SECOND?: string;
+
+  /** How long a lease lives without being renewed: a dead replica's leases come back after it. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(3)
+  @Max(3600)
+  LEASE_TTL_SECONDS?: number;
+
+  /** A lease not used for this long is given back to the team's balance. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
+  @Max(600000)
+  LEASE_IDLE_MS?: number;
 }

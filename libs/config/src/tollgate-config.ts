@@ -38,6 +38,8 @@ export interface TollgateConfig {
   jobs: { ttlSeconds: number; sweepIntervalMs: number };
   /** timeoutMs: connect, headers and first stream chunk; streamIdleTimeoutMs: gap between chunks. */
   upstream: { timeoutMs: number; streamIdleTimeoutMs: number };
+  /** Credit leases (null minCallsPerSecond = off) and the call journal; see docs/design/metering.md. */
+  metering: { minCallsPerSecond: number | null; leaseTtlSeconds: number; leaseIdleMs: number };
   logLevel: string;
   /** Non-fatal notices for the boot log (dev defaults in use). */
   warnings: string[];
@@ -136,6 +138,14 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
     upstream: {
       timeoutMs: env.UPSTREAM_TIMEOUT_MS ?? 60000,
       streamIdleTimeoutMs: env.UPSTREAM_STREAM_IDLE_TIMEOUT_MS ?? 30000,
+    },
+    metering: {
+      minCallsPerSecond:
+        env.LEASE_MIN_CALLS_PER_SECOND === 'off'
+          ? null
+          : Number(env.LEASE_MIN_CALLS_PER_SECOND ?? 20),
+      leaseTtlSeconds: env.LEASE_TTL_SECONDS ?? 30,
+      leaseIdleMs: env.LEASE_IDLE_MS ?? 1000,
     },
     logLevel: env.LOG_LEVEL ?? 'info',
     warnings,

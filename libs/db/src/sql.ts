@@ -39,3 +39,24 @@ export function newestFirst<T extends ObjectLiteral>(
   if (after) qb.andWhere(`(${createdAt}, ${id}) < (:createdAt, :id)`, after);
   return qb;
 }
+
+/** Lock conflicts PostgreSQL breaks by aborting one side: deadlock, serialization failure. */
+const LOCK_CONFLICTS = new Set(['40P01', '40001']);
+
+/**
+ * Runs `work` (one statement, or one whole transaction) again when PostgreSQL aborted it to break
+ * a lock cycle: it was rolled back whole, so running it again is safe. Money statements lock a
+ * team row and insert rows that reference it; many of them at once on one team can form such
+ * cycles (the foreign-key checks queue on the team row behind the waiting lockers).
+ */
+export async function retryingLockConflicts<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (attempt >= attempts || typeof code !== 'string' || !LOCK_CONFLICTS.has(code)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, attempt * 5 + Math.random() * 20));
+    }
+  }
+}

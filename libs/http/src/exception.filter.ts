@@ -48,7 +48,7 @@ function databaseError(code: string): RenderedError | null {
   if (code === '23505' || code === '23503') {
     return rendered(409, 'CONFLICT', 'The request conflicts with existing data');
   }
-  if (/^(08|57P)/.test(code) || code === '53300' || DB_SOCKET_ERRORS.has(code)) {
+  if (unavailableCode(code)) {
     return {
       ...rendered(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly'),
       headers: { 'Retry-After': '2' },
@@ -58,6 +58,16 @@ function databaseError(code: string): RenderedError | null {
 }
 
 const DB_SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+const unavailableCode = (code: string) =>
+  /^(08|57P)/.test(code) || code === '53300' || DB_SOCKET_ERRORS.has(code);
+
+/** The database (or the way to it) is away: worth trying again, not a bad request. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return unavailableCode(code);
+  return err instanceof Error && /Connection terminated|connect ECONNREFUSED/.test(err.message);
+}
 
 const rendered = (status: number, code: ErrorCode, detail: string): RenderedError => ({
   status,

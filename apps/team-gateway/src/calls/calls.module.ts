@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
+import { JobCompletionService } from '../jobs/job-completion.service';
+import { MeteringModule } from '../metering/metering.module';
 import { ProvidersModule } from '../providers/providers.module';
 import { RateLimitsModule } from '../rate-limits/rate-limits.module';
 import { RoutingModule } from '../routing/routing.module';
 import { CallsService } from './calls.service';
 
+/** The call pipeline, and the job completion it closes one-call jobs with. */
 @Module({
-  imports: [RoutingModule, RateLimitsModule, ProvidersModule],
-  providers: [CallsService],
-  exports: [CallsService, RoutingModule, RateLimitsModule],
+  imports: [RoutingModule, RateLimitsModule, ProvidersModule, MeteringModule],
+  providers: [CallsService, JobCompletionService],
+  exports: [CallsService, JobCompletionService, RoutingModule, RateLimitsModule, MeteringModule],
 })
 export class CallsModule {}

@@ -5,7 +5,6 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import {
-  affordableCompletionTokens,
   BudgetSettings,
   callCosts,
   CallRecord,
@@ -14,11 +13,20 @@ import {
   HoldOutcome,
   HoldRequest,
   holdKeyBudget,
+  JournalJob,
   settle,
+  SettleInput,
   Settlement,
+  teamHasLeases,
 } from '@app/billing';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { retryingLockConflicts } from '@app/db';
 import { ShutdownCoordinator, TollgateError } from '@app/http';
+import { JobCompletionService, CompletionResult } from '../jobs/job-completion.service';
+import { assertOwnTeam, insertJob, NewJob } from '../jobs/job-rows';
+import { CallJournal } from '../metering/call-journal';
+import { Reservation } from '../metering/lease-book';
+import { LeasesService } from '../metering/leases.service';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import type { ChatRequest, ChatResult, ProviderTarget, Usage } from '../providers/provider.types';
 import { UpstreamError } from '../providers/provider.types';
@@ -27,13 +35,27 @@ import { RateLimitService, RateTicket } from '../rate-limits/rate-limit.service'
 import type { Deployment } from '../routing/resolver';
 import { RoutingService } from '../routing/routing.service';
 import { CallDrain, DrainTicket } from '../shutdown-drain';
+import {
+  assertHeld,
+  capToHold,
+  classify,
+  completionOf,
+  toGatewayError,
+  ZERO_USAGE,
+} from './call-outcomes';
 import { LlmCallDto } from './dto/llm-call.dto';
+import { TeamQueue } from './team-queue';
 import { DEFAULT_COMPLETION_CAP, estimatePromptTokens } from './estimate';
 
 /** At most this many upstream attempts per call (deployments, then group models). */
 const MAX_ATTEMPTS = 5;
 /** Lifetime of a streamed call's hold: released earlier by its settle, this only bounds a crash. */
 const STREAM_HOLD_SECONDS = 4 * 3600;
+/** An exact hold refused while other replicas lease the team's credits is tried again after a recall. */
+const RECALL_RETRIES = 3;
+
+/** A one-call job opened in memory for a leased call; the journal writes it with its call. */
+export type MemoryJob = Omit<JournalJob, 'status' | 'error_message' | 'completed_at'>;
 
 /** Everything decided before the first upstream byte: route plan, rate-limit ticket, hold. */
 export interface PreparedCall {
@@ -49,6 +71,10 @@ export interface PreparedCall {
   attempts: CallRecord[];
   /** Its place in the shutdown drain: cut at the deadline, left once settled. */
   inFlight: DrainTicket;
+  /** Reserved from this replica's lease (no database on the way); null = held in Postgres. */
+  lease: Reservation | null;
+  /** The leased call's one-call job (null: the job is a row in Postgres). */
+  memoryJob: MemoryJob | null;
 }
 
 /** The attempt that answered, and what it used. */
@@ -61,20 +87,40 @@ export interface CallSuccess {
   status?: 'success' | 'aborted';
   /** A stream that failed after its first byte: recorded as an error, what was delivered billed. */
   error?: UpstreamError;
+  /** A stream delivered generated content (an aborted one with output completes its job). */
+  hasOutput?: boolean;
 }
 
 /** The deployment that answered; usage is the result's (zero until a stream reports it). */
-export type Answered = Omit<CallSuccess, 'finishReason' | 'status' | 'error'>;
+export type Answered = Omit<CallSuccess, 'finishReason' | 'status' | 'error' | 'hasOutput'>;
 
 export interface SettledCall extends Settlement {
   callId: string;
   clientCostUsd: number;
+  /** A leased one-call job's completion, as the journal writes it. */
+  completion?: CompletionResult;
 }
 
+/** What a finished non-streaming call gives its surface. */
+export interface FinishedCall {
+  jobId: string;
+  value: ChatResult;
+  answered: CallSuccess;
+  settled: SettledCall;
+}
+
+/**
+ * The one owner of an LLM call: route (cached catalog) → rate limits → reserve credits (from the
+ * replica's lease in memory, else an exact hold in Postgres) → attempts across deployments →
+ * settle (into the lease and the durable journal, else one SQL statement). Surfaces (/v1, job
+ * routes, streams) are thin around prepare / attempt / settle.
+ */
 @Injectable()
 export class CallsService implements BeforeApplicationShutdown {
   /** Every call from its hold to its settlement, so shutdown can cut and settle them. */
   readonly drain: CallDrain;
+  /** The exact path's statements of one team, one at a time on this replica. */
+  private readonly teams = new TeamQueue();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -83,25 +129,56 @@ export class CallsService implements BeforeApplicationShutdown {
     private readonly rateLimits: RateLimitService,
     private readonly providers: ProvidersService,
     private readonly metrics: GatewayMetrics,
+    private readonly completion: JobCompletionService,
+    private readonly leases: LeasesService,
+    private readonly journal: CallJournal,
     shutdown: ShutdownCoordinator,
   ) {
     this.drain = new CallDrain(shutdown.deadline);
   }
 
-  /** Pools close after this hook: calls cut at the deadline still have their billing to write. */
-  beforeApplicationShutdown(): Promise<void> {
-    return this.drain.close();
+  /** Calls cut at the deadline settle first; then the journal is written and the leases go back. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.drain.close();
+    await this.journal.close();
+    await this.leases.close();
   }
 
-  /** A non-streaming call inside a job: prepare → attempts → settle. */
-  async call(principal: TeamPrincipal, jobId: string, body: LlmCallDto) {
-    const prepared = await this.prepare(principal, jobId, body, false);
+  /** A non-streaming call inside an open job. */
+  async call(principal: TeamPrincipal, jobId: string, body: LlmCallDto): Promise<FinishedCall> {
+    return this.complete(await this.prepare(principal, jobId, body, false));
+  }
+
+  /**
+   * A non-streaming one-call job: opened, called, and closed as completed (or failed, with the
+   * error's detail, when the call fails). `onJob` learns the job id as soon as there is one.
+   */
+  async callOneCallJob(
+    principal: TeamPrincipal,
+    job: NewJob,
+    body: LlmCallDto,
+    onJob: (jobId: string) => void = () => undefined,
+  ): Promise<FinishedCall & { completion: CompletionResult }> {
+    const prepared = await this.prepareOneCall(principal, job, body, false, onJob);
+    try {
+      const finished = await this.complete(prepared);
+      const completion =
+        finished.settled.completion ?? (await this.closeJob(prepared, { status: 'completed' }));
+      return { ...finished, completion };
+    } catch (err) {
+      if (!prepared.memoryJob) await this.closeJob(prepared, failedWith(err));
+      throw err;
+    }
+  }
+
+  /** Attempts, then settle. */
+  private async complete(prepared: PreparedCall): Promise<FinishedCall> {
     const { value, success } = await this.attempt(prepared, (target, request, signal) =>
       this.providers.adapterFor(target.provider).complete(target, request, signal),
     );
     const answered: CallSuccess = { ...success, finishReason: value.finish_reason };
     const settled = await this.settle(prepared, answered);
-    return toCallResponse(settled.callId, value, answered);
+    return { jobId: prepared.jobId, value, answered, settled };
   }
 
   /**
@@ -115,9 +192,94 @@ export class CallsService implements BeforeApplicationShutdown {
     body: LlmCallDto,
     streamed: boolean,
   ): Promise<PreparedCall> {
+    const routed = await this.route(principal, body);
+    return this.holdExactly(principal, jobId, body, streamed, routed);
+  }
+
+  /**
+   * A one-call job's call. A busy team's call reserves from this replica's lease and its job
+   * stays in memory until the journal writes both (no database round trip); otherwise the job
+   * row is inserted and the call held in Postgres (a refused job is closed as failed).
+   */
+  async prepareOneCall(
+    principal: TeamPrincipal,
+    job: NewJob,
+    body: LlmCallDto,
+    streamed: boolean,
+    onJob: (jobId: string) => void,
+  ): Promise<PreparedCall> {
+    assertOwnTeam(principal, job.team_id);
+    const routed = await this.route(principal, body);
+    const lease = this.leases.reserve(principal, (settings) =>
+      fullEstimate(settings, routed.promptTokens, body, routed.plan),
+    );
+    if (lease?.lease.settings) {
+      const now = new Date().toISOString();
+      const jobId = randomUUID();
+      onJob(jobId);
+      return {
+        ...routed,
+        principal,
+        jobId,
+        body,
+        streamed,
+        holdId: null,
+        settings: lease.lease.settings,
+        attempts: [],
+        inFlight: this.drain.enter(),
+        lease,
+        memoryJob: {
+          job_id: jobId,
+          team_id: principal.teamId,
+          key_id: principal.keyId,
+          job_type: job.job_type,
+          user_id: job.user_id ?? null,
+          metadata: job.metadata ?? {},
+          created_at: now,
+          started_at: now,
+        },
+      };
+    }
+    const { job_id: jobId } = await this.teams.run(principal.teamId, () =>
+      insertJob(this.db, principal, job),
+    );
+    onJob(jobId);
+    try {
+      return await this.holdExactly(principal, jobId, body, streamed, routed);
+    } catch (err) {
+      await this.completion.complete(principal.teamId, jobId, failedWith(err));
+      throw err;
+    }
+  }
+
+  /** Closes an exact one-call job (its row and hold are in Postgres). */
+  async closeJob(
+    prepared: PreparedCall,
+    completion: { status: 'completed' | 'failed'; error_message?: string },
+  ): Promise<CompletionResult> {
+    const teamId = prepared.principal.teamId;
+    const result = await this.teams.run(teamId, () =>
+      this.completion.complete(teamId, prepared.jobId, completion),
+    );
+    if (!result) throw new TollgateError('NOT_FOUND', 'Job not found');
+    return result;
+  }
+
+  /** The plan (catalog in memory), the prompt estimate and the rate-limit ticket (Redis). */
+  private async route(principal: TeamPrincipal, body: LlmCallDto) {
     const plan = (await this.routing.plan(principal, body.model)).slice(0, MAX_ATTEMPTS);
     const promptTokens = estimatePromptTokens(body.messages, body.tools);
     const ticket = await this.rateLimits.take(principal, promptTokens + (body.max_tokens ?? 0));
+    return { plan, promptTokens, ticket };
+  }
+
+  private async holdExactly(
+    principal: TeamPrincipal,
+    jobId: string,
+    body: LlmCallDto,
+    streamed: boolean,
+    { plan, promptTokens, ticket }: Awaited<ReturnType<CallsService['route']>>,
+  ): Promise<PreparedCall> {
     const hold = {
       jobId,
       teamId: principal.teamId,
@@ -153,25 +315,48 @@ export class CallsService implements BeforeApplicationShutdown {
       ticket,
       attempts: [],
       inFlight: this.drain.enter(),
+      lease: null,
+      memoryJob: null,
     };
   }
 
-  /** The hold (one statement; a budgeted key adds its conditional UPDATE in one transaction). */
+  /**
+   * The hold (one statement; a budgeted key adds its conditional UPDATE in one transaction).
+   * Refused for credits while replicas lease the team's balance: they are asked to give their
+   * leases' free credits back and the hold is tried again, so the team can spend down to 0.
+   */
   private async hold(hold: HoldRequest): Promise<Extract<HoldOutcome, { kind: 'held' }>> {
+    for (let retry = 0; ; retry++) {
+      const outcome = await this.holdOnce(hold);
+      const recall =
+        outcome.kind === 'insufficient' &&
+        retry < RECALL_RETRIES &&
+        this.leases.book.enabled &&
+        (await teamHasLeases(this.db, hold.teamId));
+      if (!recall) return assertHeld(outcome);
+      await this.leases.recall(hold.teamId);
+      await sleep(10 * 2 ** retry);
+    }
+  }
+
+  private holdOnce(hold: HoldRequest): Promise<HoldOutcome> {
+    return this.teams.run(hold.teamId, () => this.holdStatement(hold));
+  }
+
+  private holdStatement(hold: HoldRequest): Promise<HoldOutcome> {
     const budgetKeyId = hold.budgetKeyId;
-    const outcome =
-      budgetKeyId === null
-        ? await holdForCall(this.db, hold)
-        : await this.db.transaction(async (manager) => {
-            const held = await holdForCall(manager, hold);
-            if (held.kind === 'held' && held.credits > 0) {
-              if (!(await holdKeyBudget(manager, budgetKeyId, held.credits))) {
-                throw new TollgateError('KEY_BUDGET_EXCEEDED', 'Key budget exceeded');
-              }
-            }
-            return held;
-          });
-    return assertHeld(outcome);
+    if (budgetKeyId === null) return retryingLockConflicts(() => holdForCall(this.db, hold));
+    return retryingLockConflicts(() =>
+      this.db.transaction(async (manager) => {
+        const held = await holdForCall(manager, hold);
+        if (held.kind === 'held' && held.credits > 0) {
+          if (!(await holdKeyBudget(manager, budgetKeyId, held.credits))) {
+            throw new TollgateError('KEY_BUDGET_EXCEEDED', 'Key budget exceeded');
+          }
+        }
+        return held;
+      }),
+    );
   }
 
   /**
@@ -232,18 +417,23 @@ export class CallsService implements BeforeApplicationShutdown {
         clearTimeout(timer);
       }
     }
-    await this.settle(prepared, null);
-    if (prepared.inFlight.cut.aborted) {
-      throw new TollgateError('SERVICE_UNAVAILABLE', 'Server is shutting down');
-    }
-    throw toGatewayError(last);
+    const error = prepared.inFlight.cut.aborted
+      ? new TollgateError('SERVICE_UNAVAILABLE', 'Server is shutting down')
+      : toGatewayError(last);
+    await this.settle(prepared, null, error.detail);
+    throw error;
   }
 
   /**
-   * Records the call (every attempt) and settles the hold to the actual amount in one statement.
+   * Records the call (every attempt) and settles what it reserved to the actual amount: into the
+   * lease and the journal (a leased one-call job is closed with it), else in one SQL statement.
    * `success` null = no attempt answered: the hold is released and only attempts are stored.
    */
-  async settle(prepared: PreparedCall, success: CallSuccess | null): Promise<SettledCall> {
+  async settle(
+    prepared: PreparedCall,
+    success: CallSuccess | null,
+    failure = 'Call failed',
+  ): Promise<SettledCall> {
     const calls = [...prepared.attempts];
     let due = 0;
     let clientCostUsd = 0;
@@ -263,18 +453,72 @@ export class CallsService implements BeforeApplicationShutdown {
         row.completion_tokens,
       );
     }
-    const settlement = await settle(this.db, {
-      teamId: prepared.principal.teamId,
-      keyId: prepared.principal.keyId,
-      jobId: prepared.jobId,
-      holdId: prepared.holdId,
-      due,
-      reason: `LLM call ${callId}`,
-      calls,
-    }).finally(prepared.inFlight.leave);
+    const settlement = await (
+      prepared.lease
+        ? this.settleLeased(prepared, prepared.lease, success, calls, due, callId, failure)
+        : this.settleExactly(prepared, {
+            teamId: prepared.principal.teamId,
+            keyId: prepared.principal.keyId,
+            jobId: prepared.jobId,
+            holdId: prepared.holdId,
+            due,
+            reason: `LLM call ${callId}`,
+            calls,
+          })
+    ).finally(prepared.inFlight.leave);
     this.metrics.recordCredits(prepared.settings.budgetMode, settlement.charged);
+    this.metrics.recordMetering(prepared.lease ? 'lease' : 'exact');
     this.rateLimits.settle(prepared.ticket, success?.usage.total_tokens ?? 0);
     return { ...settlement, callId, clientCostUsd };
+  }
+
+  private settleExactly(prepared: PreparedCall, input: SettleInput): Promise<Settlement> {
+    return this.teams.run(prepared.principal.teamId, () =>
+      retryingLockConflicts(() => settle(this.db, input)),
+    );
+  }
+
+  /**
+   * A leased call settles in memory and its record (one-call job, attempts, charge) goes to the
+   * durable journal before the client hears back. job_based: the job's credit when it completes.
+   */
+  private async settleLeased(
+    prepared: PreparedCall,
+    lease: Reservation,
+    success: CallSuccess | null,
+    calls: CallRecord[],
+    callDue: number,
+    callId: string,
+    failure: string,
+  ): Promise<Settlement & { completion: CompletionResult }> {
+    const job = prepared.memoryJob!;
+    const completed =
+      success !== null &&
+      !success.error &&
+      (success.status !== 'aborted' || success.hasOutput === true);
+    const jobBased = prepared.settings.budgetMode === 'job_based';
+    const charge = this.leases.book.settle(lease, jobBased ? Number(completed) : callDue);
+    const status = completed ? 'completed' : 'failed';
+    const completedAt = new Date().toISOString();
+    await this.journal.record({
+      job: {
+        ...job,
+        status,
+        error_message: completed ? null : failure,
+        completed_at: completedAt,
+      },
+      leaseId: lease.lease.leaseId!,
+      charge,
+      reason: jobBased ? `Job ${job.job_id} completed` : `LLM call ${callId}`,
+      calls,
+    });
+    const remaining = this.leases.remainingEstimate(lease.lease);
+    return {
+      charged: charge,
+      released: lease.credits,
+      remaining,
+      completion: completionOf(job.job_id, status, completedAt, calls, charge, remaining),
+    };
   }
 
   private request(body: LlmCallDto, deployment: Deployment): ChatRequest {
@@ -349,103 +593,31 @@ export class CallsService implements BeforeApplicationShutdown {
 }
 
 /**
- * A request without max_tokens whose hold is less than the full estimate (the team cannot pay
- * DEFAULT_COMPLETION_CAP tokens of answer) is sent with the max_tokens its hold pays for, so the
- * provider never generates more than the team can be charged for.
+ * What a leased call reserves: the whole estimate (prompt + max_tokens, or the default cap, at the
+ * dearest deployment of the plan), in the same units the exact hold uses; job_based: the job's 1.
  */
-function capToHold(
-  body: LlmCallDto,
-  held: Extract<HoldOutcome, { kind: 'held' }>,
+function fullEstimate(
+  settings: BudgetSettings,
   promptTokens: number,
-  prices: { inputPricePerMillion: number; outputPricePerMillion: number },
-): LlmCallDto {
-  if (body.max_tokens !== undefined || held.settings.budgetMode === 'job_based') return body;
-  const affordable = affordableCompletionTokens(held.settings, held.credits, promptTokens, {
-    inputPerMillion: prices.inputPricePerMillion,
-    outputPerMillion: prices.outputPricePerMillion,
-  });
-  if (affordable >= DEFAULT_COMPLETION_CAP) return body;
-  return Object.assign(new LlmCallDto(), body, { max_tokens: Math.max(1, affordable) });
-}
-
-const ZERO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-
-function assertHeld(outcome: HoldOutcome): Extract<HoldOutcome, { kind: 'held' }> {
-  switch (outcome.kind) {
-    case 'held':
-      return outcome;
-    case 'job_not_found':
-      throw new TollgateError('NOT_FOUND', 'Job not found');
-    case 'other_team':
-      throw new TollgateError('FORBIDDEN', 'Cannot access jobs for a different team');
-    case 'job_closed':
-      throw new TollgateError('JOB_CLOSED', `Job is already ${outcome.status}`);
-    case 'key_budget':
-      throw new TollgateError('KEY_BUDGET_EXCEEDED', 'Key budget exceeded');
-    case 'insufficient':
-      throw new TollgateError('INSUFFICIENT_CREDITS', 'Insufficient credits');
-  }
-}
-
-function classify(err: unknown, timedOut: boolean): UpstreamError {
-  if (timedOut) return new UpstreamError('timeout', 'Upstream request timed out');
-  if (err instanceof UpstreamError) return err;
-  const name = err instanceof Error ? err.name : '';
-  if (name === 'TimeoutError') return new UpstreamError('timeout', 'Upstream request timed out');
-  return new UpstreamError('connection', 'Upstream connection failed');
-}
-
-/**
- * What the client hears when no attempt answered: a provider's refusal of the request itself is
- * the caller's 400, a provider rate limit a 429 to retry later, a timeout 504, the rest 502. The
- * provider's own words are passed on, except for an auth failure: that one is about the
- * gateway's credential, which the team must not learn anything about.
- */
-export function toGatewayError(last: UpstreamError | null): TollgateError {
-  if (last?.kind === 'timeout') {
-    return new TollgateError('UPSTREAM_TIMEOUT', 'Upstream request timed out');
-  }
-  const status = last?.status ? ` (status ${last.status})` : '';
-  if (last?.kind === 'auth') {
-    return new TollgateError(
-      'UPSTREAM_ERROR',
-      `Upstream auth error${status}: the provider refused the gateway's credential for this model`,
-    );
-  }
-  if (last?.kind === 'bad_request') {
-    return new TollgateError(
-      'UPSTREAM_BAD_REQUEST',
-      `Upstream rejected the request${status}: ${last.message.slice(0, 200)}`,
-    );
-  }
-  if (last?.kind === 'rate_limited') {
-    return new TollgateError(
-      'UPSTREAM_RATE_LIMITED',
-      `Upstream rate limited${status}: ${last.message.slice(0, 200)}`,
-      { 'Retry-After': String(Math.max(1, Math.ceil((last.retryAfterMs ?? 1000) / 1000))) },
-    );
-  }
-  return new TollgateError(
-    'UPSTREAM_ERROR',
-    `Upstream ${last?.kind.replace('_', ' ') ?? 'error'}${status}: ${last?.message.slice(0, 200) ?? 'no deployment answered'}`,
+  body: LlmCallDto,
+  plan: Deployment[],
+): number {
+  if (settings.budgetMode === 'job_based') return 1;
+  const completionTokens = body.max_tokens ?? DEFAULT_COMPLETION_CAP;
+  const prices = {
+    inputPerMillion: Math.max(...plan.map((d) => d.inputPricePerMillion)),
+    outputPerMillion: Math.max(...plan.map((d) => d.outputPricePerMillion)),
+  };
+  const cost = callCosts(promptTokens, completionTokens, prices, settings.markupPercentage);
+  return Math.max(
+    1,
+    consumptionCredits(settings, cost.clientCostUsd, promptTokens + completionTokens),
   );
 }
 
-export function toCallResponse(callId: string, result: ChatResult, success: CallSuccess) {
+function failedWith(err: unknown): { status: 'failed'; error_message: string } {
   return {
-    call_id: callId,
-    response: {
-      content: result.content,
-      finish_reason: result.finish_reason,
-      ...(result.tool_calls?.length ? { tool_calls: result.tool_calls } : {}),
-    },
-    metadata: {
-      model: success.deployment.modelName,
-      prompt_tokens: success.usage.prompt_tokens,
-      completion_tokens: success.usage.completion_tokens,
-      tokens_used:
-        success.usage.total_tokens || success.usage.prompt_tokens + success.usage.completion_tokens,
-      latency_ms: success.latencyMs,
-    },
+    status: 'failed',
+    error_message: err instanceof TollgateError ? err.detail : 'Call failed',
   };
 }

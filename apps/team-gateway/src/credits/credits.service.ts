@@ -4,19 +4,26 @@ import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import { getBalance, listTransactions } from '@app/billing';
 import { TollgateError } from '@app/http';
+import { CallJournal } from '../metering/call-journal';
 
 /** Self-service credits: the caller's own team only. */
 @Injectable()
 export class CreditsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly journal: CallJournal,
+  ) {}
 
-  balance(principal: TeamPrincipal, teamId: string) {
+  /** Reads see this replica's own calls: its journal is written first (a no-op when empty). */
+  async balance(principal: TeamPrincipal, teamId: string) {
     assertOwnTeam(principal, teamId);
+    await this.journal.flush();
     return getBalance(this.db, teamId);
   }
 
-  transactions(principal: TeamPrincipal, teamId: string, limit: number, cursor?: string) {
+  async transactions(principal: TeamPrincipal, teamId: string, limit: number, cursor?: string) {
     assertOwnTeam(principal, teamId);
+    await this.journal.flush();
     return listTransactions(this.db, teamId, limit, cursor);
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { settle } from '@app/billing';
-import { returning } from '@app/db';
+import { retryingLockConflicts, returning } from '@app/db';
 import type { BudgetMode, JobStatus } from '@app/db';
 import { TollgateError } from '@app/http';
 import type { JobCosts } from './job.mapper';
@@ -52,6 +52,15 @@ export class JobCompletionService {
     jobId: string,
     completion: Completion,
     skipLocked = false,
+  ): Promise<CompletionResult | null> {
+    return retryingLockConflicts(() => this.transaction(teamId, jobId, completion, skipLocked));
+  }
+
+  private transaction(
+    teamId: string | null,
+    jobId: string,
+    completion: Completion,
+    skipLocked: boolean,
   ): Promise<CompletionResult | null> {
     return this.db.transaction(async (manager) => {
       const rows: LockedJob[] = await manager.query(

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
+import { retryingLockConflicts } from '@app/db';
 import { TollgateError } from '@app/http';
 
 /** What opening a job takes: the caller's team (if named, it must be the key's), type, user, metadata. */
@@ -23,10 +24,13 @@ export async function insertJob(
   job: NewJob,
 ): Promise<{ job_id: string; status: string; created_at: Date }> {
   assertOwnTeam(principal, job.team_id);
-  const rows: Array<{ job_id: string; status: string; created_at: Date }> = await db.query(
-    `INSERT INTO jobs (team_id, key_id, job_type, user_id, metadata)
-     VALUES ($1, $2, $3, $4, $5) RETURNING job_id, status, created_at`,
-    [principal.teamId, principal.keyId, job.job_type, job.user_id ?? null, job.metadata ?? {}],
-  );
+  const rows: Array<{ job_id: string; status: string; created_at: Date }> =
+    await retryingLockConflicts(() =>
+      db.query(
+        `INSERT INTO jobs (team_id, key_id, job_type, user_id, metadata)
+         VALUES ($1, $2, $3, $4, $5) RETURNING job_id, status, created_at`,
+        [principal.teamId, principal.keyId, job.job_type, job.user_id ?? null, job.metadata ?? {}],
+      ),
+    );
   return rows[0];
 }

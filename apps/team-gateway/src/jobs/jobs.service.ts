@@ -6,13 +6,15 @@ import type { TeamPrincipal } from '@app/auth';
 import { Job, newestFirst } from '@app/db';
 import { decodeCursor, Page, toPage, TollgateError } from '@app/http';
 import { CallsService } from '../calls/calls.service';
+import { toCallResponse } from '../calls/call-outcomes';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
+import { CallJournal } from '../metering/call-journal';
 import { StreamCallService } from '../streaming/stream-call.service';
 import { CreateAndCallDto } from './dto/create-and-call.dto';
 import { CreateJobDto } from './dto/create-job.dto';
 import { ListJobsQueryDto } from './dto/list-jobs.query';
 import { Completion, JOB_CALL_TOTALS, JobCompletionService } from './job-completion.service';
-import { assertOwnTeam, insertJob, NewJob } from './job-rows';
+import { assertOwnTeam, insertJob } from './job-rows';
 import { CallCostRow, JobCosts, toCallCost, toJobResponse } from './job.mapper';
 
 type JobResponse = ReturnType<typeof toJobResponse>;
@@ -24,6 +26,7 @@ export class JobsService {
     private readonly calls: CallsService,
     private readonly completion: JobCompletionService,
     private readonly streams: StreamCallService,
+    private readonly journal: CallJournal,
   ) {}
 
   async create(principal: TeamPrincipal, dto: CreateJobDto) {
@@ -44,8 +47,9 @@ export class JobsService {
     return this.get(principal, jobId);
   }
 
-  llmCall(principal: TeamPrincipal, jobId: string, body: LlmCallDto) {
-    return this.calls.call(principal, jobId, body);
+  async llmCall(principal: TeamPrincipal, jobId: string, body: LlmCallDto) {
+    const done = await this.calls.call(principal, jobId, body);
+    return toCallResponse(done.settled.callId, done.value, done.answered);
   }
 
   llmCallStream(
@@ -82,32 +86,12 @@ export class JobsService {
     const { team_id, job_type, user_id, metadata, job_metadata, ...call } = dto;
     const job = { team_id, job_type, user_id, metadata: { ...job_metadata, ...metadata } };
     const body = Object.assign(new LlmCallDto(), call);
-    const { jobId, value, completed } = await this.inOneCallJob(principal, job, (id) =>
-      this.calls.call(principal, id, body),
-    );
-    return { job_id: jobId, ...value, costs: completed.costs };
-  }
-
-  /**
-   * Opens a job, runs `work` in it and closes it: completed, or failed (with the error's detail)
-   * when `work` throws, the error then passed on.
-   */
-  async inOneCallJob<T>(
-    principal: TeamPrincipal,
-    job: NewJob,
-    work: (jobId: string) => Promise<T>,
-  ) {
-    const { job_id: jobId } = await insertJob(this.db, principal, job);
-    let value: T;
-    try {
-      value = await work(jobId);
-    } catch (err) {
-      const detail = err instanceof TollgateError ? err.detail : 'Call failed';
-      await this.complete(principal, jobId, { status: 'failed', error_message: detail });
-      throw err;
-    }
-    const completed = await this.complete(principal, jobId, { status: 'completed' });
-    return { jobId, value, completed };
+    const done = await this.calls.callOneCallJob(principal, job, body);
+    return {
+      job_id: done.jobId,
+      ...toCallResponse(done.settled.callId, done.value, done.answered),
+      costs: done.completion.costs,
+    };
   }
 
   async costs(principal: TeamPrincipal, jobId: string) {
@@ -159,6 +143,7 @@ export class JobsService {
     query: ListJobsQueryDto,
   ): Promise<Page<JobResponse>> {
     assertOwnTeam(principal, teamId);
+    await this.journal.flush();
     const limit = query.limit ?? 50;
     const position = decodeCursor(query.cursor);
     const qb = this.db
@@ -182,6 +167,7 @@ export class JobsService {
   /** Jobs, calls, tokens, client cost and credits of the team over [from, to), by SQL aggregation. */
   async usage(principal: TeamPrincipal, teamId: string, from?: string, to?: string) {
     assertOwnTeam(principal, teamId);
+    await this.journal.flush();
     const end = to ? new Date(to) : new Date();
     const start = from ? new Date(from) : new Date(end.getTime() - 30 * 86_400_000);
     const params = [teamId, start, end];
@@ -245,7 +231,9 @@ export class JobsService {
     };
   }
 
+  /** Reads see this replica's own calls: its journal is written first (a no-op when empty). */
   private async own(principal: TeamPrincipal, jobId: string): Promise<Job> {
+    await this.journal.flush();
     const job = await this.db.getRepository(Job).findOneBy({ jobId });
     if (!job) throw new TollgateError('NOT_FOUND', 'Job not found');
     if (job.teamId !== principal.teamId) {

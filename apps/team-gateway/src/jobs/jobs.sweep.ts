@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { releaseExpiredHolds } from '@app/billing';
+import { releaseExpiredHolds, releaseExpiredLeases } from '@app/billing';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { JobCompletionService } from './job-completion.service';
 
@@ -12,7 +12,8 @@ const MAX_BATCHES = 10;
 
 /**
  * Closes jobs left open past JOB_TTL (completed if a call succeeded, else failed; charged by the
- * same rules as a client's complete) and releases expired call holds. Safe on several replicas:
+ * same rules as a client's complete), releases expired call holds and the expired leases of
+ * replicas that died. Safe on several replicas:
  * each job is closed under FOR UPDATE SKIP LOCKED and completion is idempotent.
  */
 @Injectable()
@@ -39,9 +40,10 @@ export class JobsSweep implements OnApplicationBootstrap {
     try {
       const closed = await this.closeExpiredJobs();
       const released = await releaseExpiredHolds(this.db);
-      if (closed > 0 || released > 0) {
+      const leased = await releaseExpiredLeases(this.db);
+      if (closed > 0 || released > 0 || leased > 0) {
         this.logger.log(
-          `Sweep: closed ${closed} expired job(s), released ${released} held credit(s)`,
+          `Sweep: closed ${closed} expired job(s), released ${released} held and ${leased} leased credit(s)`,
         );
       }
     } catch (err) {

@@ -11,6 +11,8 @@ const UPSTREAM_DURATION = 'tollgate_upstream_request_duration_seconds';
 const TOKENS = 'tollgate_llm_tokens_total';
 const CREDITS = 'tollgate_credits_charged_total';
 const CALLS = 'tollgate_llm_calls_total';
+const METERED = 'tollgate_metered_calls_total';
+const BACKGROUND = 'tollgate_background_db_statements_total';
 
 export const METRIC_PROVIDERS = [
   makeHistogramProvider({
@@ -28,6 +30,16 @@ export const METRIC_PROVIDERS = [
   makeCounterProvider({ name: TOKENS, help: 'Tokens metered', labelNames: ['model', 'kind'] }),
   makeCounterProvider({ name: CREDITS, help: 'Credits charged', labelNames: ['budget_mode'] }),
   makeCounterProvider({ name: CALLS, help: 'LLM call attempts', labelNames: ['model', 'status'] }),
+  makeCounterProvider({
+    name: METERED,
+    help: 'Calls settled, by how their credits were reserved (lease: in memory; exact: in PostgreSQL)',
+    labelNames: ['path'],
+  }),
+  makeCounterProvider({
+    name: BACKGROUND,
+    help: 'PostgreSQL statements off the request path (journal batches, lease grants and renewals)',
+    labelNames: ['kind'],
+  }),
 ];
 
 /** The gateway's Prometheus instruments, in one place. */
@@ -39,7 +51,17 @@ export class GatewayMetrics {
     @InjectMetric(TOKENS) private readonly tokens: Counter<string>,
     @InjectMetric(CREDITS) private readonly credits: Counter<string>,
     @InjectMetric(CALLS) private readonly calls: Counter<string>,
+    @InjectMetric(METERED) private readonly metered: Counter<string>,
+    @InjectMetric(BACKGROUND) private readonly background: Counter<string>,
   ) {}
+
+  recordMetering(path: 'lease' | 'exact'): void {
+    this.metered.inc({ path });
+  }
+
+  recordBackgroundStatement(kind: 'journal' | 'lease'): void {
+    this.background.inc({ kind });
+  }
 
   recordCall(model: string, status: string, promptTokens: number, completionTokens: number): void {
     this.calls.inc({ model, status });

@@ -51,13 +51,15 @@ export class OpenAiService {
       onJob(joined);
       return { jobId: joined, completion: await this.call(principal, joined, body) };
     }
-    // an unknown or denied model is refused before a job is opened for it
-    await this.routing.resolve(principal, body.model);
-    const { jobId, value } = await this.jobs.inOneCallJob(principal, toOneCallJob(req), (id) => {
-      onJob(id);
-      return this.call(principal, id, body);
-    });
-    return { jobId, completion: value };
+    const done = await this.calls.callOneCallJob(principal, toOneCallJob(req), body, onJob);
+    return {
+      jobId: done.jobId,
+      completion: toChatCompletion(
+        done.settled.callId,
+        done.value,
+        done.answered.deployment.modelName,
+      ),
+    };
   }
 
   /** `stream: true`: SSE chunks written to `res` by the streaming service, X-Job-Id set. */
@@ -76,7 +78,6 @@ export class OpenAiService {
       await this.streams.stream(principal, joined, body, httpReq, res, { includeUsage, headers });
       return;
     }
-    await this.routing.resolve(principal, body.model);
     await this.streams.streamOneCallJob(principal, toOneCallJob(req), body, httpReq, res, {
       includeUsage,
     });
@@ -96,21 +97,14 @@ export class OpenAiService {
     return toModel(model, created.get(model) ?? 0);
   }
 
-  /** A non-streaming call: hold, upstream attempts with fallback, settle (as CallsService.call). */
+  /** A non-streaming call inside an open job. */
   private async call(
     principal: TeamPrincipal,
     jobId: string,
     body: LlmCallDto,
   ): Promise<ChatCompletion> {
-    const prepared = await this.calls.prepare(principal, jobId, body, false);
-    const { value, success } = await this.calls.attempt(prepared, (target, request, signal) =>
-      this.providers.adapterFor(target.provider).complete(target, request, signal),
-    );
-    const settled = await this.calls.settle(prepared, {
-      ...success,
-      finishReason: value.finish_reason,
-    });
-    return toChatCompletion(settled.callId, value, success.deployment.modelName);
+    const done = await this.calls.call(principal, jobId, body);
+    return toChatCompletion(done.settled.callId, done.value, done.answered.deployment.modelName);
   }
 
   /** When each name first appeared (its oldest deployment, or its group), in Unix seconds. */

@@ -1,14 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request, Response } from 'express';
-import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { TollgateError } from '@app/http';
 import { Answered, CallsService, PreparedCall } from '../calls/calls.service';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
-import { JobCompletionService } from '../jobs/job-completion.service';
-import { insertJob, NewJob } from '../jobs/job-rows';
+import { NewJob } from '../jobs/job-rows';
 import { toOpenAiError } from '../openai/openai-error';
 import type { ChatRequest, ProviderTarget, StreamChunk } from '../providers/provider.types';
 import { UpstreamError } from '../providers/provider.types';
@@ -63,15 +60,13 @@ export class StreamCallService {
   private readonly logger = new Logger('Streams');
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
     @Inject(TOLLGATE_CONFIG) private readonly config: TollgateConfig,
     private readonly calls: CallsService,
     private readonly providers: ProvidersService,
-    private readonly completion: JobCompletionService,
   ) {}
 
   /** Streams one call inside an open job to `res` as SSE (OpenAI chunks, then `data: [DONE]`), settling billing whatever happens. Throws TollgateError BEFORE any byte is written (auth, model access, credits, rate limit, all deployments failed before first byte → 502/504, cut by the shutdown deadline → 503) so the caller's exception filter renders it. */
-  stream(
+  async stream(
     principal: TeamPrincipal,
     jobId: string,
     body: LlmCallDto,
@@ -79,11 +74,13 @@ export class StreamCallService {
     res: Response,
     options: StreamOptions,
   ): Promise<StreamOutcome> {
+    for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
+    const prepared = await this.calls.prepare(principal, jobId, body, true);
     // in flight until its job is closed too, so the pools outlive the stream's billing
-    return this.calls.drain.track(this.run(principal, jobId, body, res, options));
+    return this.calls.drain.track(this.run(prepared, res, options));
   }
 
-  /** A one-call job (create-and-call-stream, and /v1 without X-Job-Id): creates the job, streams, then completes it (`completed` on success or aborted-with-output, `failed` otherwise). `X-Job-Id` header set to the new job id. */
+  /** A one-call job (create-and-call-stream, and /v1 without X-Job-Id): opens the job, streams, then closes it (`completed` on success or aborted-with-output, `failed` otherwise) before [DONE]. `X-Job-Id` header set to the new job id. A leased call's job is closed by its settle (the journal writes both). */
   async streamOneCallJob(
     principal: TeamPrincipal,
     job: OneCallJob,
@@ -92,42 +89,38 @@ export class StreamCallService {
     res: Response,
     options: StreamOptions,
   ): Promise<StreamOutcome & { jobId: string }> {
-    const { job_id: jobId } = await insertJob(this.db, principal, job);
-    const headers = { ...options.headers, 'X-Job-Id': jobId };
+    for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
+    const prepared = await this.calls.prepareOneCall(principal, job, body, true, (id) =>
+      res.setHeader('X-Job-Id', id),
+    );
     // The job is closed before [DONE], so a client that reads the job afterwards sees it closed.
-    const closeJob: BeforeEnd = async (outcome, hasOutput) => {
-      const done = outcome.status === 'success' || (outcome.status === 'aborted' && hasOutput);
-      await this.completion.complete(
-        principal.teamId,
-        jobId,
-        done ? { status: 'completed' } : { status: 'failed', error_message: 'Stream failed' },
-      );
-    };
+    const closeJob: BeforeEnd | undefined = prepared.memoryJob
+      ? undefined
+      : async (outcome, hasOutput) => {
+          const done = outcome.status === 'success' || (outcome.status === 'aborted' && hasOutput);
+          await this.calls.closeJob(
+            prepared,
+            done ? { status: 'completed' } : { status: 'failed', error_message: 'Stream failed' },
+          );
+        };
     try {
-      const outcome = await this.calls.drain.track(
-        this.run(principal, jobId, body, res, { ...options, headers }, closeJob),
-      );
-      return { ...outcome, jobId };
+      const outcome = await this.calls.drain.track(this.run(prepared, res, options, closeJob));
+      return { ...outcome, jobId: prepared.jobId };
     } catch (err) {
-      const detail = err instanceof TollgateError ? err.detail : 'Call failed';
-      await this.completion.complete(principal.teamId, jobId, {
-        status: 'failed',
-        error_message: detail,
-      });
+      if (!prepared.memoryJob) {
+        const detail = err instanceof TollgateError ? err.detail : 'Call failed';
+        await this.calls.closeJob(prepared, { status: 'failed', error_message: detail });
+      }
       throw err;
     }
   }
 
   private async run(
-    principal: TeamPrincipal,
-    jobId: string,
-    body: LlmCallDto,
+    prepared: PreparedCall,
     res: Response,
     options: StreamOptions,
     beforeEnd?: BeforeEnd,
   ): Promise<StreamOutcome> {
-    for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
-    const prepared = await this.calls.prepare(principal, jobId, body, true);
     const started = Date.now();
     const stop = new AbortController();
     // a client that does not read for as long as an upstream may stay silent is gone
@@ -218,6 +211,7 @@ export class StreamCallService {
         latencyMs: Date.now() - started,
         status: aborted ? 'aborted' : 'success',
         error: failure ?? undefined,
+        hasOutput: meter.hasOutput,
       });
       outcome = {
         callId: settled.callId,

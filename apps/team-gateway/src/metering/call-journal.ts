@@ -1,0 +1,207 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource } from 'typeorm';
+import { applyJournal, JournalEntry } from '@app/billing';
+import { CACHE_STORE, CacheStore } from '@app/cache';
+import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { retryingLockConflicts } from '@app/db';
+import { isDatabaseUnavailable } from '@app/http';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
+import { LeasesService } from './leases.service';
+
+/** Entries per statement. */
+const BATCH = 500;
+/** An entry still in the stream after this long lost its replica: any replica writes it. */
+const ORPHAN_AGE_MS = 10_000;
+
+interface Queued {
+  entry: JournalEntry;
+  /** Its id in the Redis stream, deleted once Postgres has it. */
+  streamId: string | null;
+}
+
+/**
+ * The durable call journal. A leased call's record (its one-call job, attempts, charge) is
+ * appended to a Redis stream before the client has its answer, so it survives the replica;
+ * a background writer then puts queued records into Postgres in batches (one statement each,
+ * idempotent on the job id) and deletes them from the stream. Entries a dead replica left in
+ * the stream are written by any replica. Without Redis nothing outlives the process: the record
+ * is written to Postgres before answering.
+ */
+@Injectable()
+export class CallJournal implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Journal');
+  private readonly queue: Queued[] = [];
+  private flushing: Promise<void> | null = null;
+  private orphanTimer: NodeJS.Timeout | null = null;
+  /** Redis keys of this database's journal (several databases may share one Redis). */
+  private readonly stream: string;
+  /** Records Postgres refused (a bug, not an outage): kept for an operator, never retried. */
+  private readonly deadLetters: string;
+  private readonly adopting: string;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(CACHE_STORE) private readonly store: CacheStore,
+    private readonly leases: LeasesService,
+    private readonly metrics: GatewayMetrics,
+    @Inject(TOLLGATE_CONFIG) config: TollgateConfig,
+  ) {
+    this.stream = `tollgate:journal:${databaseTag(config)}`;
+    this.deadLetters = `${this.stream}:refused`;
+    this.adopting = `${this.stream}:adopting`;
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.store.kind !== 'redis') return;
+    this.orphanTimer = setInterval(() => void this.adoptOrphans(), ORPHAN_AGE_MS / 2);
+    this.orphanTimer.unref();
+  }
+
+  /** Resolves once the record is durable (in Redis, or in Postgres without Redis). */
+  async record(entry: JournalEntry): Promise<void> {
+    const streamId = await this.store
+      .append(this.stream, JSON.stringify(entry))
+      .catch((err: Error) => {
+        this.logger.warn(`Journal append failed, writing through: ${err.message}`);
+        return null;
+      });
+    this.queue.push({ entry, streamId });
+    if (streamId === null) await this.flush();
+    else void this.flush();
+  }
+
+  /** Writes everything queued (waits for a write under way); used by reads and on shutdown. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.queue.length === 0) return;
+    this.flushing = this.drain().finally(() => (this.flushing = null));
+    await this.flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.orphanTimer) clearInterval(this.orphanTimer);
+    await this.flush();
+  }
+
+  private async drain(): Promise<void> {
+    let backoff = 50;
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, BATCH);
+      try {
+        await this.commit(batch);
+      } catch (err) {
+        // Postgres away: the records wait here and in Redis, retried with backoff
+        this.logger.warn(`Journal write failed, retrying: ${(err as Error).message}`);
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 2000);
+        continue;
+      }
+      this.queue.splice(0, batch.length);
+    }
+  }
+
+  /**
+   * Writes records to Postgres and deletes them from the stream. A record Postgres refuses
+   * (not for being away: then this throws and nothing is lost) is set aside, one at a time, so
+   * it never stops the others.
+   */
+  private async commit(items: Queued[]): Promise<void> {
+    try {
+      await retryingLockConflicts(() => this.write(items.map((q) => q.entry)));
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
+      for (const q of items) {
+        await retryingLockConflicts(() => this.write([q.entry])).catch((one: Error) => {
+          if (isDatabaseUnavailable(one)) throw one;
+          return this.setAside(q, one);
+        });
+      }
+    }
+    const ids = items.flatMap((q) => (q.streamId ? [q.streamId] : []));
+    await this.store.removeEntries(this.stream, ids).catch((err: Error) => {
+      this.logger.warn(`Journal trim failed (the records are idempotent): ${err.message}`);
+    });
+  }
+
+  /** Kept in a dead-letter stream for an operator, and logged: never dropped silently. */
+  private async setAside(q: Queued, err: Error): Promise<void> {
+    this.logger.error(
+      `Journal record of job ${q.entry.job.job_id} refused by Postgres, moved to ${this.deadLetters}: ${err.message}`,
+    );
+    await this.store
+      .append(this.deadLetters, JSON.stringify({ error: err.message, entry: q.entry }))
+      .catch(() => undefined);
+  }
+
+  /**
+   * One statement for the batch; when a lease it charges is gone (expired with its replica),
+   * the entries are written one by one, those of the lost lease against the team's balance.
+   */
+  private async write(entries: JournalEntry[]): Promise<void> {
+    const outcome = await this.apply(entries);
+    if (!outcome.leaseShort) return this.settled(entries);
+    for (const entry of entries) {
+      const one = await this.apply([entry]);
+      if (!one.leaseShort) {
+        this.settled([entry]);
+        continue;
+      }
+      if (entry.leaseId) this.leases.book.lost(entry.leaseId);
+      await this.apply([{ ...entry, leaseId: null }]);
+    }
+  }
+
+  private apply(entries: JournalEntry[]) {
+    this.metrics.recordBackgroundStatement('journal');
+    return applyJournal(this.db, entries);
+  }
+
+  /** Written now or by an earlier attempt that committed: a leased charge is never capped. */
+  private settled(entries: JournalEntry[]): void {
+    for (const entry of entries) {
+      if (entry.leaseId) this.leases.book.flushed(entry.leaseId, entry.charge);
+    }
+  }
+
+  /** Writes what replicas that died left in the stream (idempotent with their own writes). */
+  private async adoptOrphans(): Promise<void> {
+    try {
+      // one replica at a time adopts (the lock lapses by itself)
+      const { replicaId } = this.leases;
+      if (
+        !(await this.store.setIfUnchanged(
+          this.adopting,
+          replicaId,
+          ORPHAN_AGE_MS,
+          this.adopting,
+          '',
+        ))
+      ) {
+        return;
+      }
+      const mine = new Set(this.queue.map((q) => q.streamId));
+      const old = (await this.store.oldEntries(this.stream, ORPHAN_AGE_MS, BATCH)).filter(
+        (o) => !mine.has(o.id),
+      );
+      if (old.length === 0) return;
+      await this.commit(
+        old.map((o) => ({ entry: JSON.parse(o.payload) as JournalEntry, streamId: o.id })),
+      );
+      this.logger.warn(`Wrote ${old.length} journal record(s) left by a stopped replica`);
+    } catch (err) {
+      this.logger.warn(`Adopting journal records failed: ${(err as Error).message}`);
+    }
+  }
+}
+
+/** Which database the journal belongs to: host, port and name (no credentials), hashed short. */
+function databaseTag(config: TollgateConfig): string {
+  const url = config.db.url ? new URL(config.db.url) : null;
+  const where = url
+    ? `${url.hostname}:${url.port}${url.pathname}`
+    : `embedded:${config.db.embeddedPort}:${config.db.dataDir}`;
+  return createHash('sha256').update(where).digest('hex').slice(0, 12);
+}

@@ -1,0 +1,141 @@
+import fc from 'fast-check';
+import type { BudgetSettings } from '@app/billing';
+import { free, LeaseBook, Reservation } from './lease-book';
+
+const SETTINGS: BudgetSettings = {
+  budgetMode: 'consumption_tokens',
+  creditsPerDollar: 10,
+  tokensPerCredit: 10,
+  markupPercentage: 0,
+};
+const book = (minCallsPerSecond: number | null = 0) =>
+  new LeaseBook({ minCallsPerSecond, leaseSeconds: 2, minCredits: 4, blockMs: 2000 });
+
+describe('LeaseBook', () => {
+  it('grants only to busy teams, and sizes the lease to their demand', () => {
+    const b = book(10);
+    const lease = b.touch('t', 0);
+    expect(b.wanted(lease, 0)).toBeNull(); // one call a second is not busy
+    for (let i = 1; i < 10; i++) b.touch('t', i);
+    expect(b.wanted(lease, 10)).toEqual({ lease, credits: 20, keepFree: 20 });
+    expect(book(null).wanted(book(null).touch('t', 0), 0)).toBeNull(); // leases off
+  });
+
+  it('reserves from the free part only, and caps a settle at what the lease holds', () => {
+    const b = book();
+    const lease = b.touch('t', 0);
+    expect(b.reserve(lease, 1)).toBeNull(); // nothing granted yet
+    b.granted(lease, 'L1', 10, SETTINGS, 90);
+    const r = b.reserve(lease, 6)!;
+    expect(b.reserve(lease, 5)).toBeNull();
+    expect(b.settle(r, 25)).toBe(10); // due more than reserved: takes the free 4 too, no more
+    expect({ free: free(lease), pending: lease.pending }).toEqual({ free: 0, pending: 10 });
+    b.flushed('L1', 10);
+    expect({ granted: lease.granted, pending: lease.pending }).toEqual({ granted: 0, pending: 0 });
+  });
+
+  it('a lost lease charges at most the reservation and is replaced by the next grant', () => {
+    const b = book();
+    const lease = b.touch('t', 0);
+    b.granted(lease, 'L1', 10, SETTINGS, 0);
+    const r = b.reserve(lease, 3)!;
+    b.lost('L1');
+    expect(b.reserve(lease, 1)).toBeNull();
+    expect(b.settle(r, 9)).toBe(3);
+    const next = b.granted(lease, 'L2', 5, SETTINGS, 0);
+    expect(next).not.toBe(lease);
+    expect(next.granted).toBe(5);
+    expect(b.find('L2')).toBe(next);
+  });
+
+  /**
+   * Random interleavings of grant / reserve / settle / flush / give back / lose: the lease never
+   * promises more than Postgres holds for it, and nothing is charged twice or out of thin air.
+   */
+  it('keeps its books against a model of Postgres under any interleaving', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('grant' as const), credits: fc.integer({ min: 1, max: 20 }) }),
+      fc.record({ kind: fc.constant('reserve' as const), credits: fc.integer({ min: 1, max: 6 }) }),
+      fc.record({
+        kind: fc.constant('settle' as const),
+        pick: fc.nat(),
+        due: fc.integer({ min: 0, max: 12 }),
+      }),
+      fc.record({ kind: fc.constant('flush' as const) }),
+      fc.record({ kind: fc.constant('giveBack' as const) }),
+      fc.record({ kind: fc.constant('lose' as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const b = book();
+        let lease = b.touch('t', 0);
+        let seq = 0;
+        const pg = new Map<string, number>(); // lease id → credits Postgres holds for it
+        const journal: Array<{ leaseId: string; charge: number }> = [];
+        const open: Reservation[] = [];
+        for (const o of ops) {
+          switch (o.kind) {
+            case 'grant': {
+              const id = lease.leaseId && !lease.dead ? lease.leaseId : `L${++seq}`;
+              pg.set(id, (pg.get(id) ?? 0) + o.credits);
+              lease = b.granted(lease, id, o.credits, SETTINGS, 0);
+              break;
+            }
+            case 'reserve': {
+              const r = b.reserve(lease, o.credits);
+              if (r) open.push(r);
+              break;
+            }
+            case 'settle': {
+              if (open.length === 0) break;
+              const [r] = open.splice(o.pick % open.length, 1);
+              const id = r.lease.leaseId;
+              const charge = b.settle(r, o.due);
+              expect(charge).toBeLessThanOrEqual(o.due);
+              if (id && !r.lease.dead) journal.push({ leaseId: id, charge });
+              break;
+            }
+            case 'flush':
+              for (const e of journal.splice(0)) {
+                const held = pg.get(e.leaseId);
+                if (held === undefined) continue; // lost: written against the balance instead
+                expect(held).toBeGreaterThanOrEqual(e.charge); // never short
+                pg.set(e.leaseId, held - e.charge);
+                b.flushed(e.leaseId, e.charge);
+              }
+              break;
+            case 'giveBack': {
+              const credits = b.takeFree(lease);
+              if (credits > 0 && lease.leaseId)
+                pg.set(lease.leaseId, pg.get(lease.leaseId)! - credits);
+              break;
+            }
+            case 'lose':
+              if (lease.leaseId && !lease.dead) {
+                pg.delete(lease.leaseId);
+                journal.splice(
+                  0,
+                  journal.length,
+                  ...journal.filter((e) => e.leaseId !== lease.leaseId),
+                );
+                b.lost(lease.leaseId);
+              }
+              break;
+          }
+          for (const l of b.leases()) {
+            if (l.dead || !l.leaseId) continue;
+            expect(free(l)).toBeGreaterThanOrEqual(0);
+            expect(l.pending).toBeGreaterThanOrEqual(0);
+            // what the replica believes the lease holds is what Postgres holds for it
+            expect(l.granted).toBe(pg.get(l.leaseId));
+          }
+        }
+        const live = b.leases().filter((l) => !l.dead);
+        expect(live.reduce((s, l) => s + l.reserved, 0)).toBe(
+          open.filter((r) => !r.lease.dead).reduce((s, r) => s + r.credits, 0),
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

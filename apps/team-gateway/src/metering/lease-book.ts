@@ -1,0 +1,242 @@
+import type { BudgetSettings } from '@app/billing';
+
+/**
+ * One team's credit lease on this replica. Postgres holds `granted` credits for it (inside the
+ * team's credits_held); of those, `pending` are charged by settled calls the journal has not
+ * written yet and `reserved` are held by calls in flight; the rest is free to reserve.
+ */
+export interface TeamLease {
+  teamId: string;
+  /** null until the first grant lands. */
+  leaseId: string | null;
+  granted: number;
+  pending: number;
+  reserved: number;
+  settings: BudgetSettings | null;
+  /** The team's credits_remaining outside leases, as of the last grant. */
+  teamRemaining: number;
+  /** Being given back: no new reservations. */
+  closing: boolean;
+  /** Gone from Postgres (expired and swept): charges of its calls come from the balance. */
+  dead: boolean;
+  refilling: boolean;
+  /** No grant before this time (refused for want of credits, or recalled). */
+  blockedUntil: number;
+  /** Demand: calls in the current one-second window, and in the one before. */
+  windowStart: number;
+  windowCalls: number;
+  previousCalls: number;
+  /** Mean credits a reservation took (the lease is sized in calls × this). */
+  meanCredits: number;
+  lastUsedAt: number;
+}
+
+export interface Reservation {
+  lease: TeamLease;
+  credits: number;
+}
+
+export interface GrantWanted {
+  lease: TeamLease;
+  credits: number;
+  /** What must stay unleased of the team's balance after the grant (the other replicas' share). */
+  keepFree: number;
+}
+
+export interface LeaseBookOptions {
+  /** null = leases off; 0 = every team. */
+  minCallsPerSecond: number | null;
+  /** A lease covers this many seconds of the team's spend on this replica. */
+  leaseSeconds: number;
+  /** The smallest lease, in credits. */
+  minCredits: number;
+  /** How long a refused or recalled team is served by exact holds before the next grant. */
+  blockMs: number;
+}
+
+export const free = (lease: TeamLease) => lease.granted - lease.pending - lease.reserved;
+
+/**
+ * The replica's leases, in memory and synchronous: reserving from and settling into a lease cost
+ * no I/O. What needs Postgres (grant, give back) is decided here and done by LeasesService.
+ */
+export class LeaseBook {
+  private readonly teams = new Map<string, TeamLease>();
+  private readonly byId = new Map<string, TeamLease>();
+
+  constructor(private readonly options: LeaseBookOptions) {}
+
+  get enabled(): boolean {
+    return this.options.minCallsPerSecond !== null;
+  }
+
+  leases(): TeamLease[] {
+    return [...this.teams.values()];
+  }
+
+  find(leaseId: string): TeamLease | undefined {
+    return this.byId.get(leaseId);
+  }
+
+  /** Counts one call's demand for the team; the lease (created empty on first sight). */
+  touch(teamId: string, now: number): TeamLease {
+    let lease = this.teams.get(teamId);
+    if (!lease) {
+      lease = emptyLease(teamId, now);
+      this.teams.set(teamId, lease);
+    }
+    if (now - lease.windowStart >= 1000) {
+      lease.previousCalls = now - lease.windowStart >= 2000 ? 0 : lease.windowCalls;
+      lease.windowStart = now;
+      lease.windowCalls = 0;
+    }
+    lease.windowCalls += 1;
+    lease.lastUsedAt = now;
+    return lease;
+  }
+
+  /** Takes `credits` from the lease's free part, or null (the caller holds in Postgres). */
+  reserve(lease: TeamLease, credits: number): Reservation | null {
+    if (!lease.leaseId || lease.closing || lease.dead || credits > free(lease)) return null;
+    lease.reserved += credits;
+    lease.meanCredits = lease.meanCredits * 0.9 + credits * 0.1;
+    return { lease, credits };
+  }
+
+  /**
+   * Settles a reservation: the charge is what is due, capped at the reservation plus the lease's
+   * free part (never more than Postgres holds for it). Returns the charge.
+   */
+  settle(reservation: Reservation, due: number): number {
+    const { lease, credits } = reservation;
+    lease.reserved -= credits;
+    // released, the reservation is part of the free credits again
+    const cap = lease.dead ? credits : Math.max(0, free(lease));
+    const charge = Math.max(0, Math.min(Math.floor(due), cap));
+    if (!lease.dead) lease.pending += charge;
+    return charge;
+  }
+
+  /** The journal wrote `credits` of this lease's charges to Postgres. */
+  flushed(leaseId: string, credits: number): void {
+    const lease = this.byId.get(leaseId);
+    if (!lease || lease.dead) return;
+    lease.pending -= credits;
+    lease.granted -= credits;
+  }
+
+  /** The grant the team needs now, or null: not busy enough, blocked, or enough free already. */
+  wanted(lease: TeamLease, now: number): GrantWanted | null {
+    const { minCallsPerSecond } = this.options;
+    if (minCallsPerSecond === null || lease.refilling || lease.closing) return null;
+    if (now < lease.blockedUntil) return null;
+    const rate = Math.max(lease.windowCalls, lease.previousCalls);
+    if (rate < minCallsPerSecond) return null;
+    const target = Math.max(
+      this.options.minCredits,
+      Math.ceil(rate * this.options.leaseSeconds * Math.max(1, lease.meanCredits)),
+    );
+    const available = lease.dead ? 0 : free(lease);
+    if (available >= target / 2) return null;
+    return { lease, credits: target - available, keepFree: target };
+  }
+
+  /** A grant landed: `credits` were added to lease `leaseId`, which now holds `total`. */
+  granted(
+    lease: TeamLease,
+    leaseId: string,
+    credits: number,
+    settings: BudgetSettings,
+    teamRemaining: number,
+  ): TeamLease {
+    const current = lease.dead ? this.replace(lease) : lease;
+    if (current.leaseId && current.leaseId !== leaseId) this.byId.delete(current.leaseId);
+    current.leaseId = leaseId;
+    current.granted += credits;
+    current.settings = settings;
+    current.teamRemaining = teamRemaining;
+    current.refilling = false;
+    this.byId.set(leaseId, current);
+    return current;
+  }
+
+  /** No grant for a while: the team's balance cannot spare a lease (or was recalled). */
+  block(lease: TeamLease, now: number): void {
+    lease.blockedUntil = now + this.options.blockMs;
+  }
+
+  /** The lease is gone from Postgres: its in-flight calls settle against the balance. */
+  lost(leaseId: string): void {
+    const lease = this.byId.get(leaseId);
+    if (!lease) return;
+    lease.dead = true;
+    lease.granted = 0;
+    lease.pending = 0;
+    this.byId.delete(leaseId);
+  }
+
+  /**
+   * Takes the free part out of the lease to give back (recall, or shrinking): no call can
+   * reserve it meanwhile. Returns the credits to give back (0 = nothing).
+   */
+  takeFree(lease: TeamLease): number {
+    if (!lease.leaseId || lease.dead) return 0;
+    const credits = Math.max(0, free(lease));
+    lease.granted -= credits;
+    return credits;
+  }
+
+  /** Leases unused for `idleMs` with nothing in flight or pending: to be closed. */
+  idle(now: number, idleMs: number): TeamLease[] {
+    return this.leases().filter(
+      (l) =>
+        !l.closing &&
+        !l.refilling &&
+        l.reserved === 0 &&
+        l.pending === 0 &&
+        now - l.lastUsedAt >= idleMs,
+    );
+  }
+
+  /** Closes a lease: no reservation from now on; `forget` drops it once given back. */
+  close(lease: TeamLease): void {
+    lease.closing = true;
+  }
+
+  forget(lease: TeamLease): void {
+    if (this.teams.get(lease.teamId) === lease) this.teams.delete(lease.teamId);
+    if (lease.leaseId) this.byId.delete(lease.leaseId);
+  }
+
+  /** A fresh lease object for the team, keeping its demand; the old one stays with its calls. */
+  private replace(old: TeamLease): TeamLease {
+    const lease = { ...emptyLease(old.teamId, old.lastUsedAt), windowStart: old.windowStart };
+    lease.windowCalls = old.windowCalls;
+    lease.previousCalls = old.previousCalls;
+    lease.meanCredits = old.meanCredits;
+    lease.refilling = old.refilling;
+    this.teams.set(old.teamId, lease);
+    return lease;
+  }
+}
+
+function emptyLease(teamId: string, now: number): TeamLease {
+  return {
+    teamId,
+    leaseId: null,
+    granted: 0,
+    pending: 0,
+    reserved: 0,
+    settings: null,
+    teamRemaining: 0,
+    closing: false,
+    dead: false,
+    refilling: false,
+    blockedUntil: 0,
+    windowStart: now,
+    windowCalls: 0,
+    previousCalls: 0,
+    meanCredits: 1,
+    lastUsedAt: now,
+  };
+}

@@ -1,0 +1,195 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { TeamPrincipal } from '@app/auth';
+import { BudgetSettings, grantLease, renewLeases, returnLease } from '@app/billing';
+import { CACHE_STORE, CacheStore } from '@app/cache';
+import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { retryingLockConflicts } from '@app/db';
+import { GatewayMetrics } from '../metrics/gateway-metrics';
+import { free, LeaseBook, Reservation, TeamLease } from './lease-book';
+
+const RECALL_CHANNEL = 'tollgate:lease-recall';
+/** A lease covers about this much of the team's spend on one replica. */
+const LEASE_SECONDS = 2;
+
+/**
+ * Credit leases of this replica (see docs/design/metering.md): reserves calls of busy teams in
+ * memory, grants and refills leases ahead of need, gives idle ones back, renews them while the
+ * replica lives, and answers recalls when a team's balance runs low on another replica.
+ */
+@Injectable()
+export class LeasesService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Leases');
+  readonly replicaId = `gw-${randomUUID()}`;
+  readonly book: LeaseBook;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly work = new Set<Promise<unknown>>();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(TOLLGATE_CONFIG) private readonly config: TollgateConfig,
+    @Inject(CACHE_STORE) private readonly store: CacheStore,
+    private readonly metrics: GatewayMetrics,
+  ) {
+    this.book = new LeaseBook({
+      minCallsPerSecond: config.metering.minCallsPerSecond,
+      leaseSeconds: LEASE_SECONDS,
+      minCredits: 4,
+      blockMs: 2000,
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.book.enabled) return;
+    await this.store.subscribe(RECALL_CHANNEL, (teamId) => void this.giveBackFree(teamId));
+    const { leaseIdleMs, leaseTtlSeconds } = this.config.metering;
+    this.every(Math.max(50, Math.floor(leaseIdleMs / 2)), () => this.closeIdle());
+    this.every((leaseTtlSeconds * 1000) / 3, () => this.renew());
+  }
+
+  /**
+   * A reservation from the team's lease, or null (the call holds in Postgres): keys with a
+   * budget always hold exactly. Also starts a grant or refill when the team needs one.
+   */
+  reserve(
+    principal: TeamPrincipal,
+    price: (settings: BudgetSettings) => number,
+  ): Reservation | null {
+    if (!this.book.enabled || principal.maxBudget !== null) return null;
+    const now = Date.now();
+    const lease = this.book.touch(principal.teamId, now);
+    const reservation = lease.settings ? this.book.reserve(lease, price(lease.settings)) : null;
+    this.refill(lease, now);
+    return reservation;
+  }
+
+  /**
+   * The team's balance could not pay an exact hold: every replica gives back the free part of
+   * its lease for the team (and takes none for a while), so the balance can be spent to 0.
+   */
+  async recall(teamId: string): Promise<void> {
+    await this.giveBackFree(teamId);
+    await this.store.publish(RECALL_CHANNEL, teamId).catch(() => undefined);
+  }
+
+  /**
+   * What the team can still spend as this replica sees it (its lease's free part and the
+   * balance outside leases at the last grant): other replicas' calls since are not in it.
+   */
+  remainingEstimate(lease: TeamLease): number {
+    return Math.max(0, lease.teamRemaining + free(lease));
+  }
+
+  /** On shutdown, after the calls and the journal: every lease goes back to its team. */
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.allSettled([...this.work]);
+    await Promise.allSettled(this.book.leases().map((lease) => this.giveBack(lease)));
+  }
+
+  private refill(lease: TeamLease, now: number): void {
+    const wanted = this.book.wanted(lease, now);
+    if (!wanted) return;
+    lease.refilling = true;
+    void this.track(
+      retryingLockConflicts(() =>
+        grantLease(this.db, {
+          teamId: lease.teamId,
+          replicaId: this.replicaId,
+          leaseId: lease.dead ? null : lease.leaseId,
+          credits: wanted.credits,
+          keepFree: wanted.keepFree,
+          ttlSeconds: this.config.metering.leaseTtlSeconds,
+        }),
+      )
+        .then((grant) => {
+          lease.refilling = false;
+          if (grant) {
+            this.book.granted(
+              lease,
+              grant.leaseId,
+              wanted.credits,
+              grant.settings,
+              grant.remaining,
+            );
+          } else this.book.block(lease, Date.now());
+        })
+        .catch((err: Error) => {
+          lease.refilling = false;
+          this.book.block(lease, Date.now());
+          this.logger.warn(`Lease grant failed: ${err.message}`);
+        }),
+    );
+  }
+
+  private async giveBackFree(teamId: string): Promise<void> {
+    const lease = this.book.leases().find((l) => l.teamId === teamId);
+    if (!lease) return;
+    this.book.block(lease, Date.now());
+    const credits = this.book.takeFree(lease);
+    if (credits === 0 || !lease.leaseId) return;
+    await this.track(
+      returnLease(this.db, lease.leaseId, credits).catch((err: Error) => {
+        lease.granted += credits; // still on the lease in Postgres
+        this.logger.warn(`Lease recall failed: ${err.message}`);
+      }),
+    );
+  }
+
+  private async closeIdle(): Promise<void> {
+    const idle = this.book.idle(Date.now(), this.config.metering.leaseIdleMs);
+    await Promise.allSettled(idle.map((lease) => this.giveBack(lease)));
+  }
+
+  /** Closes a lease and gives all it holds back (its calls are settled and journaled). */
+  private async giveBack(lease: TeamLease): Promise<void> {
+    this.book.close(lease);
+    try {
+      if (lease.leaseId && !lease.dead) await this.track(returnLease(this.db, lease.leaseId, null));
+      this.book.forget(lease);
+    } catch (err) {
+      lease.closing = false; // retried on the next idle pass; expires by itself at worst
+      this.logger.warn(`Lease give-back failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Keeps this replica's leases alive; one that expired anyway (a long stall) is dropped. */
+  private async renew(): Promise<void> {
+    if (!this.book.leases().some((l) => l.leaseId && !l.dead)) return;
+    try {
+      this.metrics.recordBackgroundStatement('lease');
+      const alive = new Set(
+        await renewLeases(this.db, this.replicaId, this.config.metering.leaseTtlSeconds),
+      );
+      for (const lease of this.book.leases()) {
+        if (lease.leaseId && !lease.dead && !lease.closing && !alive.has(lease.leaseId)) {
+          this.logger.warn(`Lease ${lease.leaseId} of team ${lease.teamId} expired: dropped`);
+          this.book.lost(lease.leaseId);
+        }
+      }
+    } catch (err) {
+      this.logger.warn(`Lease renewal failed: ${(err as Error).message}`);
+    }
+  }
+
+  private every(ms: number, task: () => Promise<void>): void {
+    let running = false;
+    const timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      void task().finally(() => (running = false));
+    }, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  /** Every lease statement runs off the request path, counted as such. */
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.metrics.recordBackgroundStatement('lease');
+    this.work.add(promise);
+    void promise.finally(() => this.work.delete(promise)).catch(() => undefined);
+    return promise;
+  }
+}

@@ -102,13 +102,16 @@ async function main(): Promise<void> {
 
   const keySeed = randomBytes(8).toString('hex');
   let keys = 0;
+  const skipped = (name: string) => log(`${name} is 0: skipped`);
   await phase(`insert ${CFG.BENCH_KEYS} virtual keys`, async () => {
+    if (CFG.BENCH_KEYS === 0) return skipped('BENCH_KEYS');
     const seconds = await insertKeys(b.db, b.keysTeam.id, keySeed, CFG.BENCH_KEYS);
     keys = CFG.BENCH_KEYS;
     log(`  ${keys} keys in ${seconds.toFixed(1)} s`);
   });
   const seeded: { history?: CallHistory } = {};
   await phase(`insert ${CFG.BENCH_CALL_ROWS} llm_calls rows`, async () => {
+    if (CFG.BENCH_CALL_ROWS === 0) return skipped('BENCH_CALL_ROWS');
     const h = await insertCallHistory(b.db, b.analyticsOrg, 20, CFG.BENCH_CALL_ROWS);
     log(
       `  inserted in ${h.insertSeconds.toFixed(1)} s, VACUUM ANALYZE ${h.vacuumSeconds.toFixed(1)} s`,
@@ -134,7 +137,9 @@ async function main(): Promise<void> {
         warmup: CFG.BENCH_WARMUP_REQUESTS,
       });
     });
-  } else report.cacheMiss = 'not measured: the keys could not be inserted';
+  } else {
+    report.cacheMiss = `not measured: ${CFG.BENCH_KEYS ? 'the keys could not be inserted' : 'BENCH_KEYS=0'}`;
+  }
 
   // Close the jobs (a job_based job holds its credit until then), then memory, then stop.
   await phase('complete the llm-call jobs', async () => {
@@ -187,7 +192,9 @@ async function main(): Promise<void> {
         ),
       };
     });
-  } else report.analytics = 'not measured: the call rows could not be inserted';
+  } else {
+    report.analytics = `not measured: ${CFG.BENCH_CALL_ROWS ? 'the call rows could not be inserted' : 'BENCH_CALL_ROWS=0'}`;
+  }
 
   report.meta['load average at end (1/5/15 min)'] = loadavg()
     .map((l) => l.toFixed(2))

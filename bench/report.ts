@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Check } from './books';
+import { SETTINGS } from './config';
 import { RESULTS, ROOT } from './procs';
 
 /** One line of the main table; null = not measured or not meaningful (the note says which). */
@@ -232,15 +233,17 @@ const HOW_TO_RUN = [
   'BENCH_SECONDS=2 BENCH_REQUESTS=200 BENCH_KEYS=10000 BENCH_CALL_ROWS=100000 npm run bench',
   '```',
   '',
-  'Settings (environment, defaults in bench/config.ts): `BENCH_REQUESTS` (1000, requests per',
-  'target at c=1), `BENCH_SECONDS` (10, each fixed-time run), `BENCH_WARMUP_SECONDS` (1, before',
-  'each), `BENCH_CONNECTIONS` (50), `BENCH_TEAMS` (8), `BENCH_CALLS_PER_JOB` (100),',
-  '`BENCH_KEYS` (100000), `BENCH_MISS_KEYS` (a tenth of the keys), `BENCH_CALL_ROWS` (1000000),',
-  '`BENCH_ANALYTICS_RUNS` (3), `BENCH_C1_MAX_SECONDS` (40) and `BENCH_MISS_MAX_SECONDS` (75), time',
-  'limits of each run; `BENCH_WARMUP_REQUESTS` (50), `BENCH_STREAM_CHUNK_DELAY_MS` (1), `BENCH_LOG_LEVEL`',
-  '(warn). `BENCH_PORTKEY=0` leaves Portkey out; `BENCH_PG_PORT` / `BENCH_REDIS_PORT` pick the',
-  "private servers' ports (default: free ones); `BENCH_KEEP_DATA=1` keeps the PostgreSQL data",
-  'dir; `BENCH_CPU_PROF=1` writes CPU profiles of the gateways to bench/results/. Each process',
+  'Settings (environment variables; bench/config.ts):',
+  '',
+  '| Variable | Default | What |',
+  '|---|--:|---|',
+  ...Object.entries(SETTINGS).map(
+    ([name, s]) => `| \`${name}\` | ${s.default ?? '–'} | ${s.about} |`,
+  ),
+  '',
+  '`BENCH_PORTKEY=0` leaves Portkey out; `BENCH_PG_PORT` / `BENCH_REDIS_PORT` pick the private',
+  "servers' ports (default: free ones); `BENCH_KEEP_DATA=1` keeps the PostgreSQL data dir;",
+  '`BENCH_CPU_PROF=1` writes CPU profiles of the gateways to bench/results/. Each process',
   'logs to bench/results/<name>.log.',
   '',
 ];

@@ -10,6 +10,7 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       '.tollgate/**',
+      '.bench/**',
       'eslint.config.mjs',
       'jest.config.js',
       'scripts/*.js',

@@ -2,25 +2,28 @@
  * Preloaded into the benchmarked gateway (`node -r ./bench/query-counter.js …`). Counts:
  * - every query the `pg` driver sends (one per database round trip, BEGIN/COMMIT included),
  * - every command ioredis sends (about one round trip each; pipelines count per command),
- * each split by whether an HTTP request was open (received, response not yet finished) when the
- * query started. At concurrency 1 a query started while the request is open is one the request
- * may have waited on: an upper bound on its synchronous round trips (a fire-and-forget query
- * started before the response is counted too). Queries started when no request is open are the
- * deferred or background work (write-behind, sweeps, catalog refreshes).
+ * each split by whether it was started in the async context of an HTTP request (from its receipt
+ * until its response finished): an upper bound on the request's synchronous round trips (a
+ * fire-and-forget query started by the request is counted too). Work the gateway runs in its own
+ * background scope (the call journal's batches, lease grants), timers, sweeps and catalog
+ * refreshes carry no request context: they are counted as deferred.
  * Answers the benchmark's `{ type: 'queries' }` IPC message with the running totals, and
  * `{ type: 'memory' }` with the memory left after a full garbage collection.
- * Cheap on purpose (a counter, no AsyncLocalStorage): it stays on during the throughput runs.
+ * One AsyncLocalStorage entry per request: cheap enough to stay on during the throughput runs.
  */
 'use strict';
 const http = require('node:http');
+const { AsyncLocalStorage } = require('node:async_hooks');
 const { Client } = require('pg');
 
 const counts = { pgOpen: 0, pgIdle: 0, redisOpen: 0, redisIdle: 0, requests: 0 };
-let open = 0;
+/** Set in a request's async context while its response is not finished. */
+const inRequest = new AsyncLocalStorage();
+const open = () => inRequest.getStore()?.open === true;
 
 const query = Client.prototype.query;
 Client.prototype.query = function countedQuery(...args) {
-  if (open > 0) counts.pgOpen += 1;
+  if (open()) counts.pgOpen += 1;
   else counts.pgIdle += 1;
   return query.apply(this, args);
 };
@@ -30,7 +33,7 @@ try {
   const Redis = ioredis.default ?? ioredis;
   const sendCommand = Redis.prototype.sendCommand;
   Redis.prototype.sendCommand = function countedCommand(...args) {
-    if (open > 0) counts.redisOpen += 1;
+    if (open()) counts.redisOpen += 1;
     else counts.redisIdle += 1;
     return sendCommand.apply(this, args);
   };
@@ -41,16 +44,13 @@ try {
 const emit = http.Server.prototype.emit;
 http.Server.prototype.emit = function countingEmit(event, req, res) {
   if (event === 'request' && res) {
-    open += 1;
     counts.requests += 1;
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      open -= 1;
-    };
+    const state = { open: true };
+    const end = () => (state.open = false);
     res.once('finish', end);
     res.once('close', end);
+    // eslint-disable-next-line prefer-rest-params
+    return inRequest.run(state, () => emit.apply(this, arguments));
   }
   // eslint-disable-next-line prefer-rest-params
   return emit.apply(this, arguments);

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -36,6 +37,7 @@ export class CallJournal implements OnApplicationBootstrap {
   private readonly queue: Queued[] = [];
   private flushing: Promise<void> | null = null;
   private orphanTimer: NodeJS.Timeout | null = null;
+  private readonly background = new AsyncResource('TollgateCallJournal');
   /** Redis keys of this database's journal (several databases may share one Redis). */
   private readonly stream: string;
   /** Records Postgres refused (a bug, not an outage): kept for an operator, never retried. */
@@ -70,7 +72,8 @@ export class CallJournal implements OnApplicationBootstrap {
       });
     this.queue.push({ entry, streamId });
     if (streamId === null) await this.flush();
-    else void this.flush();
+    // written in the journal's own async scope, not the request's (whose logs and traces end)
+    else this.background.runInAsyncScope(() => void this.flush());
   }
 
   /** Writes everything queued (waits for a write under way); used by reads and on shutdown. */

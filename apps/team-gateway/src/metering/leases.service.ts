@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -8,7 +9,7 @@ import { CACHE_STORE, CacheStore } from '@app/cache';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { retryingLockConflicts } from '@app/db';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
-import { free, LeaseBook, Reservation, TeamLease } from './lease-book';
+import { free, GrantWanted, LeaseBook, Reservation, TeamLease } from './lease-book';
 
 const RECALL_CHANNEL = 'tollgate:lease-recall';
 /** A lease covers about this much of the team's spend on one replica. */
@@ -26,6 +27,7 @@ export class LeasesService implements OnApplicationBootstrap {
   readonly book: LeaseBook;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly work = new Set<Promise<unknown>>();
+  private readonly background = new AsyncResource('TollgateLeases');
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -93,6 +95,11 @@ export class LeasesService implements OnApplicationBootstrap {
     const wanted = this.book.wanted(lease, now);
     if (!wanted) return;
     lease.refilling = true;
+    // the grant runs in the leases' own async scope: no request waits for it
+    this.background.runInAsyncScope(() => this.grant(lease, wanted));
+  }
+
+  private grant(lease: TeamLease, wanted: GrantWanted): void {
     void this.track(
       retryingLockConflicts(() =>
         grantLease(this.db, {

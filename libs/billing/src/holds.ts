@@ -216,3 +216,20 @@ export async function releaseExpiredHolds(
   );
   return Number(rows[0]?.released ?? 0);
 }
+
+/**
+ * Keeps the holds of calls still in flight on a live replica: their expiry moves to now() + ttl
+ * (a dead replica's holds are not renewed and expire, then the sweep releases them).
+ */
+export async function renewHolds(
+  db: DataSource | EntityManager,
+  holdIds: string[],
+  ttlSeconds: number,
+): Promise<void> {
+  if (holdIds.length === 0) return;
+  await db.query(
+    `UPDATE credit_holds SET expires_at = now() + make_interval(secs => $2::float8)
+      WHERE hold_id = ANY($1::uuid[])`,
+    [holdIds, ttlSeconds],
+  );
+}

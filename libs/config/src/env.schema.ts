@@ -153,4 +153,15 @@ export class EnvironmentVariables {
   @Min(50)
   @Max(600000)
   LEASE_IDLE_MS?: number;
+
+  /**
+   * How long a call's credit hold outlives its replica: live replicas renew the holds of their
+   * calls in flight (streams included), so a dead replica's holds come back after this.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(3)
+  @Max(86400)
+  HOLD_TTL_SECONDS?: number;
 }

@@ -39,7 +39,12 @@ export interface TollgateConfig {
   /** timeoutMs: connect, headers and first stream chunk; streamIdleTimeoutMs: gap between chunks. */
   upstream: { timeoutMs: number; streamIdleTimeoutMs: number };
   /** Credit leases (null minCallsPerSecond = off) and the call journal; see docs/design/metering.md. */
-  metering: { minCallsPerSecond: number | null; leaseTtlSeconds: number; leaseIdleMs: number };
+  metering: {
+    minCallsPerSecond: number | null;
+    leaseTtlSeconds: number;
+    leaseIdleMs: number;
+    holdTtlSeconds: number;
+  };
   logLevel: string;
   /** Non-fatal notices for the boot log (dev defaults in use). */
   warnings: string[];
@@ -146,6 +151,7 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
           : Number(env.LEASE_MIN_CALLS_PER_SECOND ?? 20),
       leaseTtlSeconds: env.LEASE_TTL_SECONDS ?? 30,
       leaseIdleMs: env.LEASE_IDLE_MS ?? 1000,
+      holdTtlSeconds: env.HOLD_TTL_SECONDS ?? 120,
     },
     logLevel: env.LOG_LEVEL ?? 'info',
     warnings,

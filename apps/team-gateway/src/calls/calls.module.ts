@@ -5,11 +5,12 @@ import { ProvidersModule } from '../providers/providers.module';
 import { RateLimitsModule } from '../rate-limits/rate-limits.module';
 import { RoutingModule } from '../routing/routing.module';
 import { CallsService } from './calls.service';
+import { HoldRenewal } from './hold-renewal';
 
 /** The call pipeline, and the job completion it closes one-call jobs with. */
 @Module({
   imports: [RoutingModule, RateLimitsModule, ProvidersModule, MeteringModule],
-  providers: [CallsService, JobCompletionService],
+  providers: [CallsService, JobCompletionService, HoldRenewal],
   exports: [CallsService, JobCompletionService, RoutingModule, RateLimitsModule, MeteringModule],
 })
 export class CallsModule {}

@@ -44,13 +44,12 @@ import {
   ZERO_USAGE,
 } from './call-outcomes';
 import { LlmCallDto } from './dto/llm-call.dto';
+import { HoldRenewal } from './hold-renewal';
 import { TeamQueue } from './team-queue';
 import { DEFAULT_COMPLETION_CAP, estimatePromptTokens } from './estimate';
 
 /** At most this many upstream attempts per call (deployments, then group models). */
 const MAX_ATTEMPTS = 5;
-/** Lifetime of a streamed call's hold: released earlier by its settle, this only bounds a crash. */
-const STREAM_HOLD_SECONDS = 4 * 3600;
 /** An exact hold refused while other replicas lease the team's credits is tried again after a recall. */
 const RECALL_RETRIES = 3;
 
@@ -132,6 +131,7 @@ export class CallsService implements BeforeApplicationShutdown {
     private readonly completion: JobCompletionService,
     private readonly leases: LeasesService,
     private readonly journal: CallJournal,
+    private readonly holds: HoldRenewal,
     shutdown: ShutdownCoordinator,
   ) {
     this.drain = new CallDrain(shutdown.deadline);
@@ -289,12 +289,8 @@ export class CallsService implements BeforeApplicationShutdown {
       requiredCompletionTokens: body.max_tokens ?? 1,
       inputPricePerMillion: Math.max(...plan.map((d) => d.inputPricePerMillion)),
       outputPricePerMillion: Math.max(...plan.map((d) => d.outputPricePerMillion)),
-      // A hold outlives its request unless the process died; a stream is bounded only by its
-      // idle gaps, so its hold lasts long enough for any stream a provider will keep open.
-      callHoldSeconds: Math.max(
-        Math.ceil((this.config.upstream.timeoutMs * MAX_ATTEMPTS) / 1000) + 300,
-        streamed ? STREAM_HOLD_SECONDS : 0,
-      ),
+      // renewed while this replica lives (streams included): a dead replica's expire
+      callHoldSeconds: this.holds.ttlSeconds,
       jobHoldSeconds: this.config.jobs.ttlSeconds + 3600,
       budgetKeyId: principal.maxBudget !== null ? (principal.budgetKeyId ?? principal.keyId) : null,
     };
@@ -303,6 +299,8 @@ export class CallsService implements BeforeApplicationShutdown {
       this.rateLimits.settle(ticket, 0);
       throw err;
     });
+    const holdId = held.settings.budgetMode === 'job_based' ? null : held.holdId;
+    if (holdId) this.holds.keep(holdId);
     return {
       principal,
       jobId,
@@ -310,7 +308,7 @@ export class CallsService implements BeforeApplicationShutdown {
       streamed,
       plan,
       // A job_based hold is the job's credit: the job's completion settles it, not the call.
-      holdId: held.settings.budgetMode === 'job_based' ? null : held.holdId,
+      holdId,
       settings: held.settings,
       ticket,
       attempts: [],
@@ -472,10 +470,15 @@ export class CallsService implements BeforeApplicationShutdown {
     return { ...settlement, callId, clientCostUsd };
   }
 
-  private settleExactly(prepared: PreparedCall, input: SettleInput): Promise<Settlement> {
-    return this.teams.run(prepared.principal.teamId, () =>
-      retryingLockConflicts(() => settle(this.db, input)),
-    );
+  private async settleExactly(prepared: PreparedCall, input: SettleInput): Promise<Settlement> {
+    try {
+      return await this.teams.run(prepared.principal.teamId, () =>
+        retryingLockConflicts(() => settle(this.db, input)),
+      );
+    } finally {
+      // settled, or not: then the hold is left to expire (and the sweep to release it)
+      this.holds.release(prepared.holdId);
+    }
   }
 
   /**

@@ -1,3 +1,5 @@
+import { hashVirtualKey } from '../../../libs/auth/src';
+import { KeyCacheService } from '../../../libs/cache/src';
 import { RunningApp, startGateway } from '../../../test/helpers/apps';
 import { call, eventually } from '../../../test/helpers/http';
 import { hello, World } from './gateway-fixtures';
@@ -208,6 +210,11 @@ describe('credits, budgets and the job sweep', () => {
     });
     expect(rotated.status).toBe(200);
     const newKey = rotated.body.virtual_key as string;
+    // the gateway drops its local copy of the old key when the invalidation reaches it (≤ 1 s)
+    const cache = w.gateway.app.get(KeyCacheService);
+    const cachedLocally = () =>
+      (cache as unknown as { local: Map<string, unknown> }).local.has(hashVirtualKey(oldKey));
+    await eventually(() => Promise.resolve(!cachedLocally()), 2000, 10);
     // the old key still works during the grace, but both draw on one budget of 3
     expect((await job(oldKey)).status).toBe(200);
     expect((await job(newKey)).status).toBe(200);

@@ -779,6 +779,36 @@ describe('credit leases and the call journal (real Postgres)', () => {
     const lockTeam = (tx: EntityManager, teamId: string) =>
       tx.query(`SELECT 1 FROM teams WHERE team_id = $1 FOR UPDATE`, [teamId]);
 
+    it('a refill that commits while a settle waits on the team row: the settle charges the full amount due', async () => {
+      const teamId = await team(10, 'consumption_usd');
+      const call = await holdFor(teamId, 4);
+      // 13 due: more than the 6 available + 4 released before the refill, less than after it
+      const [settled] = await behind(
+        async (tx) => {
+          await lockTeam(tx, teamId);
+          await grantCredits(tx, teamId, 20, 'refill', 'refill during a settle');
+        },
+        () => [settleCall(teamId, call, 13)],
+        1,
+      );
+      expect(settled).toEqual({ charged: 13, released: 4, remaining: 17 });
+      expect(await expectInvariants(teamId)).toMatchObject({
+        allocated: 30,
+        used: 13,
+        held: 0,
+        holds: 0,
+        remaining: 17,
+        ledger_sum: 17,
+        ledger_rows: 3,
+      });
+      const deduction = await pg.query(
+        `SELECT credits_amount::int AS amount, credits_before::int AS before, credits_after::int AS after
+           FROM credit_transactions WHERE team_id = $1 AND transaction_type = 'deduction'`,
+        [teamId],
+      );
+      expect(deduction.rows).toEqual([{ amount: -13, before: 30, after: 17 }]);
+    });
+
     it('a lease given back while a settle waits on the team row: the settle charges the full amount due', async () => {
       const teamId = await team(10, 'consumption_usd');
       const leaseId = await openLease(teamId, 6);

@@ -3,6 +3,17 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+// Import boundaries (issue "Structure", item 6): a lib never reaches into an app, an app never
+// into the other. Only src/ is checked: the e2e tests (apps/*/test, test/) may cross.
+const intoApps = {
+  regex: '(^|/)apps(/|$)',
+  message: 'libs/ must not import from apps/: keep the code in the app or move it into the lib.',
+};
+const intoApp = (app) => ({
+  regex: `(^|/)${app}(/|$)`,
+  message: `Do not import from apps/${app}: share the code through a lib in libs/.`,
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -46,5 +57,21 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
     },
+  },
+  {
+    files: ['libs/*/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoApps] }] },
+  },
+  // TODO(Structure 6): once libs/billing/src/balance.ts stops importing badRequest, decodeCursor,
+  // notFound, Page and toPage from '@app/http', add for files: ['libs/billing/src/**/*.ts']
+  //   patterns: [intoApps, { regex: '^(@app/http|express|@nestjs/platform-express)(/|$)',
+  //     message: 'libs/billing knows no HTTP: throw domain errors with a code.' }]
+  {
+    files: ['apps/admin-api/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoApp('team-gateway')] }] },
+  },
+  {
+    files: ['apps/team-gateway/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoApp('admin-api')] }] },
   },
 );

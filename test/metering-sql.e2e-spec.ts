@@ -760,6 +760,81 @@ describe('credit leases and the call journal (real Postgres)', () => {
     });
   });
 
+  describe('settle', () => {
+    /** A call's hold, as holdForCall leaves it: a credit_holds row counted in credits_held. */
+    async function holdFor(teamId: string, credits: number) {
+      const jobId = randomUUID();
+      const rows = await pg.query(
+        `WITH t AS (UPDATE teams SET credits_held = credits_held + $3 WHERE team_id = $1 RETURNING team_id)
+         INSERT INTO credit_holds (team_id, job_id, credits, expires_at)
+         SELECT team_id, $2, $3, now() + interval '1 minute' FROM t RETURNING hold_id`,
+        [teamId, jobId, credits],
+      );
+      return { jobId, holdId: rows.rows[0].hold_id as string };
+    }
+
+    const settleCall = (teamId: string, call: { jobId: string; holdId: string }, due: number) =>
+      settle(ds2, { teamId, keyId: null, ...call, due, reason: `LLM call ${call.jobId}` });
+
+    const lockTeam = (tx: EntityManager, teamId: string) =>
+      tx.query(`SELECT 1 FROM teams WHERE team_id = $1 FOR UPDATE`, [teamId]);
+
+    it('a refill that commits while a settle waits on the team row: the settle charges the full amount due', async () => {
+      const teamId = await team(10, 'consumption_usd');
+      const call = await holdFor(teamId, 4);
+      // 13 due: more than the 6 available + 4 released before the refill, less than after it
+      const [settled] = await behind(
+        async (tx) => {
+          await lockTeam(tx, teamId);
+          await grantCredits(tx, teamId, 20, 'refill', 'refill during a settle');
+        },
+        () => [settleCall(teamId, call, 13)],
+        1,
+      );
+      expect(settled).toEqual({ charged: 13, released: 4, remaining: 17 });
+      expect(await expectInvariants(teamId)).toMatchObject({
+        allocated: 30,
+        used: 13,
+        held: 0,
+        holds: 0,
+        remaining: 17,
+        ledger_sum: 17,
+        ledger_rows: 3,
+      });
+      const deduction = await pg.query(
+        `SELECT credits_amount::int AS amount, credits_before::int AS before, credits_after::int AS after
+           FROM credit_transactions WHERE team_id = $1 AND transaction_type = 'deduction'`,
+        [teamId],
+      );
+      expect(deduction.rows).toEqual([{ amount: -13, before: 30, after: 17 }]);
+    });
+
+    it('a lease given back while a settle waits on the team row: the settle charges the full amount due', async () => {
+      const teamId = await team(10, 'consumption_usd');
+      const leaseId = await openLease(teamId, 6);
+      const call = await holdFor(teamId, 4); // nothing left available
+      // 8 due: more than the 4 released before the give-back, less than after it
+      const [settled] = await behind(
+        async (tx) => {
+          await lockTeam(tx, teamId);
+          await returnLease(tx, leaseId, null);
+        },
+        () => [settleCall(teamId, call, 8)],
+        1,
+      );
+      expect(settled).toEqual({ charged: 8, released: 4, remaining: 2 });
+      expect(await expectInvariants(teamId)).toMatchObject({
+        allocated: 10,
+        used: 8,
+        held: 0,
+        leases: 0,
+        holds: 0,
+        remaining: 2,
+        ledger_sum: 2,
+      });
+    });
+  });
+
   it('property: random grants, applies, returns, expiries, holds and refills keep the invariants', async () => {
     const teamId = await team(50, 'consumption_tokens');
     const keyId = await key(teamId);

@@ -181,16 +181,17 @@ export async function settle(
               LEAST($4::bigint, t.credits_allocated - t.credits_used - t.credits_held + hs.released) AS charge,
               t.credits_allocated - t.credits_used AS before,
               t.credits_allocated - t.credits_used - t.credits_held AS available,
-              t.credits_used AS used, t.credits_held AS held
+              t.credits_allocated AS allocated, t.credits_used AS used, t.credits_held AS held
          FROM teams t CROSS JOIN hs
         WHERE t.team_id = $5
           FOR UPDATE OF t
      ),
-     -- new values from the locked row: one built from the statement's snapshot could fail the
-     -- balance CHECK when a refill or lease committed while this statement waited for the lock
+     -- every column of the balance CHECK from the locked row: Postgres checks it on a tuple built
+     -- from the snapshot's version (unset columns too) before it sees a refill or lease commit
      u AS (
        UPDATE teams t
-          SET credits_used = l.used + l.charge,
+          SET credits_allocated = l.allocated,
+              credits_used = l.used + l.charge,
               credits_held = l.held - l.released,
               updated_at = now()
          FROM l

@@ -809,6 +809,28 @@ describe('credit leases and the call journal (real Postgres)', () => {
       expect(deduction.rows).toEqual([{ amount: -13, before: 30, after: 17 }]);
     });
 
+    it('a refill that commits while a journal batch waits on the team row: the lost-lease entry is charged in full', async () => {
+      const teamId = await team(10, 'consumption_usd');
+      // 15 due against the balance (its lease is gone): more than the 10 before the refill
+      const lost = entry(teamId, null, null, 15);
+      const [outcome] = await behind(
+        async (tx) => {
+          await lockTeam(tx, teamId);
+          await grantCredits(tx, teamId, 20, 'refill', 'refill during a journal batch');
+        },
+        () => [applyJournal(ds, [lost])],
+        1,
+      );
+      expect(outcome.charged).toEqual({ [lost.job.job_id]: 15 });
+      expect(await expectInvariants(teamId)).toMatchObject({
+        allocated: 30,
+        used: 15,
+        held: 0,
+        remaining: 15,
+        ledger_sum: 15,
+      });
+    });
+
     it('a lease given back while a settle waits on the team row: the settle charges the full amount due', async () => {
       const teamId = await team(10, 'consumption_usd');
       const leaseId = await openLease(teamId, 6);

@@ -109,7 +109,7 @@ async function writeBatch(
      ),
      -- teams after leases (the order grantLease and returnLease take), in team_id order
      ts AS MATERIALIZED (
-       SELECT t.team_id, t.credits_used, t.credits_held,
+       SELECT t.team_id, t.credits_allocated, t.credits_used, t.credits_held,
               t.credits_allocated - t.credits_used AS balance,
               t.credits_allocated - t.credits_used - t.credits_held AS available
          FROM teams t
@@ -153,7 +153,8 @@ async function writeBatch(
      -- built from the snapshot's version before it sees that a concurrent commit changed it
      tu AS (
        UPDATE teams t
-          SET credits_used = ts.credits_used + s.used,
+          SET credits_allocated = ts.credits_allocated,
+              credits_used = ts.credits_used + s.used,
               credits_held = ts.credits_held - s.leased,
               updated_at = now()
          FROM (SELECT team_id, sum(charged)::bigint AS used,

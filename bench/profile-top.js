@@ -15,6 +15,8 @@ if (!file) {
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map();
+/** Self time by where the code lives: a package, the app bundle, Node itself, GC, idle. */
+const byPackage = new Map();
 const gaps = profile.timeDeltas;
 profile.samples.forEach((id, i) => {
   const node = byId.get(id);
@@ -24,10 +26,24 @@ profile.samples.forEach((id, i) => {
     : url.replace(/^.*\/(apps|libs|dist)\//, '$1/') || '(native)';
   const key = `${functionName || '(anonymous)'}  ${where}${url ? `:${lineNumber + 1}` : ''}`;
   self.set(key, (self.get(key) ?? 0) + (gaps[i] ?? 0));
+  const pkg = url.includes('node_modules/')
+    ? where
+    : url.includes('/dist/')
+      ? 'tollgate (dist)'
+      : url.startsWith('node:')
+        ? 'node internals'
+        : functionName.startsWith('(')
+          ? functionName
+          : 'native';
+  byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + (gaps[i] ?? 0));
 });
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const rows = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, Number(count));
 console.log(`${(total / 1000).toFixed(0)} ms sampled in ${file}`);
 for (const [key, us] of rows) {
   console.log(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${key}`);
+}
+console.log('\nself time by package:');
+for (const [pkg, us] of [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+  console.log(`${((100 * us) / total).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${pkg}`);
 }

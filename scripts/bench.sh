@@ -92,4 +92,5 @@ echo "bench: postgres (fsync=on) on $PG_PORT, redis on $REDIS_PORT"
 
 export BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 export BENCH_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
-node -r ts-node/register/transpile-only bench/run.ts
+# `bash scripts/bench.sh profile` (npm run bench:profile): a CPU profile of the hot path instead
+node -r ts-node/register/transpile-only "bench/${1:-run}.ts"

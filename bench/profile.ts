@@ -1,0 +1,50 @@
+/**
+ * `npm run bench:profile`: a V8 CPU profile of one gateway replica under the hot path alone —
+ * one funded team, `POST /v1/chat/completions` (non-stream) at BENCH_CONNECTIONS connections for
+ * BENCH_SECONDS — on the same set-up as `npm run bench` (private PostgreSQL with fsync=on, Redis,
+ * fake upstream). Prints the functions with the most self time (bench/profile-top.js) and leaves
+ * the .cpuprofile in bench/results/ (open it in Chrome DevTools for the call tree).
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CFG } from './config';
+import { fixedTime } from './load';
+import { killAllNow, RESULTS, stopAll, stopGracefully } from './procs';
+import { setUp } from './setup';
+import * as T from './targets';
+
+async function main(): Promise<void> {
+  process.env.BENCH_CPU_PROF = '1';
+  const startedAt = Date.now();
+  const b = await setUp();
+  const chat = T.chat(b.A, b.one);
+  for (let i = 0; i < CFG.BENCH_WARMUP_REQUESTS; i++) await chat();
+  const load = await fixedTime(
+    { send: () => chat() },
+    CFG.BENCH_CONNECTIONS,
+    CFG.BENCH_SECONDS,
+    CFG.BENCH_WARMUP_SECONDS,
+  );
+  console.log(
+    `profile: ${load.ok} calls, ${load.errors} errors, ${(load.ok / CFG.BENCH_SECONDS).toFixed(0)} req/s`,
+  );
+  await stopGracefully(b.gwA, 30_000); // the profile is written on exit
+  await stopAll();
+  const written = readdirSync(RESULTS)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(RESULTS, f))
+    .filter((f) => statSync(f).mtimeMs >= startedAt)
+    .sort((x, y) => statSync(y).size - statSync(x).size);
+  if (written.length === 0) throw new Error('no CPU profile was written');
+  // the loaded replica's profile is the larger one
+  console.log(execFileSync(process.execPath, ['bench/profile-top.js', written[0], '30']).toString());
+  await b.db.end();
+  await b.server.end();
+}
+
+main().catch((err: Error) => {
+  console.error(`bench:profile failed: ${err.stack ?? err.message}`);
+  killAllNow();
+  process.exit(1);
+});

@@ -255,7 +255,7 @@ describe('security probes: mass assignment', () => {
       groups: await rows(`SELECT * FROM team_model_groups WHERE team_id IN (${ofOrg})`, [w.org]),
       keys: await rows(
         `SELECT key_id, key_hash, key_alias, status, spend, total_spend, metadata, expires_at
-             FROM virtual_keys WHERE team_id IN (${ofOrg}) ORDER BY key_id`,
+           FROM virtual_keys WHERE team_id IN (${ofOrg}) ORDER BY key_id`,
         [w.org],
       ),
       ledger: await rows(
@@ -297,7 +297,8 @@ describe('security probes: mass assignment', () => {
         status: 400,
         body: {
           code: 'VALIDATION_ERROR',
-          detail: expect.stringMatching(new RegExp(`(^|; )${field}: `)),
+          // the field alone: the rest of the body is valid
+          detail: expect.stringMatching(new RegExp(`^${field}: [^;]*$`)),
         },
       });
     }
@@ -318,13 +319,6 @@ describe('security probes: mass assignment', () => {
       credits_allocated: 40,
       credits_used: 0,
     });
-  });
-
-  it('the bodies without the extra field are accepted (the 400s were about the field)', async () => {
-    const res = await admin('PATCH', `/api/keys/${t.keyId}`, { key_alias: 'renamed' });
-    expect(res.status).toBe(200);
-    const job = await w.gw('PATCH', `/api/jobs/${t.jobId}/metadata`, t.key, { metadata: {} });
-    expect(job.status).toBe(200);
   });
 
   it("/v1/chat/completions drops unknown fields: another team's team_id bills the caller", async () => {

@@ -5,8 +5,8 @@ import { registeredRoutes } from './helpers/routes';
 
 /**
  * Security probes of the reliability issue (OWASP API Top 10), part 1: object-level
- * authorization (API1), mass assignment (API3) and the class of credential (API2). Each probe
- * enumerates the registered routes, so a new route without a probe fails here.
+ * authorization (API1) and the class of credential (API2). Each probe enumerates the registered
+ * routes, so a new route without a probe fails here.
  */
 describe('security probes: who may touch what', () => {
   let w: World;
@@ -67,9 +67,9 @@ describe('security probes: who may touch what', () => {
     });
     expect(created.status).toBe(201);
     b.key = created.body.virtual_key;
+    b.keyId = created.body.key_id;
     ({ group: b.group } = await w.modelInGroup());
     await admin('PUT', `/api/teams/${b.teamId}/model-groups`, { model_groups: [group, b.group] });
-    b.keyId = created.body.key_id;
     const job = await w.gw('POST', '/api/jobs/create', b.key, {
       job_type: b.jobType,
       metadata: { note: b.marker },

@@ -114,6 +114,11 @@ export class EnvironmentVariables {
   @Max(600000)
   UPSTREAM_STREAM_IDLE_TIMEOUT_MS?: number;
 
+  /** Lets an api_base point at link-local addresses and cloud metadata services (refused by default). */
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'ALLOW_LINK_LOCAL_API_BASE must be "true" or "false"' })
+  ALLOW_LINK_LOCAL_API_BASE?: 'true' | 'false';
+
   @IsOptional()
   @Transform(toInt)
   @IsInt()

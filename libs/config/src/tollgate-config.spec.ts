@@ -76,6 +76,18 @@ describe('loadConfig', () => {
     );
   });
 
+  it('allows link-local api_base values only when ALLOW_LINK_LOCAL_API_BASE is "true"', () => {
+    const allowed = (value?: string) =>
+      loadConfig('admin-api', {
+        TOLLGATE_DATA_DIR: dataDir(),
+        ...(value === undefined ? {} : { ALLOW_LINK_LOCAL_API_BASE: value }),
+      }).upstream.allowLinkLocalApiBase;
+    expect([allowed(), allowed('false'), allowed('true')]).toEqual([false, false, true]);
+    expect(problemsOf({ ALLOW_LINK_LOCAL_API_BASE: 'yes', TOLLGATE_DATA_DIR: dataDir() })).toEqual([
+      'ALLOW_LINK_LOCAL_API_BASE: ALLOW_LINK_LOCAL_API_BASE must be "true" or "false"',
+    ]);
+  });
+
   it('refuses to start in production without strong secrets and real servers', () => {
     const problems = problemsOf({ NODE_ENV: 'production', MASTER_KEY: 'too-short-key-123' });
     expect(problems.join('\n')).toMatch(/DATABASE_URL: required in production/);

@@ -36,8 +36,11 @@ export interface TollgateConfig {
   auth: { masterKey: string; usingDevMasterKey: boolean };
   encryption: { current: EncryptionKey; previous: EncryptionKey[] };
   jobs: { ttlSeconds: number; sweepIntervalMs: number };
-  /** timeoutMs: connect, headers and first stream chunk; streamIdleTimeoutMs: gap between chunks. */
-  upstream: { timeoutMs: number; streamIdleTimeoutMs: number };
+  /**
+   * timeoutMs: connect, headers and first stream chunk; streamIdleTimeoutMs: gap between chunks;
+   * allowLinkLocalApiBase: whether an api_base may be a link-local or cloud metadata address.
+   */
+  upstream: { timeoutMs: number; streamIdleTimeoutMs: number; allowLinkLocalApiBase: boolean };
   /** Credit leases (null minCallsPerSecond = off) and the call journal; see docs/design/metering.md. */
   metering: {
     minCallsPerSecond: number | null;
@@ -143,6 +146,7 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
     upstream: {
       timeoutMs: env.UPSTREAM_TIMEOUT_MS ?? 60000,
       streamIdleTimeoutMs: env.UPSTREAM_STREAM_IDLE_TIMEOUT_MS ?? 30000,
+      allowLinkLocalApiBase: env.ALLOW_LINK_LOCAL_API_BASE === 'true',
     },
     metering: {
       minCallsPerSecond:

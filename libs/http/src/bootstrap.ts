@@ -7,7 +7,7 @@ import { Logger as PinoLogger } from 'nestjs-pino';
 import type { Request, Response, NextFunction } from 'express';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { ApiErrorDto } from './api-error.dto';
-import { refuseUnacceptableInput } from './input-checks';
+import { refuseUnacceptableInput, verifyUtf8 } from './input-checks';
 import { ShutdownCoordinator } from './shutdown';
 import { tollgateValidationPipe } from './validation';
 
@@ -48,7 +48,9 @@ function documentErrorBodies(document: OpenAPIObject): void {
 export function configureApp(app: NestExpressApplication, spec: DocsSpec): TollgateConfig {
   const config = app.get<TollgateConfig>(TOLLGATE_CONFIG);
   app.useLogger(app.get(PinoLogger));
-  app.useBodyParser('json', { limit: config.http.maxBodyBytes });
+  // Nest's typing leaves out `verify` (it is used for rawBody, which is off); passed as it is.
+  const json = { limit: config.http.maxBodyBytes, verify: verifyUtf8 };
+  app.useBodyParser('json', json);
   app.useBodyParser('urlencoded', { limit: config.http.maxBodyBytes, extended: false });
   app.use(refuseUnacceptableInput);
   app.useGlobalPipes(tollgateValidationPipe());

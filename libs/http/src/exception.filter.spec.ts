@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { renderError } from './exception.filter';
+import { INVALID_UTF8 } from './input-checks';
 
 const logger = new Logger('test');
 const pgError = (code: string) => Object.assign(new Error('pg'), { code });
@@ -25,6 +26,17 @@ describe('renderError: database errors are classified, never a bare 500', () => 
     expect(renderError(new Error('secret internals'), logger)).toMatchObject({
       status: 500,
       detail: 'Internal server error',
+    });
+  });
+});
+
+describe('renderError: body parser errors', () => {
+  it('a body that is not UTF-8 → 400 saying so', () => {
+    const err = Object.assign(new Error('x'), { status: 400, expose: true, type: INVALID_UTF8 });
+    expect(renderError(err, logger)).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_ERROR',
+      detail: 'The request body is not valid UTF-8',
     });
   });
 });

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ERROR_STATUS, ErrorCode, TollgateError } from './errors';
+import { INVALID_UTF8 } from './input-checks';
 
 export interface RenderedError {
   status: number;
@@ -136,6 +137,9 @@ export function renderError(exception: unknown, logger: Logger, requestId?: stri
       detail: 'Malformed JSON in request body',
       headers: {},
     };
+  }
+  if (bp && typeof bp === 'object' && bp.type === INVALID_UTF8) {
+    return rendered(400, 'VALIDATION_ERROR', 'The request body is not valid UTF-8');
   }
   if (bp && typeof bp === 'object' && bp.expose && (bp.status ?? 500) < 500) {
     const status = bp.status ?? bp.statusCode ?? 400;

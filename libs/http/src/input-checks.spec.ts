@@ -1,4 +1,4 @@
-import { isStorableText, unacceptableInput } from './input-checks';
+import { INVALID_UTF8, isStorableText, unacceptableInput, verifyUtf8 } from './input-checks';
 
 function nested(depth: number): unknown {
   let value: unknown = 'leaf';
@@ -15,7 +15,10 @@ describe('input checks', () => {
   });
 
   it('names the field that holds unstorable text, in values and in keys', () => {
-    const body = { model: 'm', messages: [{ role: 'user', content: 'ok' }, { content: 'a\u0000' }] };
+    const body = {
+      model: 'm',
+      messages: [{ role: 'user', content: 'ok' }, { content: 'a\u0000' }],
+    };
     expect(unacceptableInput(body)).toMatch(/^messages\[1\]\.content: .*NUL/);
     expect(unacceptableInput({ call_metadata: { note: '\udfff\ud800' } })).toMatch(
       /^call_metadata\.note: .*surrogate/,
@@ -34,5 +37,15 @@ describe('input checks', () => {
   it('passes ordinary bodies, numbers, booleans and null', () => {
     expect(unacceptableInput({ a: 1, b: true, c: null, d: [1, 'two'], e: {} })).toBeNull();
     expect(unacceptableInput(undefined)).toBeNull();
+  });
+
+  it('verifyUtf8 refuses a UTF-8 body with bytes that are not UTF-8, as a 400', () => {
+    const verify = (bytes: number[], encoding = 'utf-8') =>
+      verifyUtf8({} as never, {}, Buffer.from(bytes), encoding);
+    expect(() => verify([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])).toThrow(
+      expect.objectContaining({ status: 400, type: INVALID_UTF8 }) as Error,
+    );
+    expect(() => verify([...Buffer.from('{"a":"ÿþ😀"}')])).not.toThrow();
+    expect(() => verify([0xff, 0xfe, 0x7b, 0x00], 'utf-16le')).not.toThrow();
   });
 });

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { TollgateError } from './errors';
 
@@ -47,4 +49,20 @@ const unstorable = (path: string) =>
 export function refuseUnacceptableInput(req: Request, _res: Response, next: NextFunction): void {
   const problem = unacceptableInput(req.query) ?? unacceptableInput(req.body as unknown);
   next(problem ? new TollgateError('VALIDATION_ERROR', problem) : undefined);
+}
+
+/** The type of the error `verifyUtf8` throws; the exception filter renders it as a 400. */
+export const INVALID_UTF8 = 'encoding.invalid';
+
+/**
+ * The JSON body parser's `verify`: a body read as UTF-8 must be UTF-8. Decoding would otherwise
+ * turn the bad bytes into U+FFFD silently and store a value the client never sent.
+ */
+export function verifyUtf8(_req: IncomingMessage, _res: unknown, body: Buffer, encoding: string) {
+  if (encoding === 'utf-8' && !isUtf8(body)) {
+    throw Object.assign(new Error('The request body is not valid UTF-8'), {
+      status: 400,
+      type: INVALID_UTF8,
+    });
+  }
 }

@@ -1,5 +1,7 @@
+import { isIP } from 'node:net';
 import type { EntityManager } from 'typeorm';
 import type { Provider } from '@app/db';
+import { badRequest } from '@app/http';
 
 /** A public model name (also what clients send as `model`), e.g. `gpt-4o` or `meta-llama/Llama-3-8b`. */
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,254}$/;
@@ -13,6 +15,44 @@ export const API_BASE_URL_OPTIONS = {
   require_tld: false,
   allow_underscores: true,
 };
+
+/** Names of cloud metadata services (GCP; `metadata` is its short form inside a VPC). */
+const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata']);
+/** AWS's IPv6 instance metadata endpoint: unique-local, so not caught by the fe80::/10 rule. */
+const AWS_METADATA_IPV6 = 'fd00:ec2::254';
+
+/** 169.254.0.0/16, fe80::/10, or 169.254.x.x mapped into IPv6, in the URL parser's canonical form. */
+function isLinkLocal(host: string): boolean {
+  if (isIP(host) === 4) return host.startsWith('169.254.');
+  if (isIP(host) !== 6) return false;
+  const first = parseInt(host.split(':')[0] || '0', 16);
+  return (
+    (first & 0xffc0) === 0xfe80 || host === AWS_METADATA_IPV6 || host.startsWith('::ffff:a9fe:')
+  );
+}
+
+/**
+ * Why `apiBase` may not be an upstream, or null: link-local addresses and cloud metadata
+ * services hand out the instance's credentials to whoever makes the gateway call them (SSRF).
+ * Judged on the literal host only, nothing is resolved; loopback and private networks (local
+ * models) stay allowed. ALLOW_LINK_LOCAL_API_BASE=true turns the rule off.
+ */
+export function linkLocalApiBaseProblem(apiBase: string): string | null {
+  let host: string;
+  try {
+    host = new URL(apiBase).hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  } catch {
+    return null; // not a URL: the DTO's IsUrl says so
+  }
+  if (!METADATA_HOSTS.has(host) && !isLinkLocal(host)) return null;
+  return `api_base: ${host} is a link-local or cloud metadata address; an operator may allow it with ALLOW_LINK_LOCAL_API_BASE=true`;
+}
+
+/** Throws 400 for a link-local or metadata api_base unless the operator allows them. */
+export function assertApiBaseAllowed(apiBase: string | null | undefined, allowLinkLocal: boolean) {
+  const problem = apiBase && !allowLinkLocal ? linkLocalApiBaseProblem(apiBase) : null;
+  if (problem) throw badRequest(problem);
+}
 
 /** openai and openai-compatible speak the same wire format with a Bearer key; the others stand alone. */
 const FAMILY: Record<Provider, string> = {

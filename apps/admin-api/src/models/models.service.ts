@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { ModelDeployment, ModelGroup, newestFirst, Provider, ProviderCredential } from '@app/db';
 import {
   badRequest,
@@ -13,6 +14,7 @@ import {
 } from '@app/http';
 import { AdminDb } from '../admin-db/admin-db';
 import {
+  assertApiBaseAllowed,
   compatibleProviders,
   deploymentProblem,
   groupsListing,
@@ -31,9 +33,13 @@ interface Routing {
 
 @Injectable()
 export class ModelsService {
-  constructor(private readonly db: AdminDb) {}
+  constructor(
+    private readonly db: AdminDb,
+    @Inject(TOLLGATE_CONFIG) private readonly config: TollgateConfig,
+  ) {}
 
   async create(dto: CreateModelDto): Promise<ModelResponse> {
+    assertApiBaseAllowed(dto.api_base, this.config.upstream.allowLinkLocalApiBase);
     const modelId = await this.db.transaction(async (manager) => {
       await lockModelNames(manager, [dto.model_name]);
       await this.assertNotGroupName(manager, dto.model_name);
@@ -84,6 +90,7 @@ export class ModelsService {
 
   /** Partial update, validated as a whole: the merged deployment must still be routable. */
   async update(modelId: string, dto: UpdateModelDto): Promise<ModelResponse> {
+    assertApiBaseAllowed(dto.api_base, this.config.upstream.allowLinkLocalApiBase);
     await this.db.transaction(async (manager) => {
       const current = await this.require(manager, modelId, true);
       const renamed = dto.model_name !== undefined && dto.model_name !== current.modelName;

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { CredentialCipher } from '@app/auth';
+import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { ModelDeployment, newestFirst, Organization, ProviderCredential } from '@app/db';
 import {
   badRequest,
@@ -13,7 +14,7 @@ import {
   TollgateError,
 } from '@app/http';
 import { AdminDb } from '../admin-db/admin-db';
-import { apiKeyTail, pgCode, requiresApiKey } from '../models/catalog-rules';
+import { apiKeyTail, assertApiBaseAllowed, pgCode, requiresApiKey } from '../models/catalog-rules';
 import { CreateProviderCredentialDto } from './dto/create-provider-credential.dto';
 import { ListProviderCredentialsQueryDto } from './dto/list-provider-credentials.query';
 import { UpdateProviderCredentialDto } from './dto/update-provider-credential.dto';
@@ -30,6 +31,7 @@ export class ProviderCredentialsService {
   constructor(
     private readonly db: AdminDb,
     private readonly cipher: CredentialCipher,
+    @Inject(TOLLGATE_CONFIG) private readonly config: TollgateConfig,
   ) {}
 
   async create(dto: CreateProviderCredentialDto): Promise<ProviderCredentialResponse> {
@@ -42,6 +44,7 @@ export class ProviderCredentialsService {
         "api_base: required for provider 'openai-compatible', including the version segment, e.g. http://localhost:11434/v1",
       );
     }
+    assertApiBaseAllowed(dto.api_base, this.config.upstream.allowLinkLocalApiBase);
     const id = await this.unique(dto.credential_name, () =>
       this.db.transaction(async (manager) => {
         if (
@@ -93,6 +96,7 @@ export class ProviderCredentialsService {
     credentialId: string,
     dto: UpdateProviderCredentialDto,
   ): Promise<ProviderCredentialResponse> {
+    assertApiBaseAllowed(dto.api_base, this.config.upstream.allowLinkLocalApiBase);
     await this.unique(dto.credential_name ?? '', () =>
       this.db.transaction(async (manager) => {
         const current = await this.require(manager, credentialId, true);

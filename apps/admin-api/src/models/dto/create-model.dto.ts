@@ -50,6 +50,7 @@ export class CreateModelDto {
 
   /**
    * http(s) base URL with its version segment; overrides the credential's.
+   * Link-local and cloud metadata addresses are refused unless ALLOW_LINK_LOCAL_API_BASE=true.
    * @example "http://localhost:11434/v1"
    */
   @OptionalNotNull()

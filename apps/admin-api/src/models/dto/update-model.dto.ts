@@ -45,6 +45,7 @@ export class UpdateModelDto {
 
   /**
    * A base URL, or null to fall back to the credential's (or the provider default).
+   * Link-local and cloud metadata addresses are refused unless ALLOW_LINK_LOCAL_API_BASE=true.
    * @example "https://api.openai.com/v1"
    */
   @ValidateIf(present)

@@ -38,6 +38,7 @@ export class CreateProviderCredentialDto {
   /**
    * http(s) base URL with its version segment; required for openai-compatible.
    * Defaults: openai https://api.openai.com/v1, anthropic https://api.anthropic.com.
+   * Link-local and cloud metadata addresses are refused unless ALLOW_LINK_LOCAL_API_BASE=true.
    * @example "http://localhost:11434/v1"
    */
   @OptionalNotNull()

@@ -21,6 +21,7 @@ export class UpdateProviderCredentialDto {
 
   /**
    * New base URL; null clears it (not allowed for openai-compatible).
+   * Link-local and cloud metadata addresses are refused unless ALLOW_LINK_LOCAL_API_BASE=true.
    * @example "https://api.together.xyz/v1"
    */
   @ValidateIf((_o, value) => value !== undefined && value !== null)

@@ -166,6 +166,8 @@ describe('admin-api: a change commits with its audit row, or not at all', () => 
       output_price_per_million: 2,
     });
     expect(created.status).toBe(201);
+    // the model's own announcement may reach us late: hear it before watching for the group's
+    await heard((p) => p.channel === CATALOG_CHANGED);
     const group = uid('group');
     published.length = 0;
     expectRolledBack(

@@ -15,11 +15,14 @@ const PROBE_EVERY_MS = 250;
 
 /** Redis answered with an error of the command (a reply): it is up. */
 const isReply = (err: unknown) => err instanceof Error && err.name === 'ReplyError';
+/** ioredis's commandTimeout: Redis hung, or only this process stalled past the timeout. */
+const isTimeout = (err: unknown) => err instanceof Error && err.message === 'Command timed out';
 
 /**
- * Redis behind a circuit breaker: the first command that fails for want of an answer (refused,
- * dropped, timed out) marks Redis away, and until a PING answers again every command fails at
- * once with CacheUnavailableError, so callers fall back without waiting on a dead or hung server.
+ * Redis behind a circuit breaker: a command that fails for want of an answer (refused, dropped;
+ * a timeout once a PING times out too) marks Redis away, and until a PING answers again every
+ * command fails at once with CacheUnavailableError, so callers fall back without waiting on a
+ * dead or hung server.
  */
 export class RedisCacheStore implements CacheStore {
   readonly kind = 'redis' as const;
@@ -30,6 +33,7 @@ export class RedisCacheStore implements CacheStore {
   private downSince: number | null = null;
   private probe: NodeJS.Timeout | null = null;
   private probing = false;
+  private closed = false;
 
   constructor(
     readonly client: Redis,
@@ -54,7 +58,9 @@ export class RedisCacheStore implements CacheStore {
       return await command(this.client);
     } catch (err) {
       if (isReply(err)) throw err;
-      this.markDown(err as Error);
+      // a stalled event loop also times commands out: a PING confirms before the breaker opens
+      if (isTimeout(err)) void this.probeOnce(true);
+      else this.markDown(err as Error);
       throw new CacheUnavailableError((err as Error).message);
     }
   }
@@ -143,13 +149,14 @@ export class RedisCacheStore implements CacheStore {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.probe) clearInterval(this.probe);
     this.subscriber?.disconnect();
     await this.client.quit().catch(() => this.client.disconnect());
   }
 
   private markDown(err: Error): void {
-    if (this.downSince !== null) return;
+    if (this.downSince !== null || this.closed) return;
     this.downSince = Date.now();
     this.logger.warn(`Redis unavailable (${err.message}): falling back until it answers again`);
     this.probe = setInterval(() => void this.probeOnce(), PROBE_EVERY_MS);
@@ -166,8 +173,9 @@ export class RedisCacheStore implements CacheStore {
     this.notify(true);
   }
 
-  private async probeOnce(): Promise<void> {
-    if (this.probing || this.downSince === null) return;
+  /** A PING at a time: while Redis is away, or (`confirm`) to check a timeout. */
+  private async probeOnce(confirm = false): Promise<void> {
+    if (this.probing || (this.downSince === null && !confirm)) return;
     this.probing = true;
     await this.ping().finally(() => (this.probing = false));
   }

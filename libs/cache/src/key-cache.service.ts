@@ -104,13 +104,16 @@ export class KeyCacheService<T extends { teamId: string } = { teamId: string }>
    * are dropped wholesale once Redis answers again.
    */
   async invalidate(change: Invalidation): Promise<void> {
+    let reached = true;
     try {
       if (this.store.kind === 'redis') await this.store.incr(GENERATION);
       await this.store.del((change.keyHashes ?? []).map((h) => this.redisKey(h)));
     } catch (err) {
+      reached = !(err instanceof CacheUnavailableError); // else publishing would wait in vain
       this.sharedFailed(err, 'invalidation');
     }
     this.onInvalidation(JSON.stringify(change));
+    if (!reached) return;
     await this.store
       .publish(CHANNEL, JSON.stringify(change))
       .catch((err) => this.sharedFailed(err, 'invalidation'));

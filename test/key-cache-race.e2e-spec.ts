@@ -51,7 +51,10 @@ describe('key cache under a concurrent invalidation (real Redis)', () => {
     const keyHash = randomBytes(16).toString('hex');
     const value = { teamId: 'calm-team' };
     await gateway.getOrLoad(keyHash, () => Promise.resolve(value));
-    expect(JSON.parse((await gatewayStore.get(`tollgate:key:${keyHash}`))!)).toEqual(value);
+    expect(JSON.parse((await gatewayStore.get(`tollgate:key:${keyHash}`))!)).toEqual({
+      epoch: expect.any(String),
+      value,
+    });
     const other = new KeyCacheService(new RedisCacheStore(gatewayStore.client, url));
     const load = jest.fn(() => Promise.resolve(null));
     expect(await other.getOrLoad(keyHash, load)).toEqual(value);

@@ -1,6 +1,10 @@
 /** What Tollgate needs from a shared cache: Redis in production, in-process for a single node. */
 export interface CacheStore {
   readonly kind: 'redis' | 'memory';
+  /** False while Redis is down or not answering: commands then fail at once. Always true in-process. */
+  readonly available: boolean;
+  /** Hears every change of `available` (never called by the in-process store). */
+  onAvailabilityChange(listener: (available: boolean) => void): void;
   get(key: string): Promise<string | null>;
   /** Several keys in one round trip. */
   mget(keys: string[]): Promise<Array<string | null>>;
@@ -32,6 +36,16 @@ export interface CacheStore {
   ): Promise<Array<{ id: string; payload: string }>>;
   ping(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** A command failed because Redis is away (refused, dropped or timed out): callers fall back. */
+export class CacheUnavailableError extends Error {
+  readonly code = 'CACHE_UNAVAILABLE';
+
+  constructor(reason: string) {
+    super(`Redis is unavailable: ${reason}`);
+    this.name = 'CacheUnavailableError';
+  }
 }
 
 export const CACHE_STORE = Symbol('CACHE_STORE');

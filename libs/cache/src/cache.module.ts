@@ -7,6 +7,9 @@ import { KeyCacheService } from './key-cache.service';
 import { MemoryCacheStore } from './memory-cache.store';
 import { RedisCacheStore } from './redis-cache.store';
 
+/** Past this a command counts as failed: a hung Redis costs one timeout, then the fallbacks serve. */
+const COMMAND_TIMEOUT_MS = 500;
+
 async function createStore(config: TollgateConfig): Promise<CacheStore> {
   const logger = new Logger('Cache');
   if (!config.redis.url) {
@@ -15,10 +18,19 @@ async function createStore(config: TollgateConfig): Promise<CacheStore> {
     );
     return new MemoryCacheStore();
   }
-  const client = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  client.on('error', (err: Error) => logger.warn(`Redis: ${err.message}`));
+  const client = new Redis(config.redis.url, {
+    lazyConnect: true,
+    // while Redis is away commands fail at once (callers fall back) instead of queueing
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: 2000,
+    // reconnects by itself, at most a second apart
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
+  });
+  const store = new RedisCacheStore(client, config.redis.url);
   await client.connect();
-  return new RedisCacheStore(client, config.redis.url);
+  return store;
 }
 
 /** The shared cache (Redis, or in-process without REDIS_URL), the key → team cache, catalog events. */

@@ -15,9 +15,9 @@ export class CatalogEvents {
 
   constructor(@Inject(CACHE_STORE) private readonly store: CacheStore) {}
 
-  /** False with the in-process store: announcements do not reach other processes. */
+  /** False with the in-process store, or while Redis is away: announcements do not arrive. */
   get reachOtherProcesses(): boolean {
-    return this.store.kind === 'redis';
+    return this.store.kind === 'redis' && this.store.available;
   }
 
   /** Never throws: the change is committed, and gateways still see it when their cache expires. */
@@ -29,7 +29,9 @@ export class CatalogEvents {
     }
   }
 
+  /** Also called when Redis answers again: announcements made while it was away were lost. */
   onChange(handler: () => void): Promise<void> {
+    this.store.onAvailabilityChange((available) => available && handler());
     return this.store.subscribe(CHANNEL, () => handler());
   }
 }

@@ -4,8 +4,13 @@ import { CacheStore } from './cache-store';
 /** Single-process stand-in used when REDIS_URL is unset; invalidations reach this process only. */
 export class MemoryCacheStore implements CacheStore {
   readonly kind = 'memory' as const;
+  readonly available = true;
   private readonly entries = new Map<string, { value: string; expiresAt: number }>();
   private readonly bus = new EventEmitter();
+
+  onAvailabilityChange(): void {
+    // always available
+  }
 
   get(key: string): Promise<string | null> {
     const entry = this.entries.get(key);

@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   UPSTREAM_TIMEOUT: HttpStatus.GATEWAY_TIMEOUT,
   SERVICE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   DATABASE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
+  CACHE_UNAVAILABLE: HttpStatus.SERVICE_UNAVAILABLE,
   INTERNAL_ERROR: HttpStatus.INTERNAL_SERVER_ERROR,
 } as const;
 
@@ -41,6 +42,8 @@ export class TollgateError extends Error {
     readonly detail: string,
     /** Extra headers for the response, e.g. Retry-After. */
     readonly headers: Record<string, string> = {},
+    /** Fields the `/api` error body carries besides detail and code (e.g. readiness checks). */
+    readonly body: Record<string, unknown> = {},
   ) {
     super(detail);
     this.name = 'TollgateError';

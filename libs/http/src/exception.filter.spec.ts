@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { CacheUnavailableError } from '@app/cache';
 import { renderError } from './exception.filter';
 import { INVALID_UTF8 } from './input-checks';
 
@@ -19,6 +20,14 @@ describe('renderError: database errors are classified, never a bare 500', () => 
     const err = renderError(pgError(code), logger);
     expect({ status: err.status, code: err.code }).toEqual({ status, code: errorCode });
     if (status === 503) expect(err.headers['Retry-After']).toBeDefined();
+  });
+
+  it('Redis away where nothing falls back is a 503 CACHE_UNAVAILABLE with Retry-After', () => {
+    jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    const err = renderError(new CacheUnavailableError('Command timed out'), logger);
+    expect(err).toMatchObject({ status: 503, code: 'CACHE_UNAVAILABLE' });
+    expect(err.detail).not.toContain('Redis');
+    expect(err.headers['Retry-After']).toBe('2');
   });
 
   it('anything else is a 500 without internals', () => {

@@ -7,6 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { CacheUnavailableError } from '@app/cache';
 import { ERROR_STATUS, ErrorCode, TollgateError } from './errors';
 import { INVALID_UTF8 } from './input-checks';
 
@@ -15,6 +16,8 @@ export interface RenderedError {
   code: ErrorCode;
   detail: string;
   headers: Record<string, string>;
+  /** More fields of the `/api` body. */
+  body?: Record<string, unknown>;
 }
 
 const HTTP_CODES: Partial<Record<number, ErrorCode>> = {
@@ -105,6 +108,15 @@ export function renderError(exception: unknown, logger: Logger, requestId?: stri
       code: exception.code,
       detail: exception.detail,
       headers: exception.headers,
+      body: exception.body,
+    };
+  }
+  if (exception instanceof CacheUnavailableError) {
+    // Redis failed where nothing falls back: worth trying again, never a 500
+    logger.warn({ err: exception, requestId }, 'Redis unavailable with no fallback');
+    return {
+      ...rendered(503, 'CACHE_UNAVAILABLE', 'A dependency is unavailable; try again shortly'),
+      headers: { 'Retry-After': '2' },
     };
   }
   if (exception instanceof HttpException) {
@@ -181,7 +193,10 @@ export class TollgateExceptionFilter implements ExceptionFilter {
       res.end();
       return;
     }
-    res.set(err.headers).status(err.status).json({ detail: err.detail, code: err.code });
+    res
+      .set(err.headers)
+      .status(err.status)
+      .json({ ...err.body, detail: err.detail, code: err.code });
   }
 }
 

@@ -43,6 +43,8 @@ export class CallJournal implements OnApplicationBootstrap {
   /** Records Postgres refused (a bug, not an outage): kept for an operator, never retried. */
   private readonly deadLetters: string;
   private readonly adopting: string;
+  /** Appends are failing (Redis away): logged when it starts and when it ends, not per record. */
+  private writingThrough = false;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -62,14 +64,27 @@ export class CallJournal implements OnApplicationBootstrap {
     this.orphanTimer.unref();
   }
 
-  /** Resolves once the record is durable (in Redis, or in Postgres without Redis). */
+  /**
+   * Resolves once the record is durable: in Redis, or in Postgres without Redis or when the
+   * append fails (at once while Redis is known to be away, or after its command timeout).
+   */
   async record(entry: JournalEntry): Promise<void> {
-    const streamId = await this.store
-      .append(this.stream, JSON.stringify(entry))
-      .catch((err: Error) => {
-        this.logger.warn(`Journal append failed, writing through: ${err.message}`);
+    const streamId = await this.store.append(this.stream, JSON.stringify(entry)).then(
+      (id) => {
+        if (id !== null && this.writingThrough) {
+          this.writingThrough = false;
+          this.logger.log('Journal appends to Redis again');
+        }
+        return id;
+      },
+      (err: Error) => {
+        if (!this.writingThrough) {
+          this.writingThrough = true;
+          this.logger.warn(`Journal append failed, writing through to Postgres: ${err.message}`);
+        }
         return null;
-      });
+      },
+    );
     this.queue.push({ entry, streamId });
     if (streamId === null) await this.flush();
     // written in the journal's own async scope, not the request's (whose logs and traces end)
@@ -171,6 +186,7 @@ export class CallJournal implements OnApplicationBootstrap {
 
   /** Writes what replicas that died left in the stream (idempotent with their own writes). */
   private async adoptOrphans(): Promise<void> {
+    if (!this.store.available) return;
     try {
       // one replica at a time adopts (the lock lapses by itself)
       const { replicaId } = this.leases;

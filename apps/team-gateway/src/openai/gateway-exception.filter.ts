@@ -20,6 +20,6 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     res.set(err.headers).status(err.status);
     if (isOpenAiPath(req.path)) {
       res.json(toOpenAiError(err.code, err.detail, paramOf(exception, err.code)));
-    } else res.json({ detail: err.detail, code: err.code });
+    } else res.json({ ...err.body, detail: err.detail, code: err.code });
   }
 }

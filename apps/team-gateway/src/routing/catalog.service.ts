@@ -8,12 +8,13 @@ import type { Catalog, Deployment } from './resolver';
 /**
  * Staleness bound: changes to deployments, groups, credentials and a team's groups reach this
  * replica at once when admin-api announces them (CatalogEvents over Redis), else within
- * CACHE_TTL_MS (UNANNOUNCED_TTL_MS without Redis, where announcements stay in their process).
+ * CACHE_TTL_MS (UNANNOUNCED_TTL_MS without Redis, where announcements stay in their process, or
+ * while Redis is away).
  * A name that is unknown (or denied) here is looked up again in data loaded after the request
  * arrived (concurrent misses share one load), so new models and grants are seen at once.
  */
 const CACHE_TTL_MS = 5_000;
-/** Without Redis (the embedded default) admin-api's announcements cannot reach this process. */
+/** Without Redis (the embedded default, or an outage) admin-api's announcements do not arrive. */
 const UNANNOUNCED_TTL_MS = 1_000;
 
 interface DeploymentRow {
@@ -47,13 +48,14 @@ export class CatalogService implements OnModuleInit {
   private readonly teamGroups = new Map<string, Cached<string[]>>();
   /** Anything loaded before this instant predates an announced change. */
   private staleBefore = 0;
-  private readonly ttlMs: number;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly events: CatalogEvents,
-  ) {
-    this.ttlMs = events.reachOtherProcesses ? CACHE_TTL_MS : UNANNOUNCED_TTL_MS;
+  ) {}
+
+  private get ttlMs(): number {
+    return this.events.reachOtherProcesses ? CACHE_TTL_MS : UNANNOUNCED_TTL_MS;
   }
 
   async onModuleInit(): Promise<void> {

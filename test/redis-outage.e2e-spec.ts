@@ -1,0 +1,387 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection, createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import { RunningApp, startAdmin, startGateway, uid } from './helpers/apps';
+import { call, eventually } from './helpers/http';
+
+/** A private redis-server this spec may hang (SIGSTOP), kill and start again on the same port. */
+class PrivateRedis {
+  private process: ChildProcess | null = null;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<PrivateRedis> {
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as { port: number }).port;
+    server.close();
+    const redis = new PrivateRedis(port);
+    await redis.restart();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async restart(): Promise<void> {
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ];
+    this.process = spawn('redis-server', args, { stdio: 'ignore' });
+    await eventually(() => this.answers(), 5000, 50);
+  }
+
+  hang(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.process?.kill('SIGCONT');
+  }
+
+  async kill(): Promise<void> {
+    const dying = this.process;
+    if (!dying || dying.exitCode !== null || dying.signalCode !== null) return;
+    dying.kill('SIGKILL');
+    await once(dying, 'exit');
+    this.process = null;
+  }
+
+  /** PING over a raw socket, 300 ms at most. */
+  private answers(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = createConnection({ port: this.port, host: '127.0.0.1' });
+      const done = (ok: boolean) => {
+        socket.destroy();
+        resolve(ok);
+      };
+      socket.setTimeout(300, () => done(false));
+      socket.on('error', () => done(false));
+      socket.on('data', (data) => done(data.toString().startsWith('+PONG')));
+      socket.write('PING\r\n');
+    });
+  }
+}
+
+interface Sample {
+  sentAt: number;
+  ms: number;
+  status: number;
+  kind: string;
+}
+
+/** Sends `send` again and again from `loops` concurrent loops until stopped (or the caps). */
+function steadyLoad(
+  loops: number,
+  send: (loop: number, n: number) => { kind: string; status: Promise<number> },
+) {
+  const samples: Sample[] = [];
+  let stopped = false;
+  const deadline = Date.now() + 30_000;
+  const run = async (loop: number) => {
+    for (let n = 0; n < 20_000 && !stopped && Date.now() < deadline; n++) {
+      const sentAt = Date.now();
+      const request = send(loop, n);
+      const status = await request.status.catch(() => 0);
+      samples.push({ sentAt, ms: Date.now() - sentAt, status, kind: request.kind });
+    }
+  };
+  const running = Promise.all(Array.from({ length: loops }, (_, i) => run(i)));
+  return {
+    samples,
+    async stop() {
+      stopped = true;
+      await running;
+    },
+  };
+}
+
+/**
+ * Redis hangs, comes back, hangs again and dies, then comes back on the same port: the apps keep
+ * serving valid keys (key lookups from PostgreSQL, per-replica rate limits, journal written
+ * through), admin changes succeed and still reach every replica within 1 s, readiness says
+ * Redis is down, and everything is shared again once it returns, without restarting anything.
+ */
+describe('a Redis outage', () => {
+  let redis: PrivateRedis;
+  let admin: RunningApp;
+  let gateways: RunningApp[];
+  let pg: Client;
+  const org = uid('org');
+  const model = uid('model');
+  const group = uid('group');
+
+  beforeAll(async () => {
+    redis = await PrivateRedis.start();
+    const env = { REDIS_URL: redis.url };
+    // credit leases from 2 calls/s: the leased calls' records go through the Redis journal
+    const gatewayEnv = { ...env, LEASE_MIN_CALLS_PER_SECOND: '2' };
+    [admin, ...gateways] = await Promise.all([
+      startAdmin(env),
+      startGateway(gatewayEnv),
+      startGateway(gatewayEnv),
+    ]);
+    pg = new Client({ connectionString: process.env.DATABASE_URL });
+    await pg.connect();
+    const setup: Array<[string, unknown]> = [
+      ['/api/organizations/create', { organization_id: org, name: org }],
+      [
+        '/api/models/create',
+        {
+          model_name: model,
+          provider: 'mock',
+          provider_model: 'mock-1',
+          input_price_per_million: 1,
+          output_price_per_million: 2,
+        },
+      ],
+      ['/api/model-groups/create', { group_name: group, models: [model] }],
+    ];
+    for (const [path, body] of setup) {
+      const res = await call(admin.url, 'POST', path, { admin: true, body });
+      if (res.status !== 201) throw new Error(`${path}: ${JSON.stringify(res.body)}`);
+    }
+  });
+
+  afterAll(async () => {
+    redis.resume();
+    await Promise.all([admin, ...gateways].map((a) => a?.close()));
+    await pg?.end();
+    await redis.kill();
+  });
+
+  async function newTeam(extra: Record<string, unknown> = {}) {
+    const teamId = uid('team');
+    const res = await call(admin.url, 'POST', '/api/teams/create', {
+      admin: true,
+      body: {
+        organization_id: org,
+        team_id: teamId,
+        model_groups: [group],
+        credits_allocated: 1_000_000,
+        ...extra,
+      },
+    });
+    expect(res.status).toBe(201);
+    return { teamId, key: res.body.virtual_key as string, keyId: res.body.key_id as string };
+  }
+
+  const verify = (gw: RunningApp, key: string) =>
+    call(gw.url, 'GET', '/api/teams/verify', { bearer: key }).then((r) => r.status);
+  const oneCall = (gw: RunningApp, key: string) =>
+    call(gw.url, 'POST', '/api/jobs/create-and-call', {
+      bearer: key,
+      body: { job_type: 'outage', model, messages: [{ role: 'user', content: 'hi' }] },
+    }).then((r) => r.status);
+  const ready = (app: RunningApp) => call(app.url, 'GET', '/health/ready');
+  const allReady = async () =>
+    (await Promise.all([admin, ...gateways].map(ready))).every((r) => r.status === 200);
+
+  /**
+   * Polls `key` on both gateways while `change` is made, then for 2 s: every request sent
+   * 1 s or more after the change answered must get `refused`. Returns when the first did.
+   */
+  async function refusedWithin1s(key: string, change: () => Promise<number>, refused: number) {
+    let changedAt = 0;
+    const polls = gateways.map(async (gw) => {
+      const seen: Array<{ sentAt: number; doneAt: number; status: number }> = [];
+      const poll = async () => {
+        const sentAt = Date.now();
+        const status = await verify(gw, key);
+        seen.push({ sentAt, doneAt: Date.now(), status });
+        await sleep(20);
+      };
+      for (let n = 0; n < 400 && !changedAt; n++) await poll();
+      while (Date.now() < changedAt + 2000) await poll();
+      return seen;
+    });
+    await sleep(300); // the key is in use on both replicas when it changes
+    const changing = Date.now();
+    expect(await change()).toBe(200);
+    changedAt = Date.now();
+    const firstRefused: number[] = [];
+    for (const seen of await Promise.all(polls)) {
+      const before = seen.filter((s) => s.doneAt < changing).map((s) => s.status);
+      expect(before.filter((status) => status !== 200)).toEqual([]);
+      const late = seen.filter((s) => s.sentAt >= changedAt + 1000).map((s) => s.status);
+      expect(late.length).toBeGreaterThan(0);
+      expect(late.filter((status) => status !== refused)).toEqual([]);
+      const first = seen.find((s) => s.sentAt >= changing && s.status === refused)!;
+      firstRefused.push(first.sentAt - changedAt);
+    }
+    return firstRefused;
+  }
+
+  /** 2xx answers of `samples` sent in [from, to), and the failures by status. */
+  function served(samples: Sample[], from: number, to: number) {
+    const window = samples.filter((s) => s.sentAt >= from && s.sentAt < to);
+    const ok = window.filter((s) => s.status >= 200 && s.status < 300).length;
+    const failures: Record<number, number> = {};
+    for (const s of window)
+      if (s.status < 200 || s.status >= 300) failures[s.status] = (failures[s.status] ?? 0) + 1;
+    const latencies = window.map((s) => s.ms).sort((a, b) => a - b);
+    return {
+      total: window.length,
+      ok,
+      share: window.length ? ok / window.length : 0,
+      failures,
+      p99: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
+      max: latencies[latencies.length - 1] ?? 0,
+    };
+  }
+
+  it('keeps serving valid keys and refusing revoked ones, and recovers by itself', async () => {
+    const main = await newTeam();
+    const hungVictim = await newTeam();
+    const deadVictim = await newTeam();
+    const suspended = await newTeam();
+    for (const gw of gateways) {
+      for (const k of [main, hungVictim, deadVictim, suspended])
+        expect(await verify(gw, k.key)).toBe(200);
+    }
+    expect(await allReady()).toBe(true);
+
+    const load = steadyLoad(20, (loop, n) => {
+      const gw = gateways[(loop + n) % 2];
+      return n % 2 === 0
+        ? {
+            kind: 'models',
+            status: call(gw.url, 'GET', '/v1/models', { bearer: main.key }).then((r) => r.status),
+          }
+        : { kind: 'call', status: oneCall(gw, main.key) };
+    });
+    const report: Record<string, unknown> = {};
+    try {
+      await sleep(1000);
+
+      // 1. Redis hangs: it accepts connections and answers nothing
+      const outageStart = Date.now();
+      redis.hang();
+      await sleep(300);
+      report.hungRevoke = await refusedWithin1s(
+        hungVictim.key,
+        async () =>
+          (await call(admin.url, 'DELETE', `/api/keys/${hungVictim.keyId}`, { admin: true }))
+            .status,
+        401,
+      );
+      const hungReady = await ready(gateways[0]);
+      expect(hungReady.status).toBe(503);
+      expect(JSON.stringify(hungReady.body)).toContain('redis');
+
+      // 2. it answers again with its data: the revoked key's shared cache entry must not come back
+      redis.resume();
+      report.firstRecoveryMs = await eventually(allReady, 5000, 50);
+      for (const gw of gateways) {
+        for (let i = 0; i < 10; i++) expect(await verify(gw, hungVictim.key)).toBe(401);
+      }
+
+      // 3. it hangs, then dies
+      redis.hang();
+      await sleep(1000);
+      await redis.kill();
+      await sleep(300);
+      report.deadRotate = await refusedWithin1s(
+        deadVictim.key,
+        async () =>
+          (
+            await call(admin.url, 'POST', `/api/keys/${deadVictim.keyId}/rotate`, {
+              admin: true,
+              body: { grace_period: '0s' },
+            })
+          ).status,
+        401,
+      );
+      report.deadSuspend = await refusedWithin1s(
+        suspended.key,
+        async () =>
+          (await call(admin.url, 'PUT', `/api/teams/${suspended.teamId}/suspend`, { admin: true }))
+            .status,
+        403,
+      );
+      for (const app of [admin, ...gateways]) {
+        const res = await ready(app);
+        expect(res.status).toBe(503);
+        expect(res.headers.get('retry-after')).toBeTruthy();
+        expect(res.body).toMatchObject({
+          code: 'CACHE_UNAVAILABLE',
+          error: { redis: { status: 'down' } },
+        });
+        expect((await call(app.url, 'GET', '/health')).status).toBe(200);
+      }
+      // rate limits hold per replica: 4 rpm on each gateway
+      const limited = await newTeam({ rpm_limit: 4 });
+      const perReplica: number[] = [];
+      for (const gw of gateways)
+        for (let i = 0; i < 6; i++) perReplica.push(await oneCall(gw, limited.key));
+      expect(perReplica).toEqual([200, 200, 200, 200, 429, 429, 200, 200, 200, 200, 429, 429]);
+      await sleep(Math.max(0, outageStart + 8000 - Date.now()));
+
+      // 4. it comes back on the same port, empty
+      await redis.restart();
+      const restartedAt = Date.now();
+      report.recoveryMs = await eventually(allReady, 8000, 50);
+      const outageEnd = Date.now();
+      await sleep(500);
+      await load.stop();
+
+      const before = served(load.samples, 0, outageStart);
+      const during = served(load.samples, outageStart, outageEnd);
+      const after = served(load.samples, outageEnd, Date.now());
+      Object.assign(report, {
+        before,
+        during,
+        after,
+        outageMs: outageEnd - outageStart,
+        restartedAt: restartedAt - outageStart,
+      });
+      expect(during.total).toBeGreaterThan(200);
+      expect(during.failures[401] ?? 0).toBe(0);
+      expect(during.share).toBeGreaterThanOrEqual(0.999);
+      expect(after.share).toBe(1);
+
+      // shared again: 4 rpm across both gateways together
+      const shared = await newTeam({ rpm_limit: 4 });
+      const together: number[] = [];
+      for (let i = 0; i < 3; i++)
+        for (const gw of gateways) together.push(await oneCall(gw, shared.key));
+      expect(together.filter((s) => s === 200)).toHaveLength(4);
+      expect(together.filter((s) => s === 429)).toHaveLength(2);
+      for (const gw of gateways) {
+        expect(await verify(gw, hungVictim.key)).toBe(401);
+        expect(await verify(gw, deadVictim.key)).toBe(401);
+        expect(await verify(gw, suspended.key)).toBe(403);
+        expect(await oneCall(gw, main.key)).toBe(200);
+      }
+
+      // every call answered 200 is in Postgres and charged once (the journal wrote through)
+      const calls = load.samples.filter((s) => s.kind === 'call' && s.status === 200).length + 2;
+      const books = async () =>
+        (
+          await pg.query(
+            `SELECT (SELECT count(*)::int FROM jobs WHERE team_id = $1 AND status = 'completed') AS jobs,
+                    t.credits_used::int AS used, t.credits_held::int AS held,
+                    (SELECT count(*)::int FROM credit_leases WHERE team_id = $1) AS leases
+               FROM teams t WHERE t.team_id = $1`,
+            [main.teamId],
+          )
+        ).rows[0] as { jobs: number; used: number; held: number; leases: number };
+      await eventually(async () => (await books()).leases === 0, 15_000, 200);
+      expect(await books()).toEqual({ jobs: calls, used: calls, held: 0, leases: 0 });
+      report.calls = calls;
+    } finally {
+      await load.stop();
+      console.log(`redis outage: ${JSON.stringify(report)}`);
+    }
+  }, 50_000);
+});

@@ -1,11 +1,11 @@
-/** An aggregate row: Postgres counts and sums arrive as strings. */
-export interface UsageRow {
+/** A row of a GROUPING SETS aggregate: `kind` names the set, Postgres sums arrive as strings. */
+interface Part {
+  kind: string;
   dim: string | null;
-  team_alias?: string | null;
-  is_total: boolean;
-  jobs: string;
-  jobs_completed: string;
-  jobs_failed: string;
+}
+
+/** Calls, tokens and costs of one team, day or model (or the total). */
+export interface CallPart extends Part {
   calls: string;
   failed_calls: string;
   prompt_tokens: string;
@@ -13,8 +13,24 @@ export interface UsageRow {
   tokens: string;
   cost_usd: string;
   provider_cost_usd: string;
+  /** per model: credits charged on the calls themselves, and the mean latency */
+  call_credits?: string;
+  avg_latency_ms?: string;
+}
+
+/** Jobs (by their created_at) and credits deducted (ledger) of one team or day (or the total). */
+export interface JobPart extends Part {
+  jobs: string;
+  jobs_completed: string;
+  jobs_failed: string;
   credits: string;
 }
+
+/** A team, day or the total with its parts merged in; a missing part counts as zeros. */
+export type UsageRow = Partial<Omit<CallPart, 'kind'> & Omit<JobPart, 'kind'>> & {
+  dim: string | null;
+  team_alias?: string | null;
+};
 
 export interface UsageTotals {
   jobs: number;
@@ -50,20 +66,20 @@ export interface ModelUsage {
   avg_latency_ms: number;
 }
 
-export function toUsageTotals(row: UsageRow | undefined): UsageTotals {
+export function toUsageTotals(row: UsageRow): UsageTotals {
   const n = (v: string | undefined) => Number(v ?? 0);
   return {
-    jobs: n(row?.jobs),
-    jobs_completed: n(row?.jobs_completed),
-    jobs_failed: n(row?.jobs_failed),
-    calls: n(row?.calls),
-    failed_calls: n(row?.failed_calls),
-    prompt_tokens: n(row?.prompt_tokens),
-    completion_tokens: n(row?.completion_tokens),
-    tokens: n(row?.tokens),
-    cost_usd: n(row?.cost_usd),
-    provider_cost_usd: n(row?.provider_cost_usd),
-    credits_used: n(row?.credits),
+    jobs: n(row.jobs),
+    jobs_completed: n(row.jobs_completed),
+    jobs_failed: n(row.jobs_failed),
+    calls: n(row.calls),
+    failed_calls: n(row.failed_calls),
+    prompt_tokens: n(row.prompt_tokens),
+    completion_tokens: n(row.completion_tokens),
+    tokens: n(row.tokens),
+    cost_usd: n(row.cost_usd),
+    provider_cost_usd: n(row.provider_cost_usd),
+    credits_used: n(row.credits),
   };
 }
 
@@ -78,9 +94,10 @@ export const toDailyUsage = (row: UsageRow): DailyUsage => {
   return { date: row.dim ?? '', ...totals, credits: credits_used };
 };
 
-export const toModelUsage = (row: Record<keyof ModelUsage, string>): ModelUsage => ({
-  model: row.model,
-  jobs: Number(row.jobs),
+/** A model's calls part, with its distinct jobs counted apart. */
+export const toModelUsage = (row: CallPart, jobs: string): ModelUsage => ({
+  model: row.dim ?? '',
+  jobs: Number(jobs),
   calls: Number(row.calls),
   failed_calls: Number(row.failed_calls),
   prompt_tokens: Number(row.prompt_tokens),
@@ -88,6 +105,6 @@ export const toModelUsage = (row: Record<keyof ModelUsage, string>): ModelUsage 
   tokens: Number(row.tokens),
   cost_usd: Number(row.cost_usd),
   provider_cost_usd: Number(row.provider_cost_usd),
-  credits: Number(row.credits),
-  avg_latency_ms: Number(row.avg_latency_ms),
+  credits: Number(row.call_credits ?? 0),
+  avg_latency_ms: Number(row.avg_latency_ms ?? 0),
 });

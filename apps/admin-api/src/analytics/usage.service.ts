@@ -4,8 +4,8 @@ import { DataSource } from 'typeorm';
 import { notFound } from '@app/http';
 import { DateRange, parseDateRange } from './date-range';
 import {
-  DailyUsage,
-  ModelUsage,
+  CallPart,
+  JobPart,
   toDailyUsage,
   toModelUsage,
   toTeamUsage,
@@ -16,38 +16,52 @@ import {
 /** Window filter on `created_at` ($2 = from, $3 = to, both nullable). */
 const IN_RANGE = `($2::timestamptz IS NULL OR created_at >= $2::timestamptz)
   AND ($3::timestamptz IS NULL OR created_at < $3::timestamptz)`;
-const ORG_TEAMS = `team_id IN (SELECT team_id FROM teams WHERE organization_id = $1)`;
 
 /**
- * Jobs (by created_at), calls / tokens / costs (by the call's created_at) and credits used
- * (deduction ledger rows) of an organization's teams, aggregated per `dimension` in Postgres.
+ * The UTC day of `created_at` in integer arithmetic (no time zone lookup per row), spelled as in
+ * the statistics of migration AnalyticsIndexes, which tell the planner how many days there are.
  */
-const perDimension = (dimension: string) => `
-  j AS (SELECT ${dimension} AS dim, count(*) AS jobs,
-               count(*) FILTER (WHERE status = 'completed') AS jobs_completed,
-               count(*) FILTER (WHERE status = 'failed') AS jobs_failed
-          FROM jobs WHERE ${ORG_TEAMS} AND ${IN_RANGE} GROUP BY 1),
-  c AS (SELECT ${dimension} AS dim, count(*) AS calls,
-               count(*) FILTER (WHERE status <> 'success') AS failed_calls,
-               sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
-               sum(total_tokens) AS tokens, sum(client_cost_usd) AS cost_usd,
-               sum(provider_cost_usd) AS provider_cost_usd
-          FROM llm_calls WHERE ${ORG_TEAMS} AND ${IN_RANGE} GROUP BY 1),
-  cr AS (SELECT ${dimension} AS dim, sum(-credits_amount) AS credits
-           FROM credit_transactions
-          WHERE transaction_type = 'deduction' AND ${ORG_TEAMS} AND ${IN_RANGE} GROUP BY 1)`;
+const UTC_DAY = `date_bin('1 day', created_at, '2000-01-01 00:00:00+00')`;
+const MODEL = `COALESCE(model_name, model_requested)`;
 
-const USAGE_COLUMNS = `COALESCE(sum(j.jobs), 0) AS jobs,
-  COALESCE(sum(j.jobs_completed), 0) AS jobs_completed,
-  COALESCE(sum(j.jobs_failed), 0) AS jobs_failed,
-  COALESCE(sum(c.calls), 0) AS calls, COALESCE(sum(c.failed_calls), 0) AS failed_calls,
-  COALESCE(sum(c.prompt_tokens), 0) AS prompt_tokens,
-  COALESCE(sum(c.completion_tokens), 0) AS completion_tokens,
-  COALESCE(sum(c.tokens), 0) AS tokens, COALESCE(sum(c.cost_usd), 0) AS cost_usd,
-  COALESCE(sum(c.provider_cost_usd), 0) AS provider_cost_usd,
-  COALESCE(sum(cr.credits), 0) AS credits`;
+/**
+ * `select` over `table` once per team of the organization ($1), on that team's index (LATERAL):
+ * the aggregation runs before any join, and never scans another organization's rows.
+ */
+const perTeam = (table: string, select: string, rest = '') => `
+  SELECT t.team_id, x.* FROM teams t
+   CROSS JOIN LATERAL (
+     SELECT ${select} FROM ${table} WHERE team_id = t.team_id AND ${IN_RANGE} ${rest}) x
+   WHERE t.organization_id = $1`;
 
-const DAY = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
+const CALLS = `count(*) AS calls, count(*) FILTER (WHERE status <> 'success') AS failed_calls,
+  sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+  sum(total_tokens) AS tokens, sum(client_cost_usd) AS cost_usd,
+  sum(provider_cost_usd) AS provider_cost_usd`;
+const JOBS = `count(*) AS jobs, count(*) FILTER (WHERE status = 'completed') AS jobs_completed,
+  count(*) FILTER (WHERE status = 'failed') AS jobs_failed`;
+const DEDUCTED = `sum(-credits_amount) AS credits`;
+const IS_DEDUCTION = `AND transaction_type = 'deduction'`;
+const BY_DAY = 'GROUP BY 1';
+
+/** Sums of per-team partial aggregates: exact (counts and costs stay integer and numeric). */
+const sums = (...columns: string[]) =>
+  columns.map((c) => `COALESCE(sum(${c}), 0) AS ${c}`).join(', ');
+const CALL_SUMS = sums(
+  'calls',
+  'failed_calls',
+  'prompt_tokens',
+  'completion_tokens',
+  'tokens',
+  'cost_usd',
+  'provider_cost_usd',
+);
+const JOB_SUMS = sums('jobs', 'jobs_completed', 'jobs_failed', 'credits');
+
+/** Labels a GROUPING SETS row by the first of `columns` it is grouped by ('total' if none). */
+const kind = (...columns: string[]) =>
+  `CASE ${columns.map((c) => `WHEN GROUPING(${c}) = 0 THEN '${c}'`).join(' ')} ELSE 'total' END AS kind`;
+const DATE = `to_char(day AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
 
 @Injectable()
 export class UsageService {
@@ -57,14 +71,30 @@ export class UsageService {
   async organizationUsage(orgId: string, from?: string, to?: string) {
     const range = parseDateRange(from, to);
     await this.requireOrganization(orgId);
-    const rows = await this.byTeam(orgId, range);
-    const totals = rows.find((r) => r.is_total);
+    const [teams, calls, jobs] = await Promise.all([
+      this.teams(orgId),
+      this.query<CallPart>(
+        `SELECT ${kind('team_id')}, team_id AS dim, ${CALL_SUMS}
+           FROM (${perTeam('llm_calls', CALLS)}) c
+          GROUP BY GROUPING SETS ((team_id), ())`,
+        orgId,
+        range,
+      ),
+      this.query<JobPart>(
+        `SELECT ${kind('team_id')}, team_id AS dim, ${JOB_SUMS}
+           FROM (${perTeam('jobs', JOBS)}) j
+           JOIN (${perTeam('credit_transactions', DEDUCTED, IS_DEDUCTION)}) cr USING (team_id)
+          GROUP BY GROUPING SETS ((team_id), ())`,
+        orgId,
+        range,
+      ),
+    ]);
     return {
       organization_id: orgId,
       from: range.from,
       to: range.to,
-      totals: toUsageTotals(totals),
-      teams: rows.filter((r) => !r.is_total).map(toTeamUsage),
+      totals: toUsageTotals(merge([{ dim: null }], 'total', calls, jobs)[0]),
+      teams: merge(teams, 'team_id', calls, jobs).map(toTeamUsage),
     };
   }
 
@@ -72,71 +102,86 @@ export class UsageService {
   async organizationAnalytics(orgId: string, from?: string, to?: string) {
     const range = parseDateRange(from, to);
     await this.requireOrganization(orgId);
-    const [daily, teams, models] = await Promise.all([
-      this.daily(orgId, range),
-      this.byTeam(orgId, range),
-      this.byModel(orgId, range),
+    // separate statements, so calls, jobs and distinct jobs are counted on separate connections
+    const [teams, calls, jobs, modelJobs] = await Promise.all([
+      this.teams(orgId),
+      this.query<CallPart>(
+        `SELECT ${kind('team_id', 'day', 'model')}, COALESCE(team_id, ${DATE}, model) AS dim,
+                ${CALL_SUMS}, COALESCE(sum(call_credits), 0) AS call_credits,
+                COALESCE(round(sum(latency_ms) / sum(calls)), 0) AS avg_latency_ms
+           FROM (${perTeam(
+             'llm_calls',
+             `${UTC_DAY} AS day, ${MODEL} AS model, ${CALLS},
+              sum(credits_charged) AS call_credits, sum(latency_ms) AS latency_ms`,
+             'GROUP BY 1, 2',
+           )}) c
+          GROUP BY GROUPING SETS ((team_id), (day), (model))
+          ORDER BY kind, dim`,
+        orgId,
+        range,
+      ),
+      this.query<JobPart>(
+        `SELECT ${kind('team_id', 'day')}, COALESCE(team_id, ${DATE}) AS dim, ${JOB_SUMS}
+           FROM (${perTeam('jobs', `${UTC_DAY} AS day, ${JOBS}`, BY_DAY)}) j
+           FULL JOIN (${perTeam('credit_transactions', `${UTC_DAY} AS day, ${DEDUCTED}`, `${IS_DEDUCTION} ${BY_DAY}`)}) cr
+          USING (team_id, day)
+          GROUP BY GROUPING SETS ((team_id), (day))`,
+        orgId,
+        range,
+      ),
+      this.modelJobs(orgId, range),
     ]);
+    const days = [
+      ...new Set([...calls, ...jobs].filter((r) => r.kind === 'day').map((r) => r.dim)),
+    ];
     return {
       organization_id: orgId,
       from: range.from,
       to: range.to,
-      daily,
-      by_team: teams.filter((r) => !r.is_total).map(toTeamUsage),
-      by_model: models,
+      daily: merge(
+        days.sort().map((dim) => ({ dim })),
+        'day',
+        calls,
+        jobs,
+      ).map(toDailyUsage),
+      by_team: merge(teams, 'team_id', calls, jobs).map(toTeamUsage),
+      by_model: calls
+        .filter((r) => r.kind === 'model')
+        .map((r) => toModelUsage(r, modelJobs.get(r.dim) ?? '0')),
     };
   }
 
-  /** One row per team plus the grand total (GROUPING SETS), in a single query. */
-  private byTeam(orgId: string, range: DateRange): Promise<UsageRow[]> {
-    return this.db.query(
-      `WITH ${perDimension('team_id')}
-       SELECT t.team_id AS dim, t.team_alias, GROUPING(t.team_id) = 1 AS is_total, ${USAGE_COLUMNS}
+  /**
+   * Distinct jobs per model actually served (the requested name when no deployment was reached),
+   * per team off its (team_id, model, job_id) index: a job's calls all carry the job's team.
+   */
+  private async modelJobs(orgId: string, range: DateRange): Promise<Map<string | null, string>> {
+    const rows = await this.query<{ model: string; jobs: string }>(
+      `SELECT x.model, sum(x.jobs) AS jobs
          FROM teams t
-         LEFT JOIN j ON j.dim = t.team_id
-         LEFT JOIN c ON c.dim = t.team_id
-         LEFT JOIN cr ON cr.dim = t.team_id
+        CROSS JOIN LATERAL (
+          SELECT model, count(*) AS jobs
+            FROM (SELECT DISTINCT ${MODEL} AS model, job_id
+                    FROM llm_calls WHERE team_id = t.team_id AND ${IN_RANGE}) p
+           GROUP BY 1) x
         WHERE t.organization_id = $1
-        GROUP BY GROUPING SETS ((t.team_id, t.team_alias), ())
-        ORDER BY is_total, t.team_id`,
-      [orgId, range.from, range.to],
+        GROUP BY 1`,
+      orgId,
+      range,
+    );
+    return new Map(rows.map((r) => [r.model, r.jobs]));
+  }
+
+  /** The organization's teams, in the order the breakdowns list them. */
+  private teams(orgId: string): Promise<Array<{ dim: string; team_alias: string | null }>> {
+    return this.db.query(
+      'SELECT team_id AS dim, team_alias FROM teams WHERE organization_id = $1 ORDER BY team_id',
+      [orgId],
     );
   }
 
-  private async daily(orgId: string, range: DateRange): Promise<DailyUsage[]> {
-    const rows: UsageRow[] = await this.db.query(
-      `WITH ${perDimension(DAY)},
-       days AS (SELECT dim FROM j UNION SELECT dim FROM c UNION SELECT dim FROM cr)
-       SELECT d.dim, false AS is_total, ${USAGE_COLUMNS}
-         FROM days d
-         LEFT JOIN j ON j.dim = d.dim
-         LEFT JOIN c ON c.dim = d.dim
-         LEFT JOIN cr ON cr.dim = d.dim
-        GROUP BY d.dim ORDER BY d.dim`,
-      [orgId, range.from, range.to],
-    );
-    return rows.map(toDailyUsage);
-  }
-
-  /** Per model actually served (the requested name when no deployment was reached). */
-  private async byModel(orgId: string, range: DateRange): Promise<ModelUsage[]> {
-    const rows: Array<Record<keyof ModelUsage, string>> = await this.db.query(
-      `SELECT COALESCE(model_name, model_requested) AS model,
-              count(DISTINCT job_id) AS jobs, count(*) AS calls,
-              count(*) FILTER (WHERE status <> 'success') AS failed_calls,
-              COALESCE(sum(prompt_tokens), 0) AS prompt_tokens,
-              COALESCE(sum(completion_tokens), 0) AS completion_tokens,
-              COALESCE(sum(total_tokens), 0) AS tokens,
-              COALESCE(sum(client_cost_usd), 0) AS cost_usd,
-              COALESCE(sum(provider_cost_usd), 0) AS provider_cost_usd,
-              COALESCE(sum(credits_charged), 0) AS credits,
-              COALESCE(round(avg(latency_ms)), 0) AS avg_latency_ms
-         FROM llm_calls
-        WHERE ${ORG_TEAMS} AND ${IN_RANGE}
-        GROUP BY 1 ORDER BY 1`,
-      [orgId, range.from, range.to],
-    );
-    return rows.map(toModelUsage);
+  private query<T>(sql: string, orgId: string, range: DateRange): Promise<T[]> {
+    return this.db.query(sql, [orgId, range.from, range.to]);
   }
 
   private async requireOrganization(orgId: string): Promise<void> {
@@ -146,4 +191,17 @@ export class UsageService {
     );
     if (rows.length === 0) throw notFound('Organization', orgId);
   }
+}
+
+/** `keys` with the calls and jobs parts of kind `of` merged in by dim (absent = zeros). */
+function merge<K extends { dim: string | null }>(
+  keys: K[],
+  of: string,
+  calls: CallPart[],
+  jobs: JobPart[],
+): Array<K & Partial<UsageRow>> {
+  const byDim = <P extends { kind: string; dim: string | null }>(parts: P[]) =>
+    new Map(parts.filter((p) => p.kind === of).map((p) => [p.dim, p]));
+  const [c, j] = [byDim(calls), byDim(jobs)];
+  return keys.map((k) => ({ ...c.get(k.dim), ...j.get(k.dim), ...k }));
 }

@@ -21,7 +21,9 @@ export type TransactionType = (typeof TRANSACTION_TYPES)[number];
 
 /** The ledger: one row per change of a team's balance, written in the same transaction. */
 @Entity('credit_transactions')
-@Index(['teamId', 'createdAt', 'transactionId'])
+// (team_id, created_at, transaction_id) INCLUDE (transaction_type, credits_amount), by migration
+// AnalyticsIndexes: TypeORM cannot express INCLUDE
+@Index('IDX_credit_transactions_team_created_usage', { synchronize: false })
 export class CreditTransaction {
   @PrimaryGeneratedColumn('uuid', { name: 'transaction_id' })
   transactionId!: string;

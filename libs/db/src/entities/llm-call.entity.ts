@@ -14,7 +14,12 @@ export type CallStatus = 'success' | 'error' | 'aborted';
 
 /** One upstream attempt; a retried call leaves one row per attempt. */
 @Entity('llm_calls')
-@Index(['teamId', 'createdAt'])
+// Created by migration AnalyticsIndexes (TypeORM cannot express INCLUDE columns or expression keys):
+// (team_id, created_at) INCLUDE (every column the org analytics read), for sums over a window;
+// (team_id, COALESCE(model_name, model_requested), job_id) INCLUDE (created_at, model_name,
+// model_requested), for the distinct jobs per model without a sort.
+@Index('IDX_llm_calls_team_created_usage', { synchronize: false })
+@Index('IDX_llm_calls_team_model_job', { synchronize: false })
 export class LlmCall {
   @PrimaryGeneratedColumn('uuid', { name: 'call_id' })
   callId!: string;

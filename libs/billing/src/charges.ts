@@ -156,6 +156,28 @@ export const CALL_COLUMNS = `call_id uuid, job_id uuid, team_id varchar, key_id 
   call_metadata jsonb, charged boolean`;
 
 /**
+ * The INSERT of call rows (attempts) from `source` rows `r` shaped like CALL_COLUMNS; the row with
+ * `charged` carries `charge` (an SQL expression) as its credits_charged. Used by the exact settle
+ * and by the journal, so the column list is written once.
+ */
+export function insertCalls(charge: string, source: string): string {
+  return `INSERT INTO llm_calls
+         (call_id, job_id, team_id, key_id, model_requested, model_name, model_id, provider,
+          provider_model, attempt, prompt_tokens, completion_tokens, total_tokens,
+          provider_cost_usd, client_cost_usd, input_price_per_million, output_price_per_million,
+          markup_percentage, credits_charged, latency_ms, status, error_class, error_message,
+          purpose, streamed, finish_reason, call_metadata)
+       SELECT r.call_id, r.job_id, r.team_id, r.key_id, r.model_requested, r.model_name, r.model_id,
+              r.provider, r.provider_model, r.attempt, r.prompt_tokens, r.completion_tokens,
+              r.total_tokens, r.provider_cost_usd, r.client_cost_usd, r.input_price_per_million,
+              r.output_price_per_million, r.markup_percentage,
+              CASE WHEN r.charged THEN ${charge} ELSE 0 END,
+              r.latency_ms, r.status, r.error_class, r.error_message, r.purpose, r.streamed,
+              r.finish_reason, COALESCE(r.call_metadata, '{}'::jsonb)
+         FROM ${source}`;
+}
+
+/**
  * Settles in ONE statement: releases the hold(s), takes the charge (capped at what the team can
  * pay), writes the ledger row, moves the key's spend and inserts the call rows. The team row is
  * locked (FOR UPDATE) before the charge is computed, so concurrent settles see each other.
@@ -215,20 +237,7 @@ export async function settle(
        RETURNING v.key_id
      ),
      c AS (
-       INSERT INTO llm_calls
-         (call_id, job_id, team_id, key_id, model_requested, model_name, model_id, provider,
-          provider_model, attempt, prompt_tokens, completion_tokens, total_tokens,
-          provider_cost_usd, client_cost_usd, input_price_per_million, output_price_per_million,
-          markup_percentage, credits_charged, latency_ms, status, error_class, error_message,
-          purpose, streamed, finish_reason, call_metadata)
-       SELECT r.call_id, r.job_id, r.team_id, r.key_id, r.model_requested, r.model_name, r.model_id,
-              r.provider, r.provider_model, r.attempt, r.prompt_tokens, r.completion_tokens,
-              r.total_tokens, r.provider_cost_usd, r.client_cost_usd, r.input_price_per_million,
-              r.output_price_per_million, r.markup_percentage,
-              CASE WHEN r.charged THEN COALESCE((SELECT charge FROM l), 0) ELSE 0 END,
-              r.latency_ms, r.status, r.error_class, r.error_message, r.purpose, r.streamed,
-              r.finish_reason, COALESCE(r.call_metadata, '{}'::jsonb)
-         FROM jsonb_to_recordset($8::jsonb) AS r(${CALL_COLUMNS})
+       ${insertCalls('COALESCE((SELECT charge FROM l), 0)', `jsonb_to_recordset($8::jsonb) AS r(${CALL_COLUMNS})`)}
        RETURNING call_id
      )
      SELECT l.charge AS charged, l.released, l.available + l.released - l.charge AS remaining

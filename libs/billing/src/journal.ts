@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { CALL_COLUMNS } from './charges';
+import { CALL_COLUMNS, insertCalls } from './charges';
 import type { CallRecord } from './charges';
 
 export interface JournalJob {
@@ -215,20 +215,7 @@ async function writeBatch(
        RETURNING job_id
      ),
      ci AS (
-       INSERT INTO llm_calls
-         (call_id, job_id, team_id, key_id, model_requested, model_name, model_id, provider,
-          provider_model, attempt, prompt_tokens, completion_tokens, total_tokens,
-          provider_cost_usd, client_cost_usd, input_price_per_million, output_price_per_million,
-          markup_percentage, credits_charged, latency_ms, status, error_class, error_message,
-          purpose, streamed, finish_reason, call_metadata)
-       SELECT r.call_id, r.job_id, r.team_id, r.key_id, r.model_requested, r.model_name, r.model_id,
-              r.provider, r.provider_model, r.attempt, r.prompt_tokens, r.completion_tokens,
-              r.total_tokens, r.provider_cost_usd, r.client_cost_usd, r.input_price_per_million,
-              r.output_price_per_million, r.markup_percentage,
-              CASE WHEN r.charged THEN c.charged ELSE 0 END,
-              r.latency_ms, r.status, r.error_class, r.error_message, r.purpose, r.streamed,
-              r.finish_reason, COALESCE(r.call_metadata, '{}'::jsonb)
-         FROM calls r JOIN ji ON ji.job_id = r.job_id JOIN calc c ON c.job_id = r.job_id
+       ${insertCalls('c.charged', 'calls r JOIN ji ON ji.job_id = r.job_id JOIN calc c ON c.job_id = r.job_id')}
        RETURNING call_id
      )
      SELECT e.job_id, f.job_id IS NOT NULL AS fresh, c.charged, (SELECT ok FROM ok) AS ok

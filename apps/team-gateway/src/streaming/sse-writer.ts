@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { Response } from 'express';
+import type { SseEvent } from './stream-encoder';
 
 /** Once the gateway has stopped a stream itself, the client gets this long to take the rest. */
 const FINAL_FLUSH_MS = 1000;
@@ -46,12 +47,18 @@ export class SseWriter {
     this.res.flushHeaders();
   }
 
-  /** Sends one event; resolves once the socket can take more, the client is gone, or the stream stopped. */
+  /** Sends one `data:` event; resolves once the socket can take more, the client is gone, or the stream stopped. */
   async send(data: unknown): Promise<void> {
+    await this.sendEvent({ data });
+  }
+
+  /** Sends one event, named when `event` is set (Anthropic's and the Responses API's streams). */
+  async sendEvent({ event, data }: SseEvent): Promise<void> {
     this.start();
     if (this.closed.signal.aborted) return;
+    const name = event ? `event: ${event}\n` : '';
     const ok = this.res.write(
-      `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`,
+      `${name}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`,
     );
     if (!ok) await this.drained();
   }
@@ -59,6 +66,12 @@ export class SseWriter {
   /** Ends the stream with `data: [DONE]`; a client that never takes the rest loses its socket. */
   async done(): Promise<void> {
     await this.send('[DONE]');
+    this.close();
+  }
+
+  /** Ends the stream (after the surface's own closing events); a client that never takes the rest loses its socket. */
+  close(): void {
+    this.start();
     this.res.end();
     if (this.closed.signal.aborted || this.res.writableFinished) return;
     const grace = this.stop.aborted ? Math.min(FINAL_FLUSH_MS, this.stallMs) : this.stallMs;

@@ -12,6 +12,7 @@ import { UpstreamError } from '../providers/provider.types';
 import { ProvidersService } from '../providers/providers.service';
 import { classifyFailure } from '../providers/upstream-errors';
 import { SseWriter } from './sse-writer';
+import { StreamEncoder, StreamFailure } from './stream-encoder';
 import { StreamMeter } from './stream-meter';
 
 export interface StreamOptions {
@@ -19,6 +20,8 @@ export interface StreamOptions {
   includeUsage: boolean;
   /** Extra response headers set before the first byte (e.g. `X-Job-Id`). */
   headers?: Record<string, string>;
+  /** The client surface's stream format; OpenAI chat.completion chunks when absent. */
+  encoder?: StreamEncoder;
 }
 
 export interface StreamOutcome {
@@ -189,7 +192,10 @@ export class StreamCallService {
     try {
       while (!next.done) {
         const out = meter.forward(next.value);
-        if (out) await writer.send(out);
+        if (options.encoder) {
+          const chunk = { ...next.value, model: deployment.modelName };
+          for (const event of options.encoder.chunk(chunk)) await writer.sendEvent(event);
+        } else if (out) await writer.send(out);
         if (stop.signal.aborted) break;
         next = await this.nextWithin(chunks, stop);
       }
@@ -225,7 +231,7 @@ export class StreamCallService {
       failure ??= new UpstreamError('server_error', 'The call could not be recorded');
       outcome = { callId: '', status: 'failed' };
     }
-    await this.end(writer, meter, failure, why);
+    await this.end(writer, meter, failure, why, options.encoder);
     return outcome;
   }
 
@@ -234,14 +240,18 @@ export class StreamCallService {
     meter: StreamMeter,
     failure: UpstreamError | null,
     why: StreamStop['why'] | null,
+    encoder: StreamEncoder | undefined,
   ): Promise<void> {
     if (why === 'client') return;
-    if (why === 'shutdown') return writer.fail(SHUTDOWN_ERROR);
-    if (failure) {
-      const code = failure.kind === 'timeout' ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR';
-      const { message, type, code: errorCode } = toOpenAiError(code, failure.message).error;
-      return writer.fail({ message, type, code: errorCode });
+    const error = endingError(failure, why);
+    if (encoder) {
+      const events = error
+        ? encoder.fail(error)
+        : encoder.end(meter.usage(), meter.finishReason);
+      for (const event of events) await writer.sendEvent(event);
+      return writer.close();
     }
+    if (error) return writer.fail({ message: error.message, type: error.type, code: error.code });
     const usage = meter.usageChunk();
     if (usage) await writer.send(usage);
     await writer.done();
@@ -262,6 +272,21 @@ export class StreamCallService {
       clearTimeout(timer);
     }
   }
+}
+
+/** The error a stream ends with, if any (OpenAI's wording; encoders translate it). */
+function endingError(
+  failure: UpstreamError | null,
+  why: StreamStop['why'] | null,
+): StreamFailure | null {
+  if (why === 'shutdown') return { ...SHUTDOWN_ERROR, kind: 'shutdown' };
+  if (!failure) return null;
+  const timeout = failure.kind === 'timeout';
+  const { message, type, code } = toOpenAiError(
+    timeout ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR',
+    failure.message,
+  ).error;
+  return { message, type, code, kind: timeout ? 'timeout' : 'upstream' };
 }
 
 function stopReason(signal: AbortSignal): StreamStop['why'] | null {

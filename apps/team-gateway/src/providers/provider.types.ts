@@ -51,10 +51,26 @@ export interface ChatRequest {
   user?: string;
 }
 
+/**
+ * Token counts in OpenAI's shape. `prompt_tokens` counts every input token, cached and
+ * cache-written ones included (adapters of providers that count them apart, like Anthropic, add
+ * them in); `completion_tokens` counts every output token, reasoning included. The details say
+ * how many of them are billed at the deployment's cache prices (SPEC §9).
+ */
 export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details?: {
+    /** Input tokens read from the provider's prompt cache. */
+    cached_tokens?: number;
+    /** Input tokens written to the provider's prompt cache. */
+    cache_write_tokens?: number;
+  };
+  completion_tokens_details?: {
+    /** Output tokens spent on reasoning (billed as output). */
+    reasoning_tokens?: number;
+  };
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';

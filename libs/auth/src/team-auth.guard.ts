@@ -20,8 +20,8 @@ export class TeamAuthGuard extends AuthGuard('bearer') {
   }
 
   override handleRequest<T>(err: unknown, user: T | false): T {
-    if (err instanceof Error) throw err;
-    if (err) throw new Error('Authentication failed');
+    // the key lookup's own error (e.g. the database is away: 503), whatever realm made it
+    if (err) throw err as Error;
     if (!user) throw new TollgateError('INVALID_API_KEY', 'Invalid or missing API key');
     return user;
   }

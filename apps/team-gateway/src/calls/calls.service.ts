@@ -44,6 +44,7 @@ import {
   ZERO_USAGE,
 } from './call-outcomes';
 import { LlmCallDto } from './dto/llm-call.dto';
+import { DeferredCloses } from './deferred-closes';
 import { HoldRenewal } from './hold-renewal';
 import { TeamQueue } from './team-queue';
 import { DEFAULT_COMPLETION_CAP, estimatePromptTokens } from './estimate';
@@ -96,6 +97,8 @@ export type Answered = Omit<CallSuccess, 'finishReason' | 'status' | 'error' | '
 export interface SettledCall extends Settlement {
   callId: string;
   clientCostUsd: number;
+  /** Every attempt's row, as stored. */
+  calls: CallRecord[];
   /** A leased one-call job's completion, as the journal writes it. */
   completion?: CompletionResult;
 }
@@ -120,6 +123,8 @@ export class CallsService implements BeforeApplicationShutdown {
   readonly drain: CallDrain;
   /** The exact path's statements of one team, one at a time on this replica. */
   private readonly teams = new TeamQueue();
+  /** Exact one-call jobs Postgres could not close mid-outage, closed once it is back. */
+  private readonly deferred = new DeferredCloses();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -140,6 +145,7 @@ export class CallsService implements BeforeApplicationShutdown {
   /** Calls cut at the deadline settle first; then the journal is written and the leases go back. */
   async beforeApplicationShutdown(): Promise<void> {
     await this.drain.close();
+    await this.deferred.flush();
     await this.journal.close();
     await this.leases.close();
   }
@@ -160,15 +166,26 @@ export class CallsService implements BeforeApplicationShutdown {
     onJob: (jobId: string) => void = () => undefined,
   ): Promise<FinishedCall & { completion: CompletionResult }> {
     const prepared = await this.prepareOneCall(principal, job, body, false, onJob);
+    let finished: FinishedCall;
     try {
-      const finished = await this.complete(prepared);
-      const completion =
-        finished.settled.completion ?? (await this.closeJob(prepared, { status: 'completed' }));
-      return { ...finished, completion };
+      finished = await this.complete(prepared);
     } catch (err) {
       if (!prepared.memoryJob) await this.closeJob(prepared, failedWith(err));
       throw err;
     }
+    // the call is recorded and settled: its answer is delivered even if the close must wait
+    const completion =
+      finished.settled.completion ??
+      (await this.closeJob(prepared, { status: 'completed' })) ??
+      completionOf(
+        prepared.jobId,
+        'completed',
+        new Date().toISOString(),
+        finished.settled.calls,
+        finished.settled.charged + (prepared.settings.budgetMode === 'job_based' ? 1 : 0),
+        finished.settled.remaining,
+      );
+    return { ...finished, completion };
   }
 
   /** Attempts, then settle. */
@@ -247,22 +264,31 @@ export class CallsService implements BeforeApplicationShutdown {
     try {
       return await this.holdExactly(principal, jobId, body, streamed, routed);
     } catch (err) {
-      await this.completion.complete(principal.teamId, jobId, failedWith(err));
+      const failed = failedWith(err);
+      await this.deferred.now(jobId, failed, () =>
+        this.completion.complete(principal.teamId, jobId, failed),
+      );
       throw err;
     }
   }
 
-  /** Closes an exact one-call job (its row and hold are in Postgres). */
+  /**
+   * Closes an exact one-call job (its row and hold are in Postgres). Postgres away: the close is
+   * retried until it is back, and this returns null.
+   */
   async closeJob(
     prepared: PreparedCall,
     completion: { status: 'completed' | 'failed'; error_message?: string },
-  ): Promise<CompletionResult> {
+  ): Promise<CompletionResult | null> {
     const teamId = prepared.principal.teamId;
-    const result = await this.teams.run(teamId, () =>
-      this.completion.complete(teamId, prepared.jobId, completion),
-    );
-    if (!result) throw new TollgateError('NOT_FOUND', 'Job not found');
-    return result;
+    const close = async () => {
+      const result = await this.teams.run(teamId, () =>
+        this.completion.complete(teamId, prepared.jobId, completion),
+      );
+      if (!result) throw new TollgateError('NOT_FOUND', 'Job not found');
+      return result;
+    };
+    return this.deferred.now(prepared.jobId, completion, close);
   }
 
   /** The plan (catalog in memory), the prompt estimate and the rate-limit ticket (Redis). */
@@ -467,7 +493,7 @@ export class CallsService implements BeforeApplicationShutdown {
     this.metrics.recordCredits(prepared.settings.budgetMode, settlement.charged);
     this.metrics.recordMetering(prepared.lease ? 'lease' : 'exact');
     this.rateLimits.settle(prepared.ticket, success?.usage.total_tokens ?? 0);
-    return { ...settlement, callId, clientCostUsd };
+    return { ...settlement, callId, clientCostUsd, calls };
   }
 
   private async settleExactly(prepared: PreparedCall, input: SettleInput): Promise<Settlement> {

@@ -8,6 +8,8 @@ const SETTINGS: BudgetSettings = {
   tokensPerCredit: 10,
   markupPercentage: 0,
 };
+/** Valid for the whole of these tests' time (they run at t = 0 … 10 ms). */
+const VALID = 60_000;
 const book = (minCallsPerSecond: number | null = 0) =>
   new LeaseBook({ minCallsPerSecond, leaseSeconds: 2, minCredits: 4, blockMs: 2000 });
 
@@ -24,10 +26,10 @@ describe('LeaseBook', () => {
   it('reserves from the free part only, and caps a settle at what the lease holds', () => {
     const b = book();
     const lease = b.touch('t', 0);
-    expect(b.reserve(lease, 1)).toBeNull(); // nothing granted yet
-    b.granted(lease, 'L1', 10, SETTINGS, 90);
-    const r = b.reserve(lease, 6)!;
-    expect(b.reserve(lease, 5)).toBeNull();
+    expect(b.reserve(lease, 1, 0)).toBeNull(); // nothing granted yet
+    b.granted(lease, 'L1', 10, SETTINGS, 90, VALID);
+    const r = b.reserve(lease, 6, 0)!;
+    expect(b.reserve(lease, 5, 0)).toBeNull();
     expect(b.settle(r, 25)).toBe(10); // due more than reserved: takes the free 4 too, no more
     expect({ free: free(lease), pending: lease.pending }).toEqual({ free: 0, pending: 10 });
     b.flushed('L1', 10);
@@ -37,15 +39,27 @@ describe('LeaseBook', () => {
   it('a lost lease charges at most the reservation and is replaced by the next grant', () => {
     const b = book();
     const lease = b.touch('t', 0);
-    b.granted(lease, 'L1', 10, SETTINGS, 0);
-    const r = b.reserve(lease, 3)!;
+    b.granted(lease, 'L1', 10, SETTINGS, 0, VALID);
+    const r = b.reserve(lease, 3, 0)!;
     b.lost('L1');
-    expect(b.reserve(lease, 1)).toBeNull();
+    expect(b.reserve(lease, 1, 0)).toBeNull();
     expect(b.settle(r, 9)).toBe(3);
-    const next = b.granted(lease, 'L2', 5, SETTINGS, 0);
+    const next = b.granted(lease, 'L2', 5, SETTINGS, 0, VALID);
     expect(next).not.toBe(lease);
     expect(next.granted).toBe(5);
     expect(b.find('L2')).toBe(next);
+  });
+
+  it('a lease that could not be renewed is not spent past its validity, and a renewal extends it', () => {
+    const b = book();
+    const lease = b.touch('t', 0);
+    b.granted(lease, 'L1', 10, SETTINGS, 0, 5_000);
+    expect(b.reserve(lease, 1, 4_999)).not.toBeNull();
+    expect(b.reserve(lease, 1, 5_000)).toBeNull(); // Postgres may have let it lapse
+    b.renewed('L1', 9_000);
+    expect(b.reserve(lease, 1, 8_000)).not.toBeNull();
+    b.renewed('L1', 7_000); // a late answer never shortens it
+    expect(lease.validUntil).toBe(9_000);
   });
 
   /**
@@ -78,11 +92,11 @@ describe('LeaseBook', () => {
             case 'grant': {
               const id = lease.leaseId && !lease.dead ? lease.leaseId : `L${++seq}`;
               pg.set(id, (pg.get(id) ?? 0) + o.credits);
-              lease = b.granted(lease, id, o.credits, SETTINGS, 0);
+              lease = b.granted(lease, id, o.credits, SETTINGS, 0, VALID);
               break;
             }
             case 'reserve': {
-              const r = b.reserve(lease, o.credits);
+              const r = b.reserve(lease, o.credits, 0);
               if (r) open.push(r);
               break;
             }

@@ -19,6 +19,12 @@ export interface TeamLease {
   closing: boolean;
   /** Gone from Postgres (expired and swept): charges of its calls come from the balance. */
   dead: boolean;
+  /**
+   * No reservation from this time on (local clock, ms): the lease's validity as of its last grant
+   * or renewal, less a margin. Postgres may release a lease that was not renewed (an outage), so
+   * a replica that cannot renew stops spending it on its own.
+   */
+  validUntil: number;
   refilling: boolean;
   /** No grant before this time (refused for want of credits, or recalled). */
   blockedUntil: number;
@@ -96,8 +102,9 @@ export class LeaseBook {
   }
 
   /** Takes `credits` from the lease's free part, or null (the caller holds in Postgres). */
-  reserve(lease: TeamLease, credits: number): Reservation | null {
+  reserve(lease: TeamLease, credits: number, now: number): Reservation | null {
     if (!lease.leaseId || lease.closing || lease.dead || credits > free(lease)) return null;
+    if (now >= lease.validUntil) return null;
     lease.reserved += credits;
     lease.meanCredits = lease.meanCredits * 0.9 + credits * 0.1;
     return { lease, credits };
@@ -148,16 +155,24 @@ export class LeaseBook {
     credits: number,
     settings: BudgetSettings,
     teamRemaining: number,
+    validUntil: number,
   ): TeamLease {
     const current = lease.dead ? this.replace(lease) : lease;
     if (current.leaseId && current.leaseId !== leaseId) this.byId.delete(current.leaseId);
     current.leaseId = leaseId;
+    current.validUntil = validUntil;
     current.granted += credits;
     current.settings = settings;
     current.teamRemaining = teamRemaining;
     current.refilling = false;
     this.byId.set(leaseId, current);
     return current;
+  }
+
+  /** Postgres renewed the lease: valid until `validUntil` (local clock, margin included). */
+  renewed(leaseId: string, validUntil: number): void {
+    const lease = this.byId.get(leaseId);
+    if (lease && !lease.dead) lease.validUntil = Math.max(lease.validUntil, validUntil);
   }
 
   /** No grant for a while: the team's balance cannot spare a lease (or was recalled). */
@@ -231,6 +246,7 @@ function emptyLease(teamId: string, now: number): TeamLease {
     teamRemaining: 0,
     closing: false,
     dead: false,
+    validUntil: 0,
     refilling: false,
     blockedUntil: 0,
     windowStart: now,

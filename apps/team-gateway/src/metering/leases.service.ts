@@ -14,6 +14,8 @@ import { free, GrantWanted, LeaseBook, Reservation, TeamLease } from './lease-bo
 const RECALL_CHANNEL = 'tollgate:lease-recall';
 /** A lease covers about this much of the team's spend on one replica. */
 const LEASE_SECONDS = 2;
+/** A replica stops spending a lease this long before Postgres could let it lapse (clock skew, latency), at most a tenth of its life. */
+const VALIDITY_MARGIN_MS = 1000;
 
 /**
  * Credit leases of this replica (see docs/design/metering.md): reserves calls of busy teams in
@@ -62,7 +64,9 @@ export class LeasesService implements OnApplicationBootstrap {
     if (!this.book.enabled || principal.maxBudget !== null) return null;
     const now = Date.now();
     const lease = this.book.touch(principal.teamId, now);
-    const reservation = lease.settings ? this.book.reserve(lease, price(lease.settings)) : null;
+    const reservation = lease.settings
+      ? this.book.reserve(lease, price(lease.settings), now)
+      : null;
     this.refill(lease, now);
     return reservation;
   }
@@ -100,6 +104,7 @@ export class LeasesService implements OnApplicationBootstrap {
   }
 
   private grant(lease: TeamLease, wanted: GrantWanted): void {
+    const validUntil = this.validFrom(Date.now());
     void this.track(
       retryingLockConflicts(() =>
         grantLease(this.db, {
@@ -120,6 +125,7 @@ export class LeasesService implements OnApplicationBootstrap {
               wanted.credits,
               grant.settings,
               grant.remaining,
+              validUntil,
             );
           } else this.book.block(lease, Date.now());
         })
@@ -167,11 +173,14 @@ export class LeasesService implements OnApplicationBootstrap {
     if (!this.book.leases().some((l) => l.leaseId && !l.dead)) return;
     try {
       this.metrics.recordBackgroundStatement('lease');
+      const validUntil = this.validFrom(Date.now());
       const alive = new Set(
         await renewLeases(this.db, this.replicaId, this.config.metering.leaseTtlSeconds),
       );
       for (const lease of this.book.leases()) {
-        if (lease.leaseId && !lease.dead && !lease.closing && !alive.has(lease.leaseId)) {
+        if (!lease.leaseId || lease.dead) continue;
+        if (alive.has(lease.leaseId)) this.book.renewed(lease.leaseId, validUntil);
+        else if (!lease.closing) {
           this.logger.warn(`Lease ${lease.leaseId} of team ${lease.teamId} expired: dropped`);
           this.book.lost(lease.leaseId);
         }
@@ -179,6 +188,12 @@ export class LeasesService implements OnApplicationBootstrap {
     } catch (err) {
       this.logger.warn(`Lease renewal failed: ${(err as Error).message}`);
     }
+  }
+
+  /** The local end of a lease granted or renewed by a statement sent at `sentAt`. */
+  private validFrom(sentAt: number): number {
+    const ttlMs = this.config.metering.leaseTtlSeconds * 1000;
+    return sentAt + ttlMs - Math.min(VALIDITY_MARGIN_MS, ttlMs / 10);
   }
 
   private every(ms: number, task: () => Promise<void>): void {

@@ -230,6 +230,10 @@ export class StreamCallService {
       );
       failure ??= new UpstreamError('server_error', 'The call could not be recorded');
       outcome = { callId: '', status: 'failed' };
+      // its one-call job is closed as failed all the same (later, if Postgres is away)
+      await beforeEnd?.(outcome, false).catch((closing: Error) =>
+        this.logger.error(`Closing the stream's job failed: ${closing.message}`),
+      );
     }
     await this.end(writer, meter, failure, why, options.encoder);
     return outcome;
@@ -245,9 +249,7 @@ export class StreamCallService {
     if (why === 'client') return;
     const error = endingError(failure, why);
     if (encoder) {
-      const events = error
-        ? encoder.fail(error)
-        : encoder.end(meter.usage(), meter.finishReason);
+      const events = error ? encoder.fail(error) : encoder.end(meter.usage(), meter.finishReason);
       for (const event of events) await writer.sendEvent(event);
       return writer.close();
     }

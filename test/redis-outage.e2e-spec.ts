@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { RunningApp, startAdmin, startGateway, uid } from './helpers/apps';
 import { call, eventually } from './helpers/http';
+import { writeReport } from './helpers/report';
 
 /** A private redis-server this spec may hang (SIGSTOP), kill and start again on the same port. */
 class PrivateRedis {
@@ -73,6 +74,13 @@ class PrivateRedis {
   }
 }
 
+/**
+ * How long Redis stays away, from the first hang to the restart: 8 s in `npm test`;
+ * `npm run test:reliability` sets OUTAGE_SECONDS=30 (the issue's goal is measured over 30 s).
+ */
+const OUTAGE_MS = Math.max(8, Number(process.env.OUTAGE_SECONDS ?? 8) || 8) * 1000;
+jest.setTimeout(OUTAGE_MS + 42_000);
+
 interface Sample {
   sentAt: number;
   ms: number;
@@ -87,7 +95,7 @@ function steadyLoad(
 ) {
   const samples: Sample[] = [];
   let stopped = false;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + OUTAGE_MS + 22_000;
   const run = async (loop: number) => {
     for (let n = 0; n < 20_000 && !stopped && Date.now() < deadline; n++) {
       const sentAt = Date.now();
@@ -187,6 +195,9 @@ describe('a Redis outage', () => {
   const allReady = async () =>
     (await Promise.all([admin, ...gateways].map(ready))).every((r) => r.status === 200);
 
+  /** How long each admin change took to answer (the refusal times count from its answer). */
+  const changeMs: number[] = [];
+
   /**
    * Polls `key` on both gateways while `change` is made, then for 2 s: every request sent
    * 1 s or more after the change answered must get `refused`. Returns when the first did.
@@ -209,6 +220,7 @@ describe('a Redis outage', () => {
     const changing = Date.now();
     expect(await change()).toBe(200);
     changedAt = Date.now();
+    changeMs.push(changedAt - changing);
     const firstRefused: number[] = [];
     for (const seen of await Promise.all(polls)) {
       const before = seen.filter((s) => s.doneAt < changing).map((s) => s.status);
@@ -245,8 +257,9 @@ describe('a Redis outage', () => {
     const hungVictim = await newTeam();
     const deadVictim = await newTeam();
     const suspended = await newTeam();
+    const lateVictim = await newTeam();
     for (const gw of gateways) {
-      for (const k of [main, hungVictim, deadVictim, suspended])
+      for (const k of [main, hungVictim, deadVictim, suspended, lateVictim])
         expect(await verify(gw, k.key)).toBe(200);
     }
     expect(await allReady()).toBe(true);
@@ -305,8 +318,11 @@ describe('a Redis outage', () => {
       report.deadSuspend = await refusedWithin1s(
         suspended.key,
         async () =>
-          (await call(admin.url, 'PUT', `/api/teams/${suspended.teamId}/suspend`, { admin: true }))
-            .status,
+          (
+            await call(admin.url, 'PUT', `/api/teams/${suspended.teamId}/suspend`, {
+              admin: true,
+            })
+          ).status,
         403,
       );
       for (const app of [admin, ...gateways]) {
@@ -325,7 +341,16 @@ describe('a Redis outage', () => {
       for (const gw of gateways)
         for (let i = 0; i < 6; i++) perReplica.push(await oneCall(gw, limited.key));
       expect(perReplica).toEqual([200, 200, 200, 200, 429, 429, 200, 200, 200, 200, 429, 429]);
-      await sleep(Math.max(0, outageStart + 8000 - Date.now()));
+      // late in the outage (after the in-process caches have long been refilled from Postgres)
+      await sleep(Math.max(0, outageStart + OUTAGE_MS - 2600 - Date.now()));
+      report.lateRevoke = await refusedWithin1s(
+        lateVictim.key,
+        async () =>
+          (await call(admin.url, 'DELETE', `/api/keys/${lateVictim.keyId}`, { admin: true }))
+            .status,
+        401,
+      );
+      await sleep(Math.max(0, outageStart + OUTAGE_MS - Date.now()));
 
       // 4. it comes back on the same port, empty
       await redis.restart();
@@ -343,6 +368,7 @@ describe('a Redis outage', () => {
         during,
         after,
         outageMs: outageEnd - outageStart,
+        changeMs,
         restartedAt: restartedAt - outageStart,
       });
       expect(during.total).toBeGreaterThan(200);
@@ -360,6 +386,7 @@ describe('a Redis outage', () => {
       for (const gw of gateways) {
         expect(await verify(gw, hungVictim.key)).toBe(401);
         expect(await verify(gw, deadVictim.key)).toBe(401);
+        expect(await verify(gw, lateVictim.key)).toBe(401);
         expect(await verify(gw, suspended.key)).toBe(403);
         expect(await oneCall(gw, main.key)).toBe(200);
       }
@@ -382,6 +409,7 @@ describe('a Redis outage', () => {
     } finally {
       await load.stop();
       console.log(`redis outage: ${JSON.stringify(report)}`);
+      writeReport('redis-outage', report);
     }
-  }, 50_000);
+  });
 });

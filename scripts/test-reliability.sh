@@ -14,6 +14,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 
+# The whole script is one function, read by bash before it runs: editing this file while a run
+# is under way cannot change what that run does.
+main() {
+
 export TEST_PG_PORT="${TEST_PG_PORT:-55450}" TEST_REDIS_PORT="${TEST_REDIS_PORT:-56450}"
 export TEST_SERVICES_DIR="${TEST_SERVICES_DIR:-$ROOT/.test-services/reliability}"
 export RELIABILITY_REPORT_DIR="$TEST_SERVICES_DIR/report"
@@ -33,6 +37,7 @@ started=0
 redis-cli -p "$TEST_REDIS_PORT" ping >/dev/null 2>&1 || started=1
 mkdir -p "$TEST_SERVICES_DIR"
 source scripts/test-services.sh start || exit 1
+set +e # test-services.sh sets -e; a failing step must not end the run before the summary
 if [ "$started" = 1 ] && [ -z "${KEEP_TEST_SERVICES:-}" ]; then
   trap 'bash scripts/test-services.sh stop' EXIT
 fi
@@ -119,3 +124,7 @@ for s in $STEPS; do
 done
 
 node scripts/reliability-summary.js "$RELIABILITY_REPORT_DIR"
+}
+
+main "$@"
+exit $?

@@ -79,7 +79,7 @@ class PrivateRedis {
  * `npm run test:reliability` sets OUTAGE_SECONDS=30 (the issue's goal is measured over 30 s).
  */
 const OUTAGE_MS = Math.max(8, Number(process.env.OUTAGE_SECONDS ?? 8) || 8) * 1000;
-jest.setTimeout(OUTAGE_MS + 42_000);
+jest.setTimeout(OUTAGE_MS + 100_000);
 
 interface Sample {
   sentAt: number;
@@ -95,7 +95,7 @@ function steadyLoad(
 ) {
   const samples: Sample[] = [];
   let stopped = false;
-  const deadline = Date.now() + OUTAGE_MS + 22_000;
+  const deadline = Date.now() + OUTAGE_MS + 80_000; // a cap: the test stops it
   const run = async (loop: number) => {
     for (let n = 0; n < 20_000 && !stopped && Date.now() < deadline; n++) {
       const sentAt = Date.now();
@@ -184,8 +184,17 @@ describe('a Redis outage', () => {
     return { teamId, key: res.body.virtual_key as string, keyId: res.body.key_id as string };
   }
 
-  const verify = (gw: RunningApp, key: string) =>
-    call(gw.url, 'GET', '/api/teams/verify', { bearer: key }).then((r) => r.status);
+  /**
+   * GET /api/teams/verify; sent again once when the connection fails before any answer (a
+   * keep-alive socket the server closed just as it was reused, seen on a starved machine):
+   * what the gateway answers is what is asserted, never the transport race.
+   */
+  const verify = (gw: RunningApp, key: string) => {
+    const once = () => call(gw.url, 'GET', '/api/teams/verify', { bearer: key });
+    return once()
+      .catch(once)
+      .then((r) => r.status);
+  };
   const oneCall = (gw: RunningApp, key: string) =>
     call(gw.url, 'POST', '/api/jobs/create-and-call', {
       bearer: key,
@@ -213,7 +222,9 @@ describe('a Redis outage', () => {
         await sleep(20);
       };
       for (let n = 0; n < 400 && !changedAt; n++) await poll();
-      while (Date.now() < changedAt + 2000) await poll();
+      // 2 s, and at least 3 answers to requests sent 1 s or more after the change (slow machines)
+      const late = () => seen.filter((s) => s.sentAt >= changedAt + 1000).length;
+      while (Date.now() < changedAt + 2000 || late() < 3) await poll();
       return seen;
     });
     await sleep(300); // the key is in use on both replicas when it changes
@@ -357,7 +368,11 @@ describe('a Redis outage', () => {
       const restartedAt = Date.now();
       report.recoveryMs = await eventually(allReady, 8000, 50);
       const outageEnd = Date.now();
-      await sleep(500);
+      // at least 20 answers to requests sent after it (however slow the machine is)
+      await eventually(
+        () => Promise.resolve(load.samples.filter((x) => x.sentAt >= outageEnd).length >= 20),
+        30_000,
+      );
       await load.stop();
 
       const before = served(load.samples, 0, outageStart);
@@ -403,7 +418,7 @@ describe('a Redis outage', () => {
             [main.teamId],
           )
         ).rows[0] as { jobs: number; used: number; held: number; leases: number };
-      await eventually(async () => (await books()).leases === 0, 15_000, 200);
+      await eventually(async () => (await books()).leases === 0, 45_000, 200);
       expect(await books()).toEqual({ jobs: calls, used: calls, held: 0, leases: 0 });
       report.calls = calls;
     } finally {

@@ -28,6 +28,7 @@ export default tseslint.config(
       'scripts/*.mjs',
       'bench/*.js',
       'test/fake-upstream/*.js',
+      'test/reliability/*.js',
     ],
   },
   eslint.configs.recommended,

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs (if missing) and starts a private PostgreSQL and Redis for the test suite.
 # Usage: source scripts/test-services.sh start|stop   (exports DATABASE_URL and REDIS_URL on start)
+# TEST_PG_PORT / TEST_REDIS_PORT choose the ports, TEST_SERVICES_DIR the state directory
+# (default .test-services; scripts/test-reliability.sh keeps its own servers apart).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/.test-services"
+STATE="${TEST_SERVICES_DIR:-$ROOT/.test-services}"
 PG_PORT="${TEST_PG_PORT:-55432}"
 REDIS_PORT="${TEST_REDIS_PORT:-56379}"
 

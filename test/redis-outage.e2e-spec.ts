@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { RunningApp, startAdmin, startGateway, uid } from './helpers/apps';
 import { call, eventually } from './helpers/http';
+import { writeReport } from './helpers/report';
 
 /** A private redis-server this spec may hang (SIGSTOP), kill and start again on the same port. */
 class PrivateRedis {
@@ -73,6 +74,13 @@ class PrivateRedis {
   }
 }
 
+/**
+ * How long Redis stays away, from the first hang to the restart: 8 s in `npm test`;
+ * `npm run test:reliability` sets OUTAGE_SECONDS=30 (the issue's goal is measured over 30 s).
+ */
+const OUTAGE_MS = Math.max(8, Number(process.env.OUTAGE_SECONDS ?? 8) || 8) * 1000;
+jest.setTimeout(OUTAGE_MS + 100_000);
+
 interface Sample {
   sentAt: number;
   ms: number;
@@ -87,7 +95,7 @@ function steadyLoad(
 ) {
   const samples: Sample[] = [];
   let stopped = false;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + OUTAGE_MS + 80_000; // a cap: the test stops it
   const run = async (loop: number) => {
     for (let n = 0; n < 20_000 && !stopped && Date.now() < deadline; n++) {
       const sentAt = Date.now();
@@ -176,8 +184,17 @@ describe('a Redis outage', () => {
     return { teamId, key: res.body.virtual_key as string, keyId: res.body.key_id as string };
   }
 
-  const verify = (gw: RunningApp, key: string) =>
-    call(gw.url, 'GET', '/api/teams/verify', { bearer: key }).then((r) => r.status);
+  /**
+   * GET /api/teams/verify; sent again once when the connection fails before any answer (a
+   * keep-alive socket the server closed just as it was reused, seen on a starved machine):
+   * what the gateway answers is what is asserted, never the transport race.
+   */
+  const verify = (gw: RunningApp, key: string) => {
+    const once = () => call(gw.url, 'GET', '/api/teams/verify', { bearer: key });
+    return once()
+      .catch(once)
+      .then((r) => r.status);
+  };
   const oneCall = (gw: RunningApp, key: string) =>
     call(gw.url, 'POST', '/api/jobs/create-and-call', {
       bearer: key,
@@ -186,6 +203,9 @@ describe('a Redis outage', () => {
   const ready = (app: RunningApp) => call(app.url, 'GET', '/health/ready');
   const allReady = async () =>
     (await Promise.all([admin, ...gateways].map(ready))).every((r) => r.status === 200);
+
+  /** How long each admin change took to answer (the refusal times count from its answer). */
+  const changeMs: number[] = [];
 
   /**
    * Polls `key` on both gateways while `change` is made, then for 2 s: every request sent
@@ -202,13 +222,16 @@ describe('a Redis outage', () => {
         await sleep(20);
       };
       for (let n = 0; n < 400 && !changedAt; n++) await poll();
-      while (Date.now() < changedAt + 2000) await poll();
+      // 2 s, and at least 3 answers to requests sent 1 s or more after the change (slow machines)
+      const late = () => seen.filter((s) => s.sentAt >= changedAt + 1000).length;
+      while (Date.now() < changedAt + 2000 || late() < 3) await poll();
       return seen;
     });
     await sleep(300); // the key is in use on both replicas when it changes
     const changing = Date.now();
     expect(await change()).toBe(200);
     changedAt = Date.now();
+    changeMs.push(changedAt - changing);
     const firstRefused: number[] = [];
     for (const seen of await Promise.all(polls)) {
       const before = seen.filter((s) => s.doneAt < changing).map((s) => s.status);
@@ -245,8 +268,9 @@ describe('a Redis outage', () => {
     const hungVictim = await newTeam();
     const deadVictim = await newTeam();
     const suspended = await newTeam();
+    const lateVictim = await newTeam();
     for (const gw of gateways) {
-      for (const k of [main, hungVictim, deadVictim, suspended])
+      for (const k of [main, hungVictim, deadVictim, suspended, lateVictim])
         expect(await verify(gw, k.key)).toBe(200);
     }
     expect(await allReady()).toBe(true);
@@ -305,8 +329,11 @@ describe('a Redis outage', () => {
       report.deadSuspend = await refusedWithin1s(
         suspended.key,
         async () =>
-          (await call(admin.url, 'PUT', `/api/teams/${suspended.teamId}/suspend`, { admin: true }))
-            .status,
+          (
+            await call(admin.url, 'PUT', `/api/teams/${suspended.teamId}/suspend`, {
+              admin: true,
+            })
+          ).status,
         403,
       );
       for (const app of [admin, ...gateways]) {
@@ -325,14 +352,27 @@ describe('a Redis outage', () => {
       for (const gw of gateways)
         for (let i = 0; i < 6; i++) perReplica.push(await oneCall(gw, limited.key));
       expect(perReplica).toEqual([200, 200, 200, 200, 429, 429, 200, 200, 200, 200, 429, 429]);
-      await sleep(Math.max(0, outageStart + 8000 - Date.now()));
+      // late in the outage (after the in-process caches have long been refilled from Postgres)
+      await sleep(Math.max(0, outageStart + OUTAGE_MS - 2600 - Date.now()));
+      report.lateRevoke = await refusedWithin1s(
+        lateVictim.key,
+        async () =>
+          (await call(admin.url, 'DELETE', `/api/keys/${lateVictim.keyId}`, { admin: true }))
+            .status,
+        401,
+      );
+      await sleep(Math.max(0, outageStart + OUTAGE_MS - Date.now()));
 
       // 4. it comes back on the same port, empty
       await redis.restart();
       const restartedAt = Date.now();
       report.recoveryMs = await eventually(allReady, 8000, 50);
       const outageEnd = Date.now();
-      await sleep(500);
+      // at least 20 answers to requests sent after it (however slow the machine is)
+      await eventually(
+        () => Promise.resolve(load.samples.filter((x) => x.sentAt >= outageEnd).length >= 20),
+        30_000,
+      );
       await load.stop();
 
       const before = served(load.samples, 0, outageStart);
@@ -343,6 +383,7 @@ describe('a Redis outage', () => {
         during,
         after,
         outageMs: outageEnd - outageStart,
+        changeMs,
         restartedAt: restartedAt - outageStart,
       });
       expect(during.total).toBeGreaterThan(200);
@@ -360,6 +401,7 @@ describe('a Redis outage', () => {
       for (const gw of gateways) {
         expect(await verify(gw, hungVictim.key)).toBe(401);
         expect(await verify(gw, deadVictim.key)).toBe(401);
+        expect(await verify(gw, lateVictim.key)).toBe(401);
         expect(await verify(gw, suspended.key)).toBe(403);
         expect(await oneCall(gw, main.key)).toBe(200);
       }
@@ -376,12 +418,13 @@ describe('a Redis outage', () => {
             [main.teamId],
           )
         ).rows[0] as { jobs: number; used: number; held: number; leases: number };
-      await eventually(async () => (await books()).leases === 0, 15_000, 200);
+      await eventually(async () => (await books()).leases === 0, 45_000, 200);
       expect(await books()).toEqual({ jobs: calls, used: calls, held: 0, leases: 0 });
       report.calls = calls;
     } finally {
       await load.stop();
       console.log(`redis outage: ${JSON.stringify(report)}`);
+      writeReport('redis-outage', report);
     }
-  }, 50_000);
+  });
 });

@@ -1,4 +1,5 @@
 import { call, eventually } from '../../../test/helpers/http';
+import { writeReport } from '../../../test/helpers/report';
 import { hello, World } from './gateway-fixtures';
 import { ensureGatewayBuilt, GatewayProcess, spawnGateway } from './gateway-process';
 import { postSse, readAll } from './sse-client';
@@ -87,14 +88,22 @@ describe('call holds live as long as their replica', () => {
     expect(streams.map((s) => s.status)).toEqual(streams.map(() => 200));
     const reading = streams.map((s) => readAll(s.events).catch(() => []));
     await eventually(async () => (await holdsOf(teamId)) === 8, 5000);
-    expect((await w.team_row(teamId)).held).toBeGreaterThan(0);
+    const heldAtKill = (await w.team_row(teamId)).held;
+    expect(heldAtKill).toBeGreaterThan(0);
     const killedAt = Date.now();
     child.process.kill('SIGKILL');
     await child.exited;
     await Promise.all(reading);
     // nobody renews them now: they expire (3 s) and the survivor's sweep gives them back
     await eventually(async () => (await w.team_row(teamId)).held === 0, 10_000, 100);
-    expect(Date.now() - killedAt).toBeLessThan(3000 + 3000);
+    const creditsBackMs = Date.now() - killedAt;
+    writeReport('dead-replica', {
+      streamsInFlight: 8,
+      heldAtKill,
+      holdTtlSeconds: 3,
+      creditsBackMs,
+    });
+    expect(creditsBackMs).toBeLessThan(3000 + 3000);
     const row = await w.team_row(teamId);
     expect(row).toMatchObject({ held: 0, holds: 0, used: 0 }); // cut before settling: not charged
     expect(row.ledger_sum).toBe(row.allocated);

@@ -137,7 +137,7 @@ export function mockEmbeddings(target: ProviderTarget, request: EmbeddingRequest
       ? [input]
       : input.every((x) => typeof x === 'number')
         ? [input]
-        : (input);
+        : input;
   const dimensions = request.dimensions ?? MOCK_EMBEDDING_DIMENSIONS;
   const data = items.map((item, index) => {
     const vector = mockEmbedding(target.providerModel, item, dimensions);

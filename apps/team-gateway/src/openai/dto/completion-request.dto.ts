@@ -143,7 +143,8 @@ export class CompletionRequestDto {
   echo?: boolean;
 
   /** Not supported (only null). */
+  @ApiProperty({ required: false, nullable: true, type: 'integer' })
   @IsOptional()
   @Equals(null, { message: 'logprobs is not supported' })
-  logprobs?: null;
+  logprobs?: number | null;
 }

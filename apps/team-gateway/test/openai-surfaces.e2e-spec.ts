@@ -199,6 +199,22 @@ describe('OpenAI embeddings, legacy completions and cache-aware prices (openai S
       expect(await books(teamId)).toMatchObject({ used: 2 });
     });
 
+    it("drops fields OpenAI does not define: another team's team_id bills the caller", async () => {
+      const { model, group } = await w.modelInGroup();
+      const mine = await w.team({ groups: [group], credits: 10 });
+      const other = await w.team({ groups: [group], credits: 10 });
+      for (const [path, body] of [
+        ['/v1/embeddings', { model, input: 'x' }],
+        ['/v1/completions', { model, prompt: 'x' }],
+      ] as const) {
+        const res = await w.gw('POST', path, mine.key, { ...body, team_id: other.teamId });
+        expect(res.status).toBe(200);
+        expect(w.fake.requests.at(-1)!.body).not.toHaveProperty('team_id');
+      }
+      expect(await books(mine.teamId)).toMatchObject({ used: 2 });
+      expect(await books(other.teamId)).toMatchObject({ used: 0 });
+    });
+
     it('joins the open job named by X-Job-Id', async () => {
       const { model, group } = await w.modelInGroup();
       const { key } = await w.team({ groups: [group], credits: 10 });
@@ -556,10 +572,14 @@ describe('OpenAI embeddings, legacy completions and cache-aware prices (openai S
           for await (const chunk of data) usage = chunk.usage ?? usage;
           expect(usage).toMatchObject({ prompt_tokens: 10_000, completion_tokens: 2_000 });
         } else {
-          const { response } = await client.chat.completions
+          const { data, response } = await client.chat.completions
             .create({ model, messages })
             .withResponse();
           jobId = response.headers.get('x-job-id');
+          expect(data.usage).toMatchObject({
+            prompt_tokens_details: { cached_tokens: 6_000, cache_write_tokens: 1_000 },
+            completion_tokens_details: { reasoning_tokens: 500 },
+          });
         }
         const leases = await w.pg.query(
           'SELECT count(*)::int AS n FROM credit_leases WHERE team_id = $1',

@@ -216,7 +216,12 @@ describe('security probes: mass assignment', () => {
     ],
   ];
   /** OpenAI's wire format: unknown fields are dropped, as OpenAI does (checked below). */
-  const GATEWAY_LENIENT = ['POST /v1/chat/completions', 'POST /chat/completions'];
+  const GATEWAY_LENIENT = [
+    'POST /v1/chat/completions',
+    'POST /chat/completions',
+    'POST /v1/embeddings',
+    'POST /v1/completions',
+  ];
 
   beforeAll(async () => {
     w = await World.start();

@@ -7,12 +7,27 @@ export interface Answer {
   content: string;
   toolCall: { id: string; name: string; arguments: string } | null;
   finish: 'stop' | 'length' | 'tool_calls';
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  usage: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
+    completion_tokens_details?: { reasoning_tokens?: number };
+  };
+}
+
+/** Token counts a test forces; the cache and reasoning ones are reported as OpenAI's details. */
+export interface UsageOverride {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+  cached_tokens?: number;
+  cache_write_tokens?: number;
+  reasoning_tokens?: number;
 }
 
 export interface AnswerOptions {
   content?: string;
-  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  usage?: UsageOverride;
   toolCalls: boolean;
   chunks: number;
 }
@@ -42,7 +57,14 @@ const hash = (text: string) => createHash('sha256').update(text).digest('hex').s
 /** Builds the answer from the request body (OpenAI or Anthropic shape): same prompt, same answer. */
 export function answerFor(body: Record<string, unknown>, options: AnswerOptions): Answer {
   const model = typeof body.model === 'string' ? body.model : 'unknown';
-  const messages = (Array.isArray(body.messages) ? body.messages : []) as AnyMessage[];
+  // a legacy completion's prompt reads as one user message
+  const messages = (
+    Array.isArray(body.messages)
+      ? body.messages
+      : body.prompt !== undefined
+        ? [{ role: 'user', content: textOf(body.prompt) }]
+        : []
+  ) as AnyMessage[];
   const system = textOf(body.system);
   const promptText = system + messages.map((m) => textOf(m.content)).join('\n');
   const lastUser = [...messages].reverse().find((m) => m.role === 'user');
@@ -77,18 +99,17 @@ export function answerFor(body: Record<string, unknown>, options: AnswerOptions)
   const completion =
     options.usage?.completion_tokens ??
     countTokens(toolCall ? toolCall.name + toolCall.arguments : content);
-  return {
-    id: hash(`${model}\n${promptText}`),
-    model,
-    content,
-    toolCall,
-    finish,
-    usage: {
-      prompt_tokens: prompt,
-      completion_tokens: completion,
-      total_tokens: prompt + completion,
-    },
+  const usage: Answer['usage'] = {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
   };
+  const { cached_tokens, cache_write_tokens, reasoning_tokens } = options.usage ?? {};
+  if (cached_tokens !== undefined || cache_write_tokens !== undefined) {
+    usage.prompt_tokens_details = { cached_tokens, cache_write_tokens };
+  }
+  if (reasoning_tokens !== undefined) usage.completion_tokens_details = { reasoning_tokens };
+  return { id: hash(`${model}\n${promptText}`), model, content, toolCall, finish, usage };
 }
 
 /** Splits text into exactly n pieces (some may be empty when the text is short). */
@@ -155,6 +176,80 @@ export function openAiChunks(a: Answer, pieces: number, withUsage: boolean): unk
   out.push(chunk({}, a.finish));
   if (withUsage) out.push({ ...base, model: a.model, choices: [], usage: a.usage });
   return out;
+}
+
+/** OpenAI's legacy `text_completion` object. */
+export function openAiTextCompletion(a: Answer) {
+  return {
+    id: `cmpl-${a.id}`,
+    object: 'text_completion',
+    created: 1_700_000_000,
+    model: a.model,
+    choices: [{ text: a.content, index: 0, logprobs: null, finish_reason: a.finish }],
+    usage: a.usage,
+  };
+}
+
+/** The `data:` payloads of a legacy completions stream (without `[DONE]`). */
+export function openAiTextChunks(a: Answer, pieces: number, withUsage: boolean): unknown[] {
+  const base = { id: `cmpl-${a.id}`, object: 'text_completion', created: 1_700_000_000 };
+  const chunk = (text: string, finish: string | null = null) => ({
+    ...base,
+    model: a.model,
+    choices: [{ text, index: 0, logprobs: null, finish_reason: finish }],
+  });
+  const out: unknown[] = split(a.content, pieces).map((part) => chunk(part));
+  out.push(chunk('', a.finish));
+  if (withUsage) out.push({ ...base, model: a.model, choices: [], usage: a.usage });
+  return out;
+}
+
+/** A deterministic unit vector for one embeddings input. */
+export function fakeEmbedding(model: string, input: unknown, dimensions: number): number[] {
+  const values: number[] = [];
+  for (let block = 0; values.length < dimensions; block++) {
+    const bytes = createHash('sha256')
+      .update(`${block}:${model}:${JSON.stringify(input)}`)
+      .digest();
+    for (let i = 0; i + 4 <= bytes.length && values.length < dimensions; i += 4) {
+      values.push(bytes.readUInt32LE(i) / 0xffffffff - 0.5);
+    }
+  }
+  const norm = Math.hypot(...values) || 1;
+  return values.map((v) => Math.fround(v / norm));
+}
+
+/**
+ * OpenAI's embeddings answer: one vector per input (8 dimensions unless `dimensions`), base64
+ * float32 when asked; usage counts text at ~4 characters a token and token arrays by length.
+ */
+export function openAiEmbeddings(body: Record<string, any>, usage?: UsageOverride) {
+  const model = typeof body.model === 'string' ? body.model : 'unknown';
+  const input: unknown = body.input;
+  const items: unknown[] =
+    typeof input === 'string'
+      ? [input]
+      : Array.isArray(input) && input.every((x) => typeof x === 'number')
+        ? [input]
+        : Array.isArray(input)
+          ? input
+          : [];
+  const dimensions = typeof body.dimensions === 'number' ? body.dimensions : 8;
+  const data = items.map((item, index) => {
+    const vector = fakeEmbedding(model, item, dimensions);
+    const embedding =
+      body.encoding_format === 'base64'
+        ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+        : vector;
+    return { object: 'embedding', index, embedding };
+  });
+  const counted = items.reduce<number>(
+    (sum, item) =>
+      sum + (typeof item === 'string' ? countTokens(item) : Array.isArray(item) ? item.length : 0),
+    0,
+  );
+  const prompt = usage?.prompt_tokens ?? counted;
+  return { object: 'list', data, model, usage: { prompt_tokens: prompt, total_tokens: prompt } };
 }
 
 export function openAiError(status: number, message: string) {

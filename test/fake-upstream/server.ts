@@ -10,12 +10,17 @@ import {
   anthropicMessage,
   openAiChunks,
   openAiCompletion,
+  openAiEmbeddings,
   openAiError,
+  openAiTextChunks,
+  openAiTextCompletion,
+  UsageOverride,
 } from './replies';
 
 /**
- * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions` and Anthropic's
- * `POST /v1/messages` (plain and streamed), with switchable failure modes. Used by the e2e specs
+ * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions`, legacy
+ * `/v1/completions` and `/v1/embeddings`, and Anthropic's `POST /v1/messages` (plain and
+ * streamed), with switchable failure modes. Used by the e2e specs
  * and the benchmark; `main.ts` runs it standalone.
  */
 
@@ -30,8 +35,8 @@ export interface ModelBehavior {
   errorMessage: string;
   /** Fixed answer text; default: derived from the prompt. */
   content?: string;
-  /** Overrides of the computed token counts. */
-  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  /** Overrides of the computed token counts (cache and reasoning ones go in OpenAI's details). */
+  usage?: UsageOverride;
   /** Answer with a tool call when the request has tools (default false). */
   toolCalls: boolean;
   /** Delay before the response headers (`slow` defaults it to 200 ms). */
@@ -86,7 +91,8 @@ const DEFAULTS: Behavior = {
   perModel: {},
 };
 
-type Dialect = 'openai' | 'anthropic';
+/** `text`: OpenAI's legacy completions; `embeddings`: OpenAI's embeddings. */
+type Dialect = 'openai' | 'anthropic' | 'text' | 'embeddings';
 
 interface Exchange {
   req: IncomingMessage;
@@ -209,6 +215,8 @@ function route(method: string | undefined, path: string): Dialect | null {
   if (method !== 'POST') return null;
   if (path === '/v1/chat/completions' || path === '/chat/completions') return 'openai';
   if (path === '/v1/messages') return 'anthropic';
+  if (path === '/v1/completions') return 'text';
+  if (path === '/v1/embeddings') return 'embeddings';
   return null;
 }
 
@@ -228,7 +236,7 @@ function json(
 }
 
 const errorBody = (dialect: Dialect, status: number, message: string) =>
-  dialect === 'openai' ? openAiError(status, message) : anthropicError(status, message);
+  dialect === 'anthropic' ? anthropicError(status, message) : openAiError(status, message);
 
 /** Resolves after ms, or rejects when the exchange is over (client gone / server closing). */
 const wait = (ms: number, signal: AbortSignal) =>
@@ -283,7 +291,12 @@ async function respond(
     }
     const withUsage = b.mode !== 'no_usage';
     if (dialect === 'anthropic') return json(res, 200, anthropicMessage(answer, withUsage));
-    const completion: Record<string, unknown> = openAiCompletion(answer);
+    const completion: Record<string, unknown> =
+      dialect === 'embeddings'
+        ? openAiEmbeddings(body, b.usage)
+        : dialect === 'text'
+          ? openAiTextCompletion(answer)
+          : openAiCompletion(answer);
     if (!withUsage) delete completion.usage;
     return json(res, 200, completion);
   }
@@ -306,7 +319,7 @@ async function respond(
     await flushed(res, line, signal);
     if (isContent(data)) contentSent += 1;
   }
-  if (dialect === 'openai') res.write('data: [DONE]\n\n');
+  if (dialect !== 'anthropic') res.write('data: [DONE]\n\n');
   res.end();
 }
 
@@ -319,7 +332,8 @@ function streamEvents(
   const withUsage = b.mode !== 'no_usage';
   if (dialect === 'anthropic') return anthropicEvents(answer, b.chunks, withUsage);
   const asked = body.stream_options?.include_usage === true;
-  return openAiChunks(answer, b.chunks, withUsage && asked).map((d) => [null, d]);
+  const chunks = dialect === 'text' ? openAiTextChunks : openAiChunks;
+  return chunks(answer, b.chunks, withUsage && asked).map((d) => [null, d]);
 }
 
 /** A chunk that carries generated text or tool arguments (what `drop` counts). */
@@ -328,6 +342,7 @@ function isContent(data: any): boolean {
   return Boolean(
     delta?.content ||
     delta?.text ||
+    data?.choices?.[0]?.text ||
     delta?.partial_json ||
     delta?.tool_calls?.[0]?.function?.arguments,
   );

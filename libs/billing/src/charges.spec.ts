@@ -21,6 +21,39 @@ describe('call cost math', () => {
     expect(costs.clientCostUsd).toBeCloseTo(0.009, 12);
   });
 
+  it('bills cached and cache-written prompt tokens at their prices, the rest at the input price', () => {
+    // 10,000 prompt tokens: 6,000 cached at $0.30/M, 1,000 written at $3.75/M, 3,000 at $3/M;
+    // 2,000 completion tokens (reasoning included) at $15/M
+    const prices = {
+      inputPerMillion: 3,
+      outputPerMillion: 15,
+      cachedInputPerMillion: 0.3,
+      cacheWritePerMillion: 3.75,
+    };
+    const costs = callCosts(10_000, 2_000, prices, 50, { cached: 6_000, cacheWrite: 1_000 });
+    // (3000×3 + 6000×0.3 + 1000×3.75 + 2000×15) / 1e6 = 0.04455
+    expect(costs.providerCostUsd).toBe(0.04455);
+    expect(costs.clientCostUsd).toBe(0.066825);
+  });
+
+  it('bills cache tokens at the input price when the deployment sets no cache prices', () => {
+    const plain = callCosts(1_000, 10, { inputPerMillion: 2, outputPerMillion: 8 }, 0);
+    const cached = callCosts(
+      1_000,
+      10,
+      { inputPerMillion: 2, outputPerMillion: 8, cachedInputPerMillion: null },
+      0,
+      { cached: 900, cacheWrite: 100 },
+    );
+    expect(cached).toEqual(plain);
+  });
+
+  it('never bills more cache tokens than the prompt has', () => {
+    const prices = { inputPerMillion: 1, outputPerMillion: 1, cachedInputPerMillion: 0 };
+    expect(callCosts(100, 0, prices, 0, { cached: 500 }).providerCostUsd).toBe(0);
+    expect(callCosts(100, 0, prices, 0, { cached: -5 }).providerCostUsd).toBe(0.0001);
+  });
+
   it('costs nothing without tokens', () => {
     expect(callCosts(0, 0, { inputPerMillion: 5, outputPerMillion: 5 }, 50)).toEqual({
       providerCostUsd: 0,

@@ -12,6 +12,16 @@ export interface BudgetSettings {
 export interface Prices {
   inputPerMillion: number;
   outputPerMillion: number;
+  /** Prompt tokens read from the provider's cache (null/absent: the input price). */
+  cachedInputPerMillion?: number | null;
+  /** Prompt tokens written to the provider's cache (null/absent: the input price). */
+  cacheWritePerMillion?: number | null;
+}
+
+/** Of a call's prompt tokens, how many were read from / written to the provider's cache. */
+export interface CacheTokens {
+  cached?: number;
+  cacheWrite?: number;
 }
 
 export interface Costs {
@@ -24,15 +34,27 @@ const EPSILON = 1e-9;
 
 const roundUsd = (usd: number) => Math.round(usd * 1e10) / 1e10;
 
-/** Provider cost from the deployment's per-million prices; client cost adds the team's markup. */
+/**
+ * Provider cost from the deployment's per-million prices; client cost adds the team's markup.
+ * `promptTokens` includes the cached and cache-written ones (OpenAI's convention): those are
+ * billed at the cache prices, the rest at the input price; reasoning is inside completionTokens.
+ */
 export function callCosts(
   promptTokens: number,
   completionTokens: number,
   prices: Prices,
   markupPercentage: number,
+  cache: CacheTokens = {},
 ): Costs {
+  const cached = Math.min(Math.max(0, cache.cached ?? 0), promptTokens);
+  const cacheWrite = Math.min(Math.max(0, cache.cacheWrite ?? 0), promptTokens - cached);
+  const uncached = promptTokens - cached - cacheWrite;
   const provider =
-    (promptTokens * prices.inputPerMillion + completionTokens * prices.outputPerMillion) / 1e6;
+    (uncached * prices.inputPerMillion +
+      cached * (prices.cachedInputPerMillion ?? prices.inputPerMillion) +
+      cacheWrite * (prices.cacheWritePerMillion ?? prices.inputPerMillion) +
+      completionTokens * prices.outputPerMillion) /
+    1e6;
   return {
     providerCostUsd: roundUsd(provider),
     clientCostUsd: roundUsd(provider * (1 + markupPercentage / 100)),
@@ -106,6 +128,10 @@ export interface CallRecord {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Of prompt_tokens: read from / written to the provider's cache; of completion_tokens: reasoning. */
+  cached_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
   provider_cost_usd: number;
   client_cost_usd: number;
   input_price_per_million: number | null;
@@ -153,7 +179,8 @@ export const CALL_COLUMNS = `call_id uuid, job_id uuid, team_id varchar, key_id 
   client_cost_usd numeric, input_price_per_million numeric, output_price_per_million numeric,
   markup_percentage float8, latency_ms int, status varchar, error_class varchar,
   error_message text, purpose varchar, streamed boolean, finish_reason varchar,
-  call_metadata jsonb, charged boolean`;
+  call_metadata jsonb, charged boolean, cached_tokens int, cache_write_tokens int,
+  reasoning_tokens int`;
 
 /**
  * The INSERT of call rows (attempts) from `source` rows `r` shaped like CALL_COLUMNS; the row with
@@ -166,14 +193,17 @@ export function insertCalls(charge: string, source: string): string {
           provider_model, attempt, prompt_tokens, completion_tokens, total_tokens,
           provider_cost_usd, client_cost_usd, input_price_per_million, output_price_per_million,
           markup_percentage, credits_charged, latency_ms, status, error_class, error_message,
-          purpose, streamed, finish_reason, call_metadata)
+          purpose, streamed, finish_reason, call_metadata, cached_tokens, cache_write_tokens,
+          reasoning_tokens)
        SELECT r.call_id, r.job_id, r.team_id, r.key_id, r.model_requested, r.model_name, r.model_id,
               r.provider, r.provider_model, r.attempt, r.prompt_tokens, r.completion_tokens,
               r.total_tokens, r.provider_cost_usd, r.client_cost_usd, r.input_price_per_million,
               r.output_price_per_million, r.markup_percentage,
               CASE WHEN r.charged THEN ${charge} ELSE 0 END,
               r.latency_ms, r.status, r.error_class, r.error_message, r.purpose, r.streamed,
-              r.finish_reason, COALESCE(r.call_metadata, '{}'::jsonb)
+              r.finish_reason, COALESCE(r.call_metadata, '{}'::jsonb),
+              COALESCE(r.cached_tokens, 0), COALESCE(r.cache_write_tokens, 0),
+              COALESCE(r.reasoning_tokens, 0)
          FROM ${source}`;
 }
 

@@ -35,6 +35,9 @@ export interface CallRow {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  cached_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
   provider_cost_usd: string;
   client_cost_usd: string;
   input_price_per_million: string | null;
@@ -97,6 +100,9 @@ export function toCallDetail(row: CallRow) {
     prompt_tokens: row.prompt_tokens,
     completion_tokens: row.completion_tokens,
     total_tokens: row.total_tokens,
+    cached_tokens: row.cached_tokens,
+    cache_write_tokens: row.cache_write_tokens,
+    reasoning_tokens: row.reasoning_tokens,
     cost_usd: Number(row.client_cost_usd),
     provider_cost_usd: Number(row.provider_cost_usd),
     input_price_per_million: num(row.input_price_per_million),

@@ -10,6 +10,8 @@ export function toModelResponse(d: ModelDeployment) {
     api_base: d.apiBase,
     input_price_per_million: d.inputPricePerMillion,
     output_price_per_million: d.outputPricePerMillion,
+    cached_input_price_per_million: d.cachedInputPricePerMillion,
+    cache_write_price_per_million: d.cacheWritePricePerMillion,
     weight: d.weight,
     status: d.status,
     created_at: d.createdAt.toISOString(),

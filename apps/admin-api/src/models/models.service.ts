@@ -56,6 +56,8 @@ export class ModelsService {
         apiBase: dto.api_base ?? null,
         inputPricePerMillion: dto.input_price_per_million,
         outputPricePerMillion: dto.output_price_per_million,
+        cachedInputPricePerMillion: dto.cached_input_price_per_million ?? null,
+        cacheWritePricePerMillion: dto.cache_write_price_per_million ?? null,
         weight: dto.weight ?? 1,
         status: dto.status ?? 'active',
       });
@@ -113,6 +115,12 @@ export class ModelsService {
           : {}),
         ...(dto.output_price_per_million !== undefined
           ? { outputPricePerMillion: dto.output_price_per_million }
+          : {}),
+        ...(dto.cached_input_price_per_million !== undefined
+          ? { cachedInputPricePerMillion: dto.cached_input_price_per_million }
+          : {}),
+        ...(dto.cache_write_price_per_million !== undefined
+          ? { cacheWritePricePerMillion: dto.cache_write_price_per_million }
           : {}),
         ...(dto.weight !== undefined ? { weight: dto.weight } : {}),
         ...(dto.status !== undefined ? { status: dto.status } : {}),

@@ -28,7 +28,13 @@ import { CallJournal } from '../metering/call-journal';
 import { Reservation } from '../metering/lease-book';
 import { LeasesService } from '../metering/leases.service';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
-import type { ChatRequest, ChatResult, ProviderTarget, Usage } from '../providers/provider.types';
+import type {
+  ChatRequest,
+  ChatResult,
+  FinishReason,
+  ProviderTarget,
+  Usage,
+} from '../providers/provider.types';
 import { UpstreamError } from '../providers/provider.types';
 import { ProvidersService } from '../providers/providers.service';
 import { RateLimitService, RateTicket } from '../rate-limits/rate-limit.service';
@@ -53,6 +59,30 @@ import { DEFAULT_COMPLETION_CAP, estimatePromptTokens } from './estimate';
 const MAX_ATTEMPTS = 5;
 /** An exact hold refused while other replicas lease the team's credits is tried again after a recall. */
 const RECALL_RETRIES = 3;
+
+/** What any upstream operation answers, as far as the pipeline meters it. */
+export interface Metered {
+  usage: Usage;
+  finish_reason?: FinishReason | null;
+}
+
+/**
+ * A call that is not a chat completion (embeddings, legacy text completions): which deployments
+ * can serve it and what its hold assumes. Without one, a call is a chat completion.
+ */
+export interface CallSpec {
+  /** The operation, for the 400 when no deployment of the model can serve it. */
+  operation: string;
+  /** Whether a deployment of this provider can serve it (others are left out of the plan). */
+  canServe(provider: Deployment['provider']): boolean;
+  /** Prompt tokens the hold and the tpm limit assume (default: estimated from the messages). */
+  promptTokens?: number;
+}
+
+/** A non-chat call and the upstream request that makes it. */
+export interface CallSurface<T extends Metered> extends CallSpec {
+  run(target: ProviderTarget, request: ChatRequest, signal: AbortSignal): Promise<T>;
+}
 
 /** A one-call job opened in memory for a leased call; the journal writes it with its call. */
 export type MemoryJob = Omit<JournalJob, 'status' | 'error_message' | 'completed_at'>;
@@ -104,9 +134,9 @@ export interface SettledCall extends Settlement {
 }
 
 /** What a finished non-streaming call gives its surface. */
-export interface FinishedCall {
+export interface FinishedCall<T extends Metered = ChatResult> {
   jobId: string;
-  value: ChatResult;
+  value: T;
   answered: CallSuccess;
   settled: SettledCall;
 }
@@ -150,9 +180,21 @@ export class CallsService implements BeforeApplicationShutdown {
     await this.leases.close();
   }
 
-  /** A non-streaming call inside an open job. */
-  async call(principal: TeamPrincipal, jobId: string, body: LlmCallDto): Promise<FinishedCall> {
-    return this.complete(await this.prepare(principal, jobId, body, false));
+  /** A non-streaming call inside an open job (a chat completion unless `surface` says). */
+  async call(principal: TeamPrincipal, jobId: string, body: LlmCallDto): Promise<FinishedCall>;
+  async call<T extends Metered>(
+    principal: TeamPrincipal,
+    jobId: string,
+    body: LlmCallDto,
+    surface: CallSurface<T>,
+  ): Promise<FinishedCall<T>>;
+  async call(
+    principal: TeamPrincipal,
+    jobId: string,
+    body: LlmCallDto,
+    surface?: CallSurface<Metered>,
+  ): Promise<FinishedCall<Metered>> {
+    return this.complete(await this.prepare(principal, jobId, body, false, surface), surface);
   }
 
   /**
@@ -163,12 +205,26 @@ export class CallsService implements BeforeApplicationShutdown {
     principal: TeamPrincipal,
     job: NewJob,
     body: LlmCallDto,
+    onJob?: (jobId: string) => void,
+  ): Promise<FinishedCall & { completion: CompletionResult }>;
+  async callOneCallJob<T extends Metered>(
+    principal: TeamPrincipal,
+    job: NewJob,
+    body: LlmCallDto,
+    onJob: (jobId: string) => void,
+    surface: CallSurface<T>,
+  ): Promise<FinishedCall<T> & { completion: CompletionResult }>;
+  async callOneCallJob(
+    principal: TeamPrincipal,
+    job: NewJob,
+    body: LlmCallDto,
     onJob: (jobId: string) => void = () => undefined,
-  ): Promise<FinishedCall & { completion: CompletionResult }> {
-    const prepared = await this.prepareOneCall(principal, job, body, false, onJob);
-    let finished: FinishedCall;
+    surface?: CallSurface<Metered>,
+  ): Promise<FinishedCall<Metered> & { completion: CompletionResult }> {
+    const prepared = await this.prepareOneCall(principal, job, body, false, onJob, surface);
+    let finished: FinishedCall<Metered>;
     try {
-      finished = await this.complete(prepared);
+      finished = await this.complete(prepared, surface);
     } catch (err) {
       if (!prepared.memoryJob) await this.closeJob(prepared, failedWith(err));
       throw err;
@@ -188,12 +244,19 @@ export class CallsService implements BeforeApplicationShutdown {
     return { ...finished, completion };
   }
 
-  /** Attempts, then settle. */
-  private async complete(prepared: PreparedCall): Promise<FinishedCall> {
-    const { value, success } = await this.attempt(prepared, (target, request, signal) =>
-      this.providers.adapterFor(target.provider).complete(target, request, signal),
+  /** Attempts (a chat completion unless `surface` says), then settle. */
+  private async complete(
+    prepared: PreparedCall,
+    surface?: CallSurface<Metered>,
+  ): Promise<FinishedCall<Metered>> {
+    const { value, success } = await this.attempt<Metered>(
+      prepared,
+      surface
+        ? (target, request, signal) => surface.run(target, request, signal)
+        : (target, request, signal) =>
+            this.providers.adapterFor(target.provider).complete(target, request, signal),
     );
-    const answered: CallSuccess = { ...success, finishReason: value.finish_reason };
+    const answered: CallSuccess = { ...success, finishReason: value.finish_reason ?? null };
     const settled = await this.settle(prepared, answered);
     return { jobId: prepared.jobId, value, answered, settled };
   }
@@ -208,8 +271,9 @@ export class CallsService implements BeforeApplicationShutdown {
     jobId: string,
     body: LlmCallDto,
     streamed: boolean,
+    spec?: CallSpec,
   ): Promise<PreparedCall> {
-    const routed = await this.route(principal, body);
+    const routed = await this.route(principal, body, spec);
     return this.holdExactly(principal, jobId, body, streamed, routed);
   }
 
@@ -224,9 +288,10 @@ export class CallsService implements BeforeApplicationShutdown {
     body: LlmCallDto,
     streamed: boolean,
     onJob: (jobId: string) => void,
+    spec?: CallSpec,
   ): Promise<PreparedCall> {
     assertOwnTeam(principal, job.team_id);
-    const routed = await this.route(principal, body);
+    const routed = await this.route(principal, body, spec);
     const lease = this.leases.reserve(principal, (settings) =>
       fullEstimate(settings, routed.promptTokens, body, routed.plan),
     );
@@ -291,10 +356,24 @@ export class CallsService implements BeforeApplicationShutdown {
     return this.deferred.now(prepared.jobId, completion, close);
   }
 
-  /** The plan (catalog in memory), the prompt estimate and the rate-limit ticket (Redis). */
-  private async route(principal: TeamPrincipal, body: LlmCallDto) {
-    const plan = (await this.routing.plan(principal, body.model)).slice(0, MAX_ATTEMPTS);
-    const promptTokens = estimatePromptTokens(body.messages, body.tools);
+  /**
+   * The plan (catalog in memory; a non-chat call's only of deployments that can serve it, else a
+   * 400), the prompt estimate and the rate-limit ticket (Redis).
+   */
+  private async route(principal: TeamPrincipal, body: LlmCallDto, spec?: CallSpec) {
+    let plan = await this.routing.plan(principal, body.model);
+    if (spec) {
+      const unable = plan.find((d) => !spec.canServe(d.provider));
+      plan = plan.filter((d) => spec.canServe(d.provider));
+      if (plan.length === 0) {
+        throw new TollgateError(
+          'VALIDATION_ERROR',
+          `Model '${body.model}' does not support ${spec.operation} (its provider ${unable?.provider ?? ''} cannot serve it)`,
+        );
+      }
+    }
+    plan = plan.slice(0, MAX_ATTEMPTS);
+    const promptTokens = spec?.promptTokens ?? estimatePromptTokens(body.messages, body.tools);
     const ticket = await this.rateLimits.take(principal, promptTokens + (body.max_tokens ?? 0));
     return { plan, promptTokens, ticket };
   }
@@ -313,7 +392,7 @@ export class CallsService implements BeforeApplicationShutdown {
       completionTokens: body.max_tokens ?? DEFAULT_COMPLETION_CAP,
       // without max_tokens the team must afford the prompt and at least one token of answer
       requiredCompletionTokens: body.max_tokens ?? 1,
-      inputPricePerMillion: Math.max(...plan.map((d) => d.inputPricePerMillion)),
+      inputPricePerMillion: Math.max(...plan.map(dearestInputPrice)),
       outputPricePerMillion: Math.max(...plan.map((d) => d.outputPricePerMillion)),
       // renewed while this replica lives (streams included): a dead replica's expire
       callHoldSeconds: this.holds.ttlSeconds,
@@ -582,12 +661,16 @@ export class CallsService implements BeforeApplicationShutdown {
     const prices = {
       inputPerMillion: deployment.inputPricePerMillion,
       outputPerMillion: deployment.outputPricePerMillion,
+      cachedInputPerMillion: deployment.cachedInputPricePerMillion,
+      cacheWritePerMillion: deployment.cacheWritePricePerMillion,
     };
+    const kinds = tokenKinds(usage);
     const costs = callCosts(
       usage.prompt_tokens,
       usage.completion_tokens,
       prices,
       prepared.settings.markupPercentage,
+      { cached: kinds.cached_tokens, cacheWrite: kinds.cache_write_tokens },
     );
     return {
       call_id: randomUUID(),
@@ -603,6 +686,7 @@ export class CallsService implements BeforeApplicationShutdown {
       prompt_tokens: usage.prompt_tokens,
       completion_tokens: usage.completion_tokens,
       total_tokens: usage.total_tokens || usage.prompt_tokens + usage.completion_tokens,
+      ...kinds,
       provider_cost_usd: costs.providerCostUsd,
       client_cost_usd: costs.clientCostUsd,
       input_price_per_million: prices.inputPerMillion,
@@ -634,7 +718,7 @@ function fullEstimate(
   if (settings.budgetMode === 'job_based') return 1;
   const completionTokens = body.max_tokens ?? DEFAULT_COMPLETION_CAP;
   const prices = {
-    inputPerMillion: Math.max(...plan.map((d) => d.inputPricePerMillion)),
+    inputPerMillion: Math.max(...plan.map(dearestInputPrice)),
     outputPerMillion: Math.max(...plan.map((d) => d.outputPricePerMillion)),
   };
   const cost = callCosts(promptTokens, completionTokens, prices, settings.markupPercentage);
@@ -642,6 +726,33 @@ function fullEstimate(
     1,
     consumptionCredits(settings, cost.clientCostUsd, promptTokens + completionTokens),
   );
+}
+
+/** The most one prompt token may cost at a deployment (a cache write may cost more than input). */
+function dearestInputPrice(d: Deployment): number {
+  return Math.max(
+    d.inputPricePerMillion,
+    d.cachedInputPricePerMillion ?? 0,
+    d.cacheWritePricePerMillion ?? 0,
+  );
+}
+
+/** The usage's token kinds as stored, bounded so cached + cache-write never exceed the prompt. */
+export function tokenKinds(usage: Usage) {
+  const count = (n: number | undefined) => Math.max(0, Math.floor(n ?? 0));
+  const cached = Math.min(count(usage.prompt_tokens_details?.cached_tokens), usage.prompt_tokens);
+  const cacheWrite = Math.min(
+    count(usage.prompt_tokens_details?.cache_write_tokens),
+    usage.prompt_tokens - cached,
+  );
+  return {
+    cached_tokens: cached,
+    cache_write_tokens: cacheWrite,
+    reasoning_tokens: Math.min(
+      count(usage.completion_tokens_details?.reasoning_tokens),
+      usage.completion_tokens,
+    ),
+  };
 }
 
 function failedWith(err: unknown): { status: 'failed'; error_message: string } {

@@ -34,6 +34,9 @@ export interface CallCostRow {
   model_requested: string;
   prompt_tokens: number;
   completion_tokens: number;
+  cached_tokens: number;
+  cache_write_tokens: number;
+  reasoning_tokens: number;
   client_cost_usd: string;
   latency_ms: number;
   status: string;
@@ -46,6 +49,9 @@ export function toCallCost(row: CallCostRow) {
     model: row.model_name ?? row.model_requested,
     prompt_tokens: row.prompt_tokens,
     completion_tokens: row.completion_tokens,
+    cached_tokens: row.cached_tokens,
+    cache_write_tokens: row.cache_write_tokens,
+    reasoning_tokens: row.reasoning_tokens,
     cost_usd: Number(row.client_cost_usd),
     latency_ms: row.latency_ms,
     status: row.status,

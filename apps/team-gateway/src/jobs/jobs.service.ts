@@ -108,7 +108,8 @@ export class JobsService {
       >(JOB_CALL_TOTALS, [jobId]),
       this.db.query<CallCostRow[]>(
         `SELECT call_id, model_name, model_requested, prompt_tokens, completion_tokens,
-                client_cost_usd, latency_ms, status
+                cached_tokens, cache_write_tokens, reasoning_tokens, client_cost_usd, latency_ms,
+                status
            FROM llm_calls WHERE job_id = $1 ORDER BY created_at, attempt`,
         [jobId],
       ),

@@ -1,4 +1,4 @@
-import { createParamDecorator, ExecutionContext, Injectable, PipeTransform } from '@nestjs/common';
+import { createParamDecorator, ExecutionContext, PipeTransform, Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate, ValidationError } from 'class-validator';
 import type { Request } from 'express';
@@ -38,16 +38,20 @@ export function failuresOf(errors: ValidationError[], parent = ''): Failure[] {
 }
 
 /**
- * Validates a chat-completions body against ChatCompletionRequestDto without refusing unknown
- * fields (they are dropped), and reports failures as OpenAI does: 400 with the `param` at fault.
+ * Validates an OpenAI request body (chat completions unless told another DTO) without refusing
+ * unknown fields (they are dropped), and reports failures as OpenAI does: 400 with the `param`.
  */
-@Injectable()
-export class OpenAiBodyPipe implements PipeTransform<unknown, Promise<ChatCompletionRequestDto>> {
-  async transform(value: unknown): Promise<ChatCompletionRequestDto> {
+export class OpenAiBodyPipe<T extends object = ChatCompletionRequestDto> implements PipeTransform<
+  unknown,
+  Promise<T>
+> {
+  constructor(private readonly type: Type<T> = ChatCompletionRequestDto as unknown as Type<T>) {}
+
+  async transform(value: unknown): Promise<T> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new InvalidParamError('The request body must be a JSON object', null);
     }
-    const dto = plainToInstance(ChatCompletionRequestDto, value, {
+    const dto = plainToInstance(this.type, value, {
       enableImplicitConversion: false,
     });
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: false });
@@ -65,7 +69,8 @@ const RawBody = createParamDecorator(
 );
 
 /**
- * The chat-completions body. A custom parameter, so the app's strict global ValidationPipe
- * (which refuses unknown fields) leaves it to OpenAiBodyPipe.
+ * An OpenAI request body (chat completions by default). A custom parameter, so the app's strict
+ * global ValidationPipe (which refuses unknown fields) leaves it to OpenAiBodyPipe.
  */
-export const OpenAiBody = () => RawBody(OpenAiBodyPipe);
+export const OpenAiBody = (type: Type<object> = ChatCompletionRequestDto) =>
+  RawBody(new OpenAiBodyPipe(type));

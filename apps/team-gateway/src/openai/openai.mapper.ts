@@ -64,6 +64,13 @@ export function toChatCompletion(
       prompt_tokens: usage.prompt_tokens,
       completion_tokens: usage.completion_tokens,
       total_tokens: usage.total_tokens || usage.prompt_tokens + usage.completion_tokens,
+      // cached / cache-write / reasoning counts, as OpenAI reports them, when the upstream did
+      ...(usage.prompt_tokens_details
+        ? { prompt_tokens_details: usage.prompt_tokens_details }
+        : {}),
+      ...(usage.completion_tokens_details
+        ? { completion_tokens_details: usage.completion_tokens_details }
+        : {}),
     },
   };
 }

@@ -4,14 +4,20 @@ import { Injectable } from '@nestjs/common';
 import type {
   ChatRequest,
   ChatResult,
+  EmbeddingRequest,
+  EmbeddingResult,
   ProviderAdapter,
   ProviderTarget,
   StreamChunk,
+  TextCompletionRequest,
   ToolCall,
 } from './provider.types';
+import { embeddingInputTokens } from './openai.adapter';
 import { approxTokens, promptText, textOf } from './tokens';
 
 const CHARS_PER_TOKEN = 4;
+/** Dimensions of a mock embedding when the request does not set `dimensions`. */
+export const MOCK_EMBEDDING_DIMENSIONS = 64;
 
 /** The tool the request forces (`required` → the first tool, or the named one); none otherwise. */
 function forcedTool(request: ChatRequest): string | null {
@@ -100,6 +106,51 @@ export function mockChunks(result: ChatResult): StreamChunk[] {
   return chunks;
 }
 
+/** A legacy completion as the chat request the mock answers: the prompt as the user's message. */
+const asChat = (request: TextCompletionRequest): ChatRequest => ({
+  ...request,
+  messages: [{ role: 'user', content: request.prompt }],
+});
+
+/**
+ * A unit vector that is a fixed function of the model and the input (sha256 counter stream), so
+ * the same text always embeds the same and different texts differ.
+ */
+export function mockEmbedding(model: string, input: string | number[], dimensions: number) {
+  const seed = `${model}\n${typeof input === 'string' ? input : input.join(',')}`;
+  const values: number[] = [];
+  for (let block = 0; values.length < dimensions; block++) {
+    const bytes = createHash('sha256').update(`${block}:${seed}`).digest();
+    for (let i = 0; i + 4 <= bytes.length && values.length < dimensions; i += 4) {
+      values.push(bytes.readUInt32LE(i) / 0xffffffff - 0.5);
+    }
+  }
+  const norm = Math.hypot(...values) || 1;
+  // rounded to float32, so float and base64 answers are the same numbers
+  return values.map((v) => Math.fround(v / norm));
+}
+
+export function mockEmbeddings(target: ProviderTarget, request: EmbeddingRequest): EmbeddingResult {
+  const input = request.input;
+  const items: Array<string | number[]> =
+    typeof input === 'string'
+      ? [input]
+      : input.every((x) => typeof x === 'number')
+        ? [input]
+        : input;
+  const dimensions = request.dimensions ?? MOCK_EMBEDDING_DIMENSIONS;
+  const data = items.map((item, index) => {
+    const vector = mockEmbedding(target.providerModel, item, dimensions);
+    const embedding =
+      request.encoding_format === 'base64'
+        ? Buffer.from(new Float32Array(vector).buffer).toString('base64')
+        : vector;
+    return { index, embedding };
+  });
+  const prompt = embeddingInputTokens(input);
+  return { data, usage: { prompt_tokens: prompt, completion_tokens: 0, total_tokens: prompt } };
+}
+
 /** Deterministic and offline; used only when a deployment's provider is `mock`. */
 @Injectable()
 export class MockAdapter implements ProviderAdapter {
@@ -119,5 +170,18 @@ export class MockAdapter implements ProviderAdapter {
       signal.throwIfAborted();
       yield chunk;
     }
+  }
+
+  embed(target: ProviderTarget, request: EmbeddingRequest, signal: AbortSignal) {
+    signal.throwIfAborted();
+    return Promise.resolve(mockEmbeddings(target, request));
+  }
+
+  completeText(target: ProviderTarget, request: TextCompletionRequest, signal: AbortSignal) {
+    return this.complete(target, asChat(request), signal);
+  }
+
+  streamText(target: ProviderTarget, request: TextCompletionRequest, signal: AbortSignal) {
+    return this.stream(target, asChat(request), signal);
   }
 }

@@ -3,10 +3,13 @@ import { Injectable } from '@nestjs/common';
 import type {
   ChatRequest,
   ChatResult,
+  EmbeddingRequest,
+  EmbeddingResult,
   FinishReason,
   ProviderAdapter,
   ProviderTarget,
   StreamChunk,
+  TextCompletionRequest,
   ToolCall,
   Usage,
 } from './provider.types';
@@ -54,6 +57,44 @@ export class OpenAiAdapter implements ProviderAdapter {
       yield toStreamChunk(parsed, target.apiKey);
     }
   }
+
+  /** `POST {base}/embeddings`, passed through (base64 stays base64). */
+  async embed(
+    target: ProviderTarget,
+    request: EmbeddingRequest,
+    signal: AbortSignal,
+  ): Promise<EmbeddingResult> {
+    const body: Json = { ...request, model: target.providerModel };
+    const json = await this.http.postJson(postTo(target, '/embeddings', body, signal));
+    return fromOpenAiEmbeddings(json, request);
+  }
+
+  /** Legacy `POST {base}/completions`. */
+  async completeText(target: ProviderTarget, request: TextCompletionRequest, signal: AbortSignal) {
+    const body = toTextBody(target, request, false);
+    const json = await this.http.postJson(postTo(target, '/completions', body, signal));
+    return fromTextCompletion(json, request);
+  }
+
+  async *streamText(
+    target: ProviderTarget,
+    request: TextCompletionRequest,
+    signal: AbortSignal,
+  ): AsyncGenerator<StreamChunk> {
+    const body = toTextBody(target, request, true);
+    const call = postTo(target, '/completions', body, signal);
+    for await (const event of this.http.postStream(call)) {
+      const data = event.data.trim();
+      if (data === '[DONE]') return;
+      if (data === '') continue;
+      const parsed = parseJson(data);
+      if (event.event === 'json') {
+        yield* chunksFromResult(fromTextCompletion(parsed, request));
+        return;
+      }
+      yield toStreamChunk(textChunkAsChat(parsed), target.apiKey);
+    }
+  }
 }
 
 function upstreamCall(
@@ -62,14 +103,24 @@ function upstreamCall(
   stream: boolean,
   signal: AbortSignal,
 ): UpstreamCall {
+  return postTo(target, '/chat/completions', toOpenAiBody(target, request, stream), signal);
+}
+
+/** A POST of `body` to `{api_base}{path}` with the deployment's key. */
+function postTo(
+  target: ProviderTarget,
+  path: string,
+  body: Json,
+  signal: AbortSignal,
+): UpstreamCall {
   const base = target.apiBase || (target.provider === 'openai' ? OPENAI_DEFAULT_API_BASE : '');
   if (!base) {
     throw new UpstreamError('bad_request', 'The deployment has no api_base (openai-compatible)');
   }
   return {
-    url: `${base.replace(/\/+$/, '')}/chat/completions`,
+    url: `${base.replace(/\/+$/, '')}${path}`,
     headers: target.apiKey ? { authorization: `Bearer ${target.apiKey}` } : {},
-    body: toOpenAiBody(target, request, stream),
+    body,
     signal,
     secret: target.apiKey,
   };
@@ -118,11 +169,118 @@ export function readUsage(value: unknown): Usage | undefined {
   if (!isObject(value)) return undefined;
   const { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total } = value;
   if (typeof prompt !== 'number' || typeof completion !== 'number') return undefined;
-  return {
+  const usage: Usage = {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: typeof total === 'number' ? total : prompt + completion,
   };
+  const cached = countIn(value.prompt_tokens_details, 'cached_tokens');
+  const cacheWrite = countIn(value.prompt_tokens_details, 'cache_write_tokens');
+  const reasoning = countIn(value.completion_tokens_details, 'reasoning_tokens');
+  if (cached !== undefined || cacheWrite !== undefined) {
+    usage.prompt_tokens_details = {
+      ...(cached !== undefined ? { cached_tokens: cached } : {}),
+      ...(cacheWrite !== undefined ? { cache_write_tokens: cacheWrite } : {}),
+    };
+  }
+  if (reasoning !== undefined) usage.completion_tokens_details = { reasoning_tokens: reasoning };
+  return usage;
+}
+
+function countIn(details: unknown, key: string): number | undefined {
+  const n = isObject(details) ? details[key] : undefined;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+const TEXT_FORWARDED = [
+  'prompt',
+  'suffix',
+  'echo',
+  'temperature',
+  'max_tokens',
+  'top_p',
+  'stop',
+  'seed',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'user',
+] as const satisfies ReadonlyArray<keyof TextCompletionRequest>;
+
+/** A legacy completions body: the known fields, for the deployment's model; streams ask for usage. */
+export function toTextBody(
+  target: ProviderTarget,
+  request: TextCompletionRequest,
+  stream: boolean,
+): Json {
+  const body: Json = { model: target.providerModel };
+  for (const key of TEXT_FORWARDED) if (request[key] !== undefined) body[key] = request[key];
+  if (stream) Object.assign(body, { stream: true, stream_options: { include_usage: true } });
+  return body;
+}
+
+/** A text_completion body → ChatResult (the text as content); usage estimated when omitted. */
+export function fromTextCompletion(json: unknown, request: TextCompletionRequest): ChatResult {
+  const choice =
+    isObject(json) && Array.isArray(json.choices) ? (json.choices[0] as unknown) : null;
+  if (!isObject(json) || !isObject(choice) || typeof choice.text !== 'string') {
+    throw malformed('no choices[0].text');
+  }
+  const usage = readUsage(json.usage);
+  const estimate = (): Usage => {
+    const prompt = approxTokens(request.prompt);
+    const completion = approxTokens(choice.text as string);
+    return {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+    };
+  };
+  return {
+    id: typeof json.id === 'string' ? json.id : `cmpl-${randomUUID()}`,
+    model: typeof json.model === 'string' ? json.model : request.model,
+    content: choice.text,
+    finish_reason: normalizeFinish(choice.finish_reason),
+    usage: usage ?? estimate(),
+    ...(usage ? {} : { usage_estimated: true }),
+  };
+}
+
+/** A text_completion stream chunk in chat-chunk shape (text → delta.content), for toStreamChunk. */
+function textChunkAsChat(data: unknown): unknown {
+  if (!isObject(data) || !Array.isArray(data.choices)) return data;
+  const choices = data.choices.filter(isObject).map((c) => ({
+    index: c.index,
+    delta: typeof c.text === 'string' ? { content: c.text } : {},
+    finish_reason: c.finish_reason,
+  }));
+  return { ...data, choices };
+}
+
+/** An embeddings answer → EmbeddingResult; usage estimated from the input when omitted. */
+export function fromOpenAiEmbeddings(json: unknown, request: EmbeddingRequest): EmbeddingResult {
+  if (!isObject(json) || !Array.isArray(json.data)) throw malformed('no data');
+  const data = json.data.map((item: unknown, i) => {
+    const embedding = isObject(item) ? item.embedding : undefined;
+    const ok =
+      typeof embedding === 'string' ||
+      (Array.isArray(embedding) && embedding.every((x) => typeof x === 'number'));
+    if (!isObject(item) || !ok) throw malformed('bad data[].embedding');
+    return { index: typeof item.index === 'number' ? item.index : i, embedding };
+  });
+  const reported = isObject(json.usage) ? json.usage.prompt_tokens : undefined;
+  const prompt = typeof reported === 'number' ? reported : embeddingInputTokens(request.input);
+  return { data, usage: { prompt_tokens: prompt, completion_tokens: 0, total_tokens: prompt } };
+}
+
+/** Tokens of an embeddings input: token arrays count themselves, text ~4 characters a token. */
+export function embeddingInputTokens(input: EmbeddingRequest['input']): number {
+  const items: Array<string | number | number[]> = Array.isArray(input) ? input : [input];
+  if (items.every((x) => typeof x === 'number')) return items.length;
+  return items.reduce<number>(
+    (sum, x) => sum + (typeof x === 'string' ? approxTokens(x) : Array.isArray(x) ? x.length : 1),
+    0,
+  );
 }
 
 function readToolCalls(value: unknown): ToolCall[] | undefined {

@@ -151,6 +151,40 @@ export class UpstreamError extends Error {
   }
 }
 
+/** OpenAI's embeddings request (model = the deployment's provider_model). */
+export interface EmbeddingRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+  user?: string;
+}
+
+/** Embeddings in request order: float arrays, or base64 little-endian float32 when asked. */
+export interface EmbeddingResult {
+  data: Array<{ index: number; embedding: number[] | string }>;
+  usage: Usage;
+}
+
+/** A legacy text completion (`POST /completions`): a prompt instead of messages. */
+export interface TextCompletionRequest extends Pick<
+  ChatRequest,
+  | 'model'
+  | 'temperature'
+  | 'max_tokens'
+  | 'top_p'
+  | 'stop'
+  | 'seed'
+  | 'presence_penalty'
+  | 'frequency_penalty'
+  | 'logit_bias'
+  | 'user'
+> {
+  prompt: string;
+  suffix?: string;
+  echo?: boolean;
+}
+
 export interface ProviderAdapter {
   complete(target: ProviderTarget, request: ChatRequest, signal: AbortSignal): Promise<ChatResult>;
   /**
@@ -161,6 +195,26 @@ export interface ProviderAdapter {
   stream(
     target: ProviderTarget,
     request: ChatRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<StreamChunk>;
+  /** Embeddings; absent when the provider has none (the gateway refuses with a 400 first). */
+  embed?(
+    target: ProviderTarget,
+    request: EmbeddingRequest,
+    signal: AbortSignal,
+  ): Promise<EmbeddingResult>;
+  /**
+   * Legacy text completions, OpenAI-style providers only: the text comes back as a ChatResult's
+   * content (and as content deltas of stream chunks), so the pipeline meters it like chat.
+   */
+  completeText?(
+    target: ProviderTarget,
+    request: TextCompletionRequest,
+    signal: AbortSignal,
+  ): Promise<ChatResult>;
+  streamText?(
+    target: ProviderTarget,
+    request: TextCompletionRequest,
     signal: AbortSignal,
   ): AsyncIterable<StreamChunk>;
 }

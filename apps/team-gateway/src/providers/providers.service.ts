@@ -27,4 +27,16 @@ export class ProvidersService {
     // a provider value written to the database by something newer than this code
     throw new UpstreamError('bad_request', `Unknown provider ${String(provider)}`);
   }
+
+  /** Whether the provider's adapter has an optional operation (embeddings, legacy completions). */
+  supports(
+    provider: ProviderTarget['provider'],
+    operation: 'embed' | 'completeText' | 'streamText',
+  ): boolean {
+    try {
+      return typeof this.adapterFor(provider)[operation] === 'function';
+    } catch {
+      return false;
+    }
+  }
 }

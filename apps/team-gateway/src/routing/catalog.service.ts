@@ -25,6 +25,8 @@ interface DeploymentRow {
   api_base: string | null;
   input_price_per_million: string;
   output_price_per_million: string;
+  cached_input_price_per_million: string | null;
+  cache_write_price_per_million: string | null;
   weight: number;
   status: string;
   credential_id: string | null;
@@ -119,7 +121,8 @@ export class CatalogService implements OnModuleInit {
     const [deployments, groups] = await Promise.all([
       this.db.query<DeploymentRow[]>(
         `SELECT d.model_id, d.model_name, d.provider, d.provider_model, d.api_base,
-                d.input_price_per_million, d.output_price_per_million, d.weight, d.status,
+                d.input_price_per_million, d.output_price_per_million,
+                d.cached_input_price_per_million, d.cache_write_price_per_million, d.weight, d.status,
                 d.credential_id, c.api_key_encrypted, c.encryption_key_id,
                 c.api_base AS credential_api_base, c.is_active AS credential_active,
                 c.organization_id AS credential_org
@@ -148,6 +151,8 @@ export class CatalogService implements OnModuleInit {
         apiBase: row.api_base ?? row.credential_api_base,
         inputPricePerMillion: Number(row.input_price_per_million),
         outputPricePerMillion: Number(row.output_price_per_million),
+        cachedInputPricePerMillion: priceOrNull(row.cached_input_price_per_million),
+        cacheWritePricePerMillion: priceOrNull(row.cache_write_price_per_million),
         weight: row.weight,
         credential:
           row.api_key_encrypted && row.encryption_key_id
@@ -163,3 +168,5 @@ export class CatalogService implements OnModuleInit {
     return catalog;
   }
 }
+
+const priceOrNull = (value: string | null) => (value === null ? null : Number(value));

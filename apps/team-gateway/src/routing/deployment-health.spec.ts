@@ -9,6 +9,8 @@ const dep = (modelName: string, modelId: string): Deployment => ({
   apiBase: null,
   inputPricePerMillion: 1,
   outputPricePerMillion: 1,
+  cachedInputPricePerMillion: null,
+  cacheWritePricePerMillion: null,
   weight: 1,
   credential: null,
   organizationId: null,

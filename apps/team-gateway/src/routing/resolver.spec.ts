@@ -17,6 +17,8 @@ const dep = (modelName: string, modelId: string, weight = 1): Deployment => ({
   apiBase: null,
   inputPricePerMillion: 1,
   outputPricePerMillion: 2,
+  cachedInputPricePerMillion: null,
+  cacheWritePricePerMillion: null,
   weight,
   credential: null,
   organizationId: null,

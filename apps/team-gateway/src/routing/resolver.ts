@@ -10,6 +10,9 @@ export interface Deployment {
   apiBase: string | null;
   inputPricePerMillion: number;
   outputPricePerMillion: number;
+  /** Prices of cached and cache-written prompt tokens; null = the input price. */
+  cachedInputPricePerMillion: number | null;
+  cacheWritePricePerMillion: number | null;
   weight: number;
   /** Sealed provider key (null: the deployment needs none). */
   credential: { ciphertext: string; keyId: string } | null;

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { TeamPrincipal } from '@app/auth';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { TollgateError } from '@app/http';
-import { Answered, CallsService, PreparedCall } from '../calls/calls.service';
+import { Answered, CallsService, CallSpec, PreparedCall } from '../calls/calls.service';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
 import { NewJob } from '../jobs/job-rows';
 import { toOpenAiError } from '../openai/openai-error';
@@ -22,6 +22,17 @@ export interface StreamOptions {
   headers?: Record<string, string>;
   /** The client surface's stream format; OpenAI chat.completion chunks when absent. */
   encoder?: StreamEncoder;
+  /** A stream that is not a chat completion (legacy completions): its deployments and request. */
+  surface?: StreamSurface;
+}
+
+/** A non-chat stream: which deployments can serve it, and the upstream stream it opens. */
+export interface StreamSurface extends CallSpec {
+  stream(
+    target: ProviderTarget,
+    request: ChatRequest,
+    signal: AbortSignal,
+  ): AsyncIterable<StreamChunk>;
 }
 
 export interface StreamOutcome {
@@ -78,7 +89,7 @@ export class StreamCallService {
     options: StreamOptions,
   ): Promise<StreamOutcome> {
     for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
-    const prepared = await this.calls.prepare(principal, jobId, body, true);
+    const prepared = await this.calls.prepare(principal, jobId, body, true, options.surface);
     // in flight until its job is closed too, so the pools outlive the stream's billing
     return this.calls.drain.track(this.run(prepared, res, options));
   }
@@ -93,8 +104,13 @@ export class StreamCallService {
     options: StreamOptions,
   ): Promise<StreamOutcome & { jobId: string }> {
     for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
-    const prepared = await this.calls.prepareOneCall(principal, job, body, true, (id) =>
-      res.setHeader('X-Job-Id', id),
+    const prepared = await this.calls.prepareOneCall(
+      principal,
+      job,
+      body,
+      true,
+      (id) => res.setHeader('X-Job-Id', id),
+      options.surface,
     );
     // The job is closed before [DONE], so a client that reads the job afterwards sees it closed.
     const closeJob: BeforeEnd | undefined = prepared.memoryJob
@@ -139,7 +155,7 @@ export class StreamCallService {
       try {
         opened = await this.calls.attempt(
           prepared,
-          (target, request, signal) => this.open(target, request, signal),
+          (target, request, signal) => this.open(target, request, signal, options.surface),
           stop.signal,
         );
       } catch (err) {
@@ -164,9 +180,12 @@ export class StreamCallService {
     target: ProviderTarget,
     request: ChatRequest,
     signal: AbortSignal,
+    surface?: StreamSurface,
   ): Promise<Opened> {
-    const adapter = this.providers.adapterFor(target.provider);
-    const chunks = adapter.stream(target, request, signal)[Symbol.asyncIterator]() as Chunks;
+    const stream = surface
+      ? surface.stream(target, request, signal)
+      : this.providers.adapterFor(target.provider).stream(target, request, signal);
+    const chunks = stream[Symbol.asyncIterator]() as Chunks;
     return { chunks, first: await chunks.next() };
   }
 

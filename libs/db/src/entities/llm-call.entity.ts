@@ -62,6 +62,18 @@ export class LlmCall {
   @Column({ name: 'total_tokens', type: 'integer', default: 0 })
   totalTokens!: number;
 
+  /** Of prompt_tokens: read from the provider's cache. */
+  @Column({ name: 'cached_tokens', type: 'integer', default: 0 })
+  cachedTokens!: number;
+
+  /** Of prompt_tokens: written to the provider's cache. */
+  @Column({ name: 'cache_write_tokens', type: 'integer', default: 0 })
+  cacheWriteTokens!: number;
+
+  /** Of completion_tokens: spent on reasoning. */
+  @Column({ name: 'reasoning_tokens', type: 'integer', default: 0 })
+  reasoningTokens!: number;
+
   @Column({
     name: 'provider_cost_usd',
     type: 'numeric',

@@ -54,6 +54,28 @@ export class ModelDeployment {
   })
   outputPricePerMillion!: number;
 
+  /** Prompt tokens read from the provider's cache; null = the input price. */
+  @Column({
+    name: 'cached_input_price_per_million',
+    type: 'numeric',
+    precision: 18,
+    scale: 6,
+    nullable: true,
+    transformer: numeric,
+  })
+  cachedInputPricePerMillion!: number | null;
+
+  /** Prompt tokens written to the provider's cache; null = the input price. */
+  @Column({
+    name: 'cache_write_price_per_million',
+    type: 'numeric',
+    precision: 18,
+    scale: 6,
+    nullable: true,
+    transformer: numeric,
+  })
+  cacheWritePricePerMillion!: number | null;
+
   @Column({ type: 'integer', default: 1 })
   weight!: number;
 

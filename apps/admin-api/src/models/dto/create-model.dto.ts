@@ -10,6 +10,7 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateIf,
 } from 'class-validator';
 import { PROVIDERS, Provider } from '@app/db';
 import type { DeploymentStatus } from '@app/db';
@@ -18,6 +19,7 @@ import { API_BASE_URL_OPTIONS, MODEL_NAME_MESSAGE, MODEL_NAME_PATTERN } from '..
 
 export const DEPLOYMENT_STATUSES: DeploymentStatus[] = ['active', 'inactive'];
 const MAX_PRICE = 1_000_000;
+const present = (_o: object, value: unknown) => value !== undefined && value !== null;
 
 export class CreateModelDto {
   /**
@@ -75,6 +77,26 @@ export class CreateModelDto {
   @Min(0)
   @Max(MAX_PRICE)
   output_price_per_million!: number;
+
+  /**
+   * USD per million prompt tokens read from the provider's cache; null or absent = the input price.
+   * @example 0.075
+   */
+  @ValidateIf(present)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(MAX_PRICE)
+  cached_input_price_per_million?: number | null;
+
+  /**
+   * USD per million prompt tokens written to the provider's cache; null or absent = the input price.
+   * @example 0.1875
+   */
+  @ValidateIf(present)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(MAX_PRICE)
+  cache_write_price_per_million?: number | null;
 
   /**
    * Share of traffic among deployments of the same model_name (default 1).

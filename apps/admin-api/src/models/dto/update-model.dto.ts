@@ -67,6 +67,20 @@ export class UpdateModelDto {
   @Max(1_000_000)
   output_price_per_million?: number;
 
+  /** A price for cached prompt tokens, or null to bill them at the input price. */
+  @ValidateIf(present)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1_000_000)
+  cached_input_price_per_million?: number | null;
+
+  /** A price for cache-written prompt tokens, or null to bill them at the input price. */
+  @ValidateIf(present)
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1_000_000)
+  cache_write_price_per_million?: number | null;
+
   /** @example 2 */
   @OptionalNotNull()
   @IsInt()

@@ -28,6 +28,8 @@ export default tseslint.config(
       'scripts/*.mjs',
       'bench/*.js',
       'test/fake-upstream/*.js',
+      'libs/client/src/generated/**',
+      'bin/*.js',
     ],
   },
   eslint.configs.recommended,

@@ -6,7 +6,6 @@ import type {
   Team,
   VirtualKey,
 } from '@app/client';
-import { isDeepStrictEqual } from 'node:util';
 import {
   dotted,
   type Diagnostic,
@@ -77,6 +76,15 @@ const NOT_COMPARED: Record<Kind, string[]> = {
   VirtualKey: ['team_id', 'key_alias', 'duration', 'models'],
 };
 
+/** JSON with object keys in order: equal values compare equal whatever realm built them. */
+const canonical = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+export const sameValue = (a: unknown, b: unknown) => canonical(a ?? null) === canonical(b ?? null);
+
 const sorted = (values: unknown) => [...((values as string[] | null) ?? [])].sort();
 
 /** A key's alias: spec.key_alias, else metadata.name. */
@@ -107,7 +115,7 @@ function fieldChanges(
   for (const [field, to] of Object.entries(spec)) {
     if (skip.includes(field)) continue;
     const from = now[field] ?? null;
-    if (!isDeepStrictEqual(from, to)) changes.push({ field, from, to });
+    if (!sameValue(from, to)) changes.push({ field, from, to });
   }
   return changes;
 }
@@ -331,7 +339,7 @@ export function computePlan(resources: Resource[], snapshot: Snapshot, options: 
     const changes = fieldChanges(r.spec, current, NOT_COMPARED.Team);
     if (
       'model_groups' in r.spec &&
-      !isDeepStrictEqual(sorted(r.spec.model_groups), sorted(current.model_groups))
+      !sameValue(sorted(r.spec.model_groups), sorted(current.model_groups))
     ) {
       changes.push({ field: 'model_groups', from: current.model_groups, to: r.spec.model_groups });
     }
@@ -367,7 +375,7 @@ export function computePlan(resources: Resource[], snapshot: Snapshot, options: 
       continue;
     }
     const changes = fieldChanges(r.spec, current, NOT_COMPARED.VirtualKey);
-    if ('models' in r.spec && !isDeepStrictEqual(sorted(r.spec.models), sorted(current.models))) {
+    if ('models' in r.spec && !sameValue(sorted(r.spec.models), sorted(current.models))) {
       changes.push({ field: 'models', from: current.models, to: r.spec.models });
     }
     diffStep('VirtualKey', label, r, current, changes);

@@ -25,7 +25,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The offset of `path` in the document: the key of the deepest part of the path that exists. */
 function offsetOf(doc: Document, path: Path): number {
   let node: unknown = doc.contents;
-  let offset = (doc.contents)?.range?.[0] ?? 0;
+  let offset = doc.contents?.range?.[0] ?? 0;
   for (const part of path) {
     if (isMap(node)) {
       const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === part);

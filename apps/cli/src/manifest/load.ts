@@ -68,6 +68,7 @@ export function loadManifest(file: string, text: string, env: NodeJS.ProcessEnv)
     const line = (path: Path = []) => lineAt(offsetOf(doc, path));
     const report = (path: Path, message: string) => diagnostics.push({ line: line(path), message });
     const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue; // an empty document
     if (!value || typeof value !== 'object' || Array.isArray(value)) {
       report([], 'each document must be a mapping with kind, metadata.name and spec');
       continue;

@@ -1,10 +1,4 @@
-import type {
-  ModelDeployment,
-  ModelGroup,
-  ProviderCredential,
-  Team,
-  VirtualKey,
-} from '@app/client';
+import type { VirtualKey } from '@app/client';
 import { loadManifest } from './manifest/load';
 import { computePlan, countOps, orderSteps, PlanError, type Snapshot } from './plan';
 

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { run } from '../src/cli';
-import { MASTER_KEY, type RunningApp, startAdmin, uid } from '../../../test/helpers/apps';
+import { createGatewayClient, unwrap } from '@app/client';
+import {
+  MASTER_KEY,
+  type RunningApp,
+  startAdmin,
+  startGateway,
+  uid,
+} from '../../../test/helpers/apps';
 import { ensureBuilt } from '../../../test/helpers/build';
 import { call } from '../../../test/helpers/http';
 
@@ -251,6 +258,90 @@ describe('tollgate apply', () => {
     expect(masked.find((k) => k.key_alias === 'app')?.masked_key.slice(0, 6)).toBe(
       app.virtual_key.slice(0, 6),
     );
+  });
+});
+
+describe('examples/tollgate.yaml and credentials', () => {
+  it('provisions the README demo idempotently, and its key calls the gateway', async () => {
+    const example = join(__dirname, '../../../examples/tollgate.yaml');
+    const first = await cli(['apply', '-f', example]);
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toContain('Plan: 5 to create, 0 to update, 0 to delete, 0 unchanged.');
+    const [key] = first.stdout.match(/sk-[A-Za-z0-9]{32,}/g) ?? [];
+    expect(key).toBeDefined();
+    const second = await cli(['apply', '-f', example]);
+    expect(second.stdout).toContain('Plan: 0 changes (5 unchanged).');
+    expect(writes(second)).toEqual([]);
+
+    const gateway = await startGateway();
+    try {
+      const client = createGatewayClient({ baseUrl: gateway.url, apiKey: key! });
+      const answer = await unwrap<{ choices: Array<{ message: { content: string } }> }>(
+        client.POST('/v1/chat/completions', {
+          body: { model: 'basic', messages: [{ role: 'user', content: 'hello' as never }] },
+        }),
+      );
+      expect(answer.choices[0].message.content.length).toBeGreaterThan(0);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it("reads a credential's secret from the environment, links the deployment, sees a new secret", async () => {
+    const ids = newIds();
+    const env = `TOLLGATE_E2E_${ids.org.replace(/-/g, '_').toUpperCase()}`;
+    const text = `kind: Organization
+metadata: { name: ${ids.org} }
+---
+kind: ProviderCredential
+metadata: { name: ${ids.org}-openai }
+spec: { organization_id: ${ids.org}, provider: openai, api_key_env: ${env} }
+---
+kind: ModelDeployment
+metadata: { name: ${ids.model} }
+spec:
+  model_name: ${ids.model}
+  provider: openai
+  provider_model: gpt-4o-mini
+  credential: ${ids.org}-openai
+  input_price_per_million: 0.15
+  output_price_per_million: 0.6
+`;
+    const file = write(`${ids.org}-cred.yaml`, text);
+    const secret = 'sk-proj-first-secret-1111';
+    const first = await cli(['apply', '-f', file], { [env]: secret });
+    expect(first.code).toBe(0);
+    expect(first.stdout + first.stderr).not.toContain(secret);
+    const creds = await call(
+      admin.url,
+      'GET',
+      `/api/provider-credentials?organization_id=${ids.org}`,
+      { admin: true },
+    );
+    const [credential] = creds.body.data as Array<{
+      credential_id: string;
+      masked_api_key: string;
+    }>;
+    expect(credential.masked_api_key).toBe('…1111');
+    const models = await call(admin.url, 'GET', `/api/models?model_name=${ids.model}`, {
+      admin: true,
+    });
+    expect(models.body.data[0].credential_id).toBe(credential.credential_id);
+
+    expect((await cli(['apply', '-f', file], { [env]: secret })).stdout).toContain(
+      'Plan: 0 changes',
+    );
+    const rotated = 'sk-proj-second-secret-2222';
+    const changed = await cli(['apply', '-f', file], { [env]: rotated });
+    expect(changed.stdout).toContain(`api_key: (secret from $${env} changed)`);
+    expect(changed.stdout + changed.stderr).not.toContain(rotated);
+    const after = await call(
+      admin.url,
+      'GET',
+      `/api/provider-credentials/${credential.credential_id}`,
+      { admin: true },
+    );
+    expect(after.body.masked_api_key).toBe('…2222');
   });
 });
 

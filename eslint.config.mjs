@@ -22,6 +22,7 @@ export default tseslint.config(
       'coverage/**',
       '.tollgate/**',
       '.bench/**',
+      '.test-services/**',
       'eslint.config.mjs',
       'jest.config.js',
       'scripts/*.js',

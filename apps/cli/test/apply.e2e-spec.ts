@@ -489,5 +489,5 @@ describe('tollgate get, credits, keys', () => {
     ).catch((e: { code: number; stderr: string }) => e);
     expect(failed).toMatchObject({ code: 1 });
     expect((failed as { stderr: string }).stderr).toContain('401');
-  });
+  }, 300_000); // builds the CLI when dist is older than its sources (CI builds it first)
 });

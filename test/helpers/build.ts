@@ -20,7 +20,7 @@ function newestSource(dir: string): number {
  * `npm run build` first); rebuilt when missing or older than the app's or the libraries' sources.
  * Returns the path of main.js.
  */
-export function ensureBuilt(app: 'admin-api' | 'team-gateway'): string {
+export function ensureBuilt(app: 'admin-api' | 'team-gateway' | 'cli'): string {
   const main = join(ROOT, `dist/apps/${app}/main.js`);
   let built = 0;
   try {

@@ -19,6 +19,8 @@ export interface FuzzResponse {
   text: string;
   /** Error events seen in a `text/event-stream` answer (a stream that failed after its 200). */
   streamErrors: string[];
+  /** The request, described for a replay (set by the stateful commands). */
+  request?: string;
 }
 
 export function describeRequest(req: FuzzRequest): string {

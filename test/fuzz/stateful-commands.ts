@@ -65,6 +65,7 @@ export class StatefulContext {
       bearer,
     });
     this.tally.add(req, res.status);
+    res.request = describeRequest(req);
     if (res.status >= 500 || res.streamErrors.length) {
       throw new Error(`${res.status} for ${describeRequest(req)} → ${res.text.slice(0, 300)}`);
     }
@@ -94,7 +95,8 @@ function access(m: StatefulModel, k: number): 200 | 401 | 403 {
 function expectStatus(what: string, res: FuzzResponse, ...allowed: number[]): void {
   if (!allowed.includes(res.status)) {
     throw new Error(
-      `${what}: expected ${allowed.join(' or ')}, got ${res.status} ${res.text.slice(0, 300)}`,
+      `${what}: expected ${allowed.join(' or ')}, got ${res.status} ${res.text.slice(0, 300)}\n` +
+        `request: ${res.request ?? '?'}`,
     );
   }
 }

@@ -159,6 +159,44 @@ describe('hostile input is refused before anything happens', () => {
     });
   });
 
+  describe("a key named 'constructor' or '__proto__' (class-transformer crashed: 500) → 400", () => {
+    // found by test/fuzz: {"metadata":{"constructor":true}} answered 500 on every validated route
+    const bodies: Array<[string, string, string, (raw: string) => string]> = [
+      [
+        'gateway',
+        'POST',
+        '/v1/chat/completions',
+        (m) => `{"model":"${model}","messages":[{"role":"user","content":"hi"}],"metadata":${m}}`,
+      ],
+      [
+        'gateway',
+        'POST',
+        '/api/jobs/create-and-call',
+        (m) =>
+          `{"job_type":"p","model":"${model}","messages":[{"role":"user","content":"hi"}],"call_metadata":${m}}`,
+      ],
+      ['gateway', 'POST', '/api/jobs/create', (m) => `{"job_type":"p","metadata":${m}}`],
+      ['admin', 'PATCH', '/api/teams/TEAM', (m) => `{"metadata":${m}}`],
+    ];
+    it.each(
+      bodies.flatMap(([service, method, path, body]) =>
+        ['{"constructor":true}', '{"constructor":{"a":1}}', '{"__proto__":{"a":1}}'].map(
+          (m) => [service, method, path, m, body(m)] as const,
+        ),
+      ),
+    )('%s %s %s with %s', async (service, method, path, _m, raw) => {
+      const res =
+        service === 'gateway'
+          ? await call(w.gateway.url, method, path, { bearer: key, raw })
+          : await call(w.admin.url, method, path.replace('TEAM', teamId), { admin: true, raw });
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body)).toMatch(
+        /metadata: the key '(constructor|__proto__)' is not accepted/,
+      );
+      await nothingHappened();
+    });
+  });
+
   describe('virtual keys are read from the Authorization header only', () => {
     it.each(['/api/teams/verify', '/v1/models'])(
       'GET %s?access_token=<key> → 401',

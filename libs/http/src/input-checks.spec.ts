@@ -34,6 +34,21 @@ describe('input checks', () => {
     );
   });
 
+  it("refuses the keys 'constructor' and '__proto__' at any depth, naming where", () => {
+    expect(unacceptableInput({ metadata: { constructor: true } })).toBe(
+      "metadata: the key 'constructor' is not accepted",
+    );
+    expect(unacceptableInput(JSON.parse('{"a":[{"b":{"__proto__":{"x":1}}}]}'))).toBe(
+      "a[0].b: the key '__proto__' is not accepted",
+    );
+    expect(unacceptableInput(JSON.parse('{"constructor":[]}'))).toBe(
+      "body: the key 'constructor' is not accepted",
+    );
+    expect(
+      unacceptableInput({ metadata: { prototype: 1, Constructor: 2 }, tags: ['constructor'] }),
+    ).toBeNull();
+  });
+
   it('passes ordinary bodies, numbers, booleans and null', () => {
     expect(unacceptableInput({ a: 1, b: true, c: null, d: [1, 'two'], e: {} })).toBeNull();
     expect(unacceptableInput(undefined)).toBeNull();

@@ -6,6 +6,12 @@ import { TollgateError } from './errors';
 /** SPEC §8: JSON nested deeper than this is refused before validation (which recurses). */
 export const MAX_JSON_DEPTH = 64;
 
+/**
+ * Object keys class-transformer cannot carry: it drops them silently, and an own `constructor`
+ * that is not a function crashes plainToInstance (a 500 on any body holding one in metadata).
+ */
+const RESERVED_KEYS = new Set(['constructor', '__proto__']);
+
 /** NUL and lone UTF-16 surrogates: PostgreSQL text and jsonb cannot hold them. */
 export function isStorableText(text: string): boolean {
   return text.isWellFormed() && !text.includes('\u0000');
@@ -33,6 +39,9 @@ export function unacceptableInput(value: unknown, maxDepth = MAX_JSON_DEPTH): st
     for (const [key, child] of Object.entries(item.value)) {
       const path = isArray ? `${item.path}[${key}]` : item.path ? `${item.path}.${key}` : key;
       if (!isArray && !isStorableText(key)) return unstorable(`${item.path || 'body'} key`);
+      if (!isArray && RESERVED_KEYS.has(key)) {
+        return `${item.path || 'body'}: the key '${key}' is not accepted`;
+      }
       stack.push({ value: child, path, depth: item.depth + 1 });
     }
   }

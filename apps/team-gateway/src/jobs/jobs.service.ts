@@ -149,19 +149,11 @@ export class JobsService {
     const qb = this.db
       .getRepository(Job)
       .createQueryBuilder('j')
-      .where('j.team_id = :teamId', { teamId })
-      .take(limit + 1);
+      .where('j.team_id = :teamId', { teamId });
     if (query.status) qb.andWhere('j.status = :status', { status: query.status });
     if (query.from) qb.andWhere('j.created_at >= :from', { from: query.from });
     if (query.to) qb.andWhere('j.created_at < :to', { to: query.to });
-    newestFirst(qb, 'j', 'job_id', position);
-    const jobs = await qb.getMany();
-    return toPage(
-      jobs,
-      limit,
-      (j) => ({ createdAt: j.createdAt.toISOString(), id: j.jobId }),
-      toJobResponse,
-    );
+    return toPage(await newestFirst(qb, 'j', 'job_id', position, limit), toJobResponse);
   }
 
   /** Jobs, calls, tokens, client cost and credits of the team over [from, to), by SQL aggregation. */

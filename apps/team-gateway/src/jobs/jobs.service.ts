@@ -15,7 +15,7 @@ import { CreateJobDto } from './dto/create-job.dto';
 import { ListJobsQueryDto } from './dto/list-jobs.query';
 import { Completion, JOB_CALL_TOTALS, JobCompletionService } from './job-completion.service';
 import { assertOwnTeam, insertJob } from './job-rows';
-import { CallCostRow, JobCosts, toCallCost, toJobResponse } from './job.mapper';
+import { CALL_COST_COLUMNS, CallCostRow, JobCosts, toCallCost, toJobResponse } from './job.mapper';
 
 type JobResponse = ReturnType<typeof toJobResponse>;
 
@@ -107,8 +107,7 @@ export class JobsService {
         >
       >(JOB_CALL_TOTALS, [jobId]),
       this.db.query<CallCostRow[]>(
-        `SELECT call_id, model_name, model_requested, prompt_tokens, completion_tokens,
-                client_cost_usd, latency_ms, status
+        `SELECT ${CALL_COST_COLUMNS.join(', ')}
            FROM llm_calls WHERE job_id = $1 ORDER BY created_at, attempt`,
         [jobId],
       ),

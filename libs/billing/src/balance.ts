@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { keyset, positionAt, sliceOf } from '@app/db';
-import type { BudgetMode, KeysetPosition, Slice, TransactionType } from '@app/db';
+import { keyset } from '@app/db';
+import type { BudgetMode, KeysetPosition, KeysetRow, Slice, TransactionType } from '@app/db';
 import { notFound } from '@app/errors';
 import { LedgerEntry, toLedgerEntry } from './ledger';
 
@@ -54,7 +54,7 @@ export async function getBalance(db: DataSource | EntityManager, teamId: string)
   return toBalance(rows[0]);
 }
 
-interface LedgerPageRow {
+interface LedgerPageRow extends KeysetRow {
   transaction_id: string;
   team_id: string;
   job_id: string | null;
@@ -64,7 +64,6 @@ interface LedgerPageRow {
   credits_after: string;
   reason: string | null;
   created_at: Date;
-  position_at: string;
 }
 
 const LEDGER = keyset('created_at', 'transaction_id');
@@ -80,13 +79,13 @@ export async function listTransactions(
   if (exists.length === 0) throw notFound('Team', teamId);
   const rows: LedgerPageRow[] = await db.query(
     `SELECT transaction_id, team_id, job_id, transaction_type, credits_amount, credits_before,
-            credits_after, reason, created_at, ${positionAt('created_at')} AS position_at
+            credits_after, reason, created_at, ${LEDGER.select}
        FROM credit_transactions
       WHERE team_id = $1 AND ${LEDGER.after('$2', '$3')}
       ORDER BY ${LEDGER.order}
       LIMIT $4`,
-    [teamId, after?.createdAt ?? null, after?.id ?? null, limit + 1],
+    [teamId, ...LEDGER.params(after), limit + 1],
   );
-  const slice = sliceOf(rows, limit, (r) => ({ createdAt: r.position_at, id: r.transaction_id }));
+  const slice = LEDGER.slice(rows, limit);
   return { rows: slice.rows.map(toLedgerEntry), next: slice.next };
 }

@@ -24,5 +24,20 @@ describe('keyset', () => {
     expect(k.after('$1', '$2')).toBe(
       '($1::timestamptz IS NULL OR (c.created_at, c.call_id) < ($1::timestamptz, $2::uuid))',
     );
+    expect(k.params(null)).toEqual([null, null]);
+    expect(k.params({ createdAt: 'at', id: 'id' })).toEqual(['at', 'id']);
+  });
+
+  it('slices rows by the position they selected', () => {
+    const k = keyset('created_at', 'audit_id');
+    expect(k.select).toContain('AS keyset_at, audit_id AS keyset_id');
+    const rows = ['a', 'b'].map((id) => ({
+      keyset_at: '2026-01-01T00:00:00.000001Z',
+      keyset_id: id,
+    }));
+    expect(k.slice(rows, 1)).toEqual({
+      rows: [rows[0]],
+      next: { createdAt: '2026-01-01T00:00:00.000001Z', id: 'a' },
+    });
   });
 });

@@ -21,15 +21,28 @@ export interface Slice<T> {
 export const positionAt = (column: string) =>
   `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
+/** What a raw query selects for the keyset (`keyset(…).select`): the row's position. */
+export interface KeysetRow {
+  keyset_at: string;
+  keyset_id: string;
+}
+
 /**
- * The keyset predicate and order for raw SQL: `after(createdAtParam, idParam)` is true for every
- * row below the position (or for all rows when the parameters are NULL).
+ * The keyset scheme for raw SQL over (createdAt, id) columns: `select` names each row's position,
+ * `after(atParam, idParam)` is true below the position (or for every row when both are NULL),
+ * `params` are the values of those two parameters, `slice` cuts limit+1 rows into a Slice.
  */
-export const keyset = (createdAt: string, id: string, idType = 'uuid') => ({
-  after: (atParam: string, idParam: string) =>
-    `(${atParam}::timestamptz IS NULL OR (${createdAt}, ${id}) < (${atParam}::timestamptz, ${idParam}::${idType}))`,
-  order: `${createdAt} DESC, ${id} DESC`,
-});
+export function keyset(createdAt: string, id: string, idType = 'uuid') {
+  return {
+    select: `${positionAt(createdAt)} AS keyset_at, ${id} AS keyset_id`,
+    after: (atParam: string, idParam: string) =>
+      `(${atParam}::timestamptz IS NULL OR (${createdAt}, ${id}) < (${atParam}::timestamptz, ${idParam}::${idType}))`,
+    order: `${createdAt} DESC, ${id} DESC`,
+    params: (after: KeysetPosition | null) => [after?.createdAt ?? null, after?.id ?? null],
+    slice: <R extends KeysetRow>(rows: R[], limit: number): Slice<R> =>
+      sliceOf(rows, limit, (r) => ({ createdAt: r.keyset_at, id: r.keyset_id })),
+  };
+}
 
 /** A slice from up to limit+1 rows fetched newest first (the extra row says there is more). */
 export function sliceOf<R>(

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { JobStatus, keyset, positionAt, sliceOf } from '@app/db';
+import { JobStatus, keyset } from '@app/db';
 import { decodeCursor, notFound, toPage } from '@app/http';
 import { parseDateRange } from './date-range';
 import { CallRow, JobRow, toCallDetail, toJobSummary } from './job.mapper';
@@ -20,7 +20,7 @@ const JOB_COSTS = `LEFT JOIN LATERAL (
 const JOB_COLUMNS = `j.job_id, j.team_id, j.key_id, j.job_type, j.user_id, j.status, j.metadata,
   j.error_message, j.credits_charged, j.credit_applied, j.created_at, j.started_at,
   j.completed_at, s.*,
-  ${positionAt('j.created_at')} AS cursor_at`;
+  ${JOBS.select}`;
 
 export interface JobFilter {
   status?: JobStatus;
@@ -52,20 +52,9 @@ export class JobHistoryService {
                 LIMIT $7) j
          ${JOB_COSTS}
         ORDER BY j.created_at DESC, j.job_id DESC`,
-      [
-        teamId,
-        filter.status ?? null,
-        range.from,
-        range.to,
-        position?.createdAt ?? null,
-        position?.id ?? null,
-        limit + 1,
-      ],
+      [teamId, filter.status ?? null, range.from, range.to, ...JOBS.params(position), limit + 1],
     );
-    return toPage(
-      sliceOf(rows, limit, (r) => ({ createdAt: r.cursor_at, id: r.job_id })),
-      toJobSummary,
-    );
+    return toPage(JOBS.slice(rows, limit), toJobSummary);
   }
 
   /** One job of the team with every call attempt, provider cost included. */

@@ -19,7 +19,8 @@ export interface JobRow {
   total_tokens: string;
   total_cost_usd: string;
   provider_cost_usd: string;
-  cursor_at: string;
+  keyset_at: string;
+  keyset_id: string;
 }
 
 /** A whole llm_calls row (SELECT *). */

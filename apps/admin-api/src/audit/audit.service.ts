@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { keyset, positionAt, sliceOf } from '@app/db';
+import { keyset } from '@app/db';
 import { decodeCursor, toPage } from '@app/http';
 import { AuditRow, toAuditEntry } from './audit.mapper';
 import { AuditTarget } from './audit-target';
@@ -55,25 +55,16 @@ export class AuditService implements BeforeApplicationShutdown {
     const rows: AuditRow[] = await this.db.query(
       `SELECT audit_id, method, route, target_type, target_id, request_id, status_code, summary,
               created_at,
-              ${positionAt('created_at')} AS cursor_at
+              ${AUDIT.select}
          FROM audit_log
         WHERE ($1::varchar IS NULL OR target_type = $1)
           AND ($2::varchar IS NULL OR target_id = $2)
           AND ${AUDIT.after('$3', '$4')}
         ORDER BY ${AUDIT.order}
         LIMIT $5`,
-      [
-        filter.target_type ?? null,
-        filter.target_id ?? null,
-        position?.createdAt ?? null,
-        position?.id ?? null,
-        limit + 1,
-      ],
+      [filter.target_type ?? null, filter.target_id ?? null, ...AUDIT.params(position), limit + 1],
     );
-    return toPage(
-      sliceOf(rows, limit, (r) => ({ createdAt: r.cursor_at, id: r.audit_id })),
-      toAuditEntry,
-    );
+    return toPage(AUDIT.slice(rows, limit), toAuditEntry);
   }
 
   /** Writes the entry with `manager`: inside the change's transaction, it commits with it. */

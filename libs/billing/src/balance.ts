@@ -1,8 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { keyset } from '@app/db';
-import type { BudgetMode, KeysetPosition, KeysetRow, Slice, TransactionType } from '@app/db';
+import type { BudgetMode, KeysetPosition, KeysetRow, Slice } from '@app/db';
 import { notFound } from '@app/errors';
-import { LedgerEntry, toLedgerEntry } from './ledger';
+import { LedgerEntry, LedgerRow, toLedgerEntry } from './ledger';
 
 /** SPEC §8 balance: remaining = allocated − used − held. */
 export interface Balance {
@@ -54,17 +54,7 @@ export async function getBalance(db: DataSource | EntityManager, teamId: string)
   return toBalance(rows[0]);
 }
 
-interface LedgerPageRow extends KeysetRow {
-  transaction_id: string;
-  team_id: string;
-  job_id: string | null;
-  transaction_type: TransactionType;
-  credits_amount: string;
-  credits_before: string;
-  credits_after: string;
-  reason: string | null;
-  created_at: Date;
-}
+type LedgerPageRow = LedgerRow & KeysetRow;
 
 const LEDGER = keyset('created_at', 'transaction_id');
 

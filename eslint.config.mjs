@@ -14,6 +14,13 @@ const intoApp = (app) => ({
   message: `Do not import from apps/${app}: share the code through a lib in libs/.`,
 });
 
+// libs/billing and libs/errors know no HTTP: they throw domain errors (@app/errors) with a code and
+// take and return keyset positions; statuses, cursors and pages belong to libs/http and the apps.
+const noHttp = (lib) => ({
+  regex: '^(@app/http|@nestjs/platform-express|express)(/|$)',
+  message: `${lib} knows no HTTP: throw TollgateError (@app/errors) with a code, return positions.`,
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -66,10 +73,28 @@ export default tseslint.config(
     files: ['libs/*/src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [intoApps] }] },
   },
-  // TODO(Structure 6): once libs/billing/src/balance.ts stops importing badRequest, decodeCursor,
-  // notFound, Page and toPage from '@app/http', add for files: ['libs/billing/src/**/*.ts']
-  //   patterns: [intoApps, { regex: '^(@app/http|express|@nestjs/platform-express)(/|$)',
-  //     message: 'libs/billing knows no HTTP: throw domain errors with a code.' }]
+  {
+    files: ['libs/billing/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoApps, noHttp('libs/billing')] }] },
+  },
+  {
+    files: ['libs/errors/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            intoApps,
+            noHttp('libs/errors'),
+            {
+              regex: '^@(app|nestjs)/',
+              message: 'libs/errors is the bottom of the tree: it imports no lib and no framework.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['apps/admin-api/src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [intoApp('team-gateway')] }] },

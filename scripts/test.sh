@@ -16,7 +16,11 @@ fi
 
 mkdir -p .test-services
 rm -f .test-services/jest.json
-npx jest --config jest.config.js --runInBand --json --outputFile=.test-services/jest.json "$@"
+# In CI every run shuffles the tests of each file (the seed is printed): order independence is proven
+# on every run, not once.
+order=()
+[ "${CI:-}" = "true" ] && order=(--randomize)
+npx jest --config jest.config.js --runInBand "${order[@]}" --json --outputFile=.test-services/jest.json "$@"
 status=$?
 node scripts/test-summary.js
 exit $status

@@ -1,8 +1,12 @@
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { runMigrations } from '../libs/db/src/migrate';
+import { buildStaleApps } from './helpers/build';
 
-/** One fresh database per run, migrated once; Redis flushed. Specs use unique ids, not truncation. */
+/**
+ * One fresh database per run, migrated once; Redis flushed; the apps built when their dist is
+ * stale. Specs use unique ids, not truncation.
+ */
 export default async function globalSetup(): Promise<void> {
   const base = process.env.DATABASE_URL;
   const redisUrl = process.env.REDIS_URL;
@@ -34,6 +38,9 @@ export default async function globalSetup(): Promise<void> {
   const redis = new Redis(redisUrl);
   await redis.ping();
   redis.disconnect();
+
+  // Specs that run `node dist/apps/…/main.js` use this one build; none builds on its own.
+  buildStaleApps();
 }
 
 function isAlive(pid: number): boolean {

@@ -66,6 +66,11 @@ describe('security probes: header and encoding abuse', () => {
         { model: group, messages: [{ role: 'user', content: 'BAD' }] },
       ],
     ];
+    // the team's other jobs (other tests, in any order) are not this test's
+    const jobsOf = async () =>
+      (await w.pg.query('SELECT job_id FROM jobs WHERE team_id = $1 ORDER BY job_id', [teamId]))
+        .rows;
+    const jobsBefore = await jobsOf();
     w.fake.reset();
     for (const [service, path, body] of cases) {
       const res = await post(service, path, invalidUtf8(body));
@@ -80,8 +85,7 @@ describe('security probes: header and encoding abuse', () => {
     }
     const org = await call(w.admin.url, 'GET', `/api/organizations/${orgId}`, { admin: true });
     expect(org.status).toBe(404);
-    const jobs = await w.pg.query('SELECT 1 FROM jobs WHERE team_id = $1', [teamId]);
-    expect(jobs.rows).toEqual([]);
+    expect(await jobsOf()).toEqual(jobsBefore);
     expect(w.fake.requests).toHaveLength(0);
   });
 

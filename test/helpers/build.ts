@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '../..');
@@ -15,26 +15,36 @@ function newestSource(dir: string): number {
   return newest;
 }
 
+export type AppName = 'admin-api' | 'team-gateway' | 'cli';
+
+const mainOf = (app: AppName) => join(ROOT, `dist/apps/${app}/main.js`);
+
 /**
- * The real build of one app, for specs that run `node dist/apps/<app>/main.js` (CI runs
- * `npm run build` first); rebuilt when missing or older than the app's or the libraries' sources.
- * Returns the path of main.js.
+ * Builds each app whose dist is missing or older than its or the libraries' sources (the Swagger
+ * plugin's options in nest-cli.json count too). Called once per e2e run, by the global setup; a
+ * fresh dist (CI builds first) is used as it is.
  */
-export function ensureBuilt(app: 'admin-api' | 'team-gateway' | 'cli'): string {
-  const main = join(ROOT, `dist/apps/${app}/main.js`);
-  let built = 0;
-  try {
-    built = statSync(main).mtimeMs;
-  } catch {
-    // not built yet
-  }
-  const sources = Math.max(
-    newestSource(join(ROOT, `apps/${app}/src`)),
+export function buildStaleApps(apps: AppName[] = ['admin-api', 'team-gateway', 'cli']): void {
+  const libs = Math.max(
     newestSource(join(ROOT, 'libs')),
-    statSync(join(ROOT, 'nest-cli.json')).mtimeMs, // the Swagger plugin's options
+    statSync(join(ROOT, 'nest-cli.json')).mtimeMs,
   );
-  if (built < sources) {
-    execFileSync('npx', ['nest', 'build', app], { cwd: ROOT, stdio: 'ignore' });
+  for (const app of apps) {
+    let built = 0;
+    try {
+      built = statSync(mainOf(app)).mtimeMs;
+    } catch {
+      // not built yet
+    }
+    if (built < Math.max(libs, newestSource(join(ROOT, `apps/${app}/src`)))) {
+      execFileSync('npx', ['nest', 'build', app], { cwd: ROOT, stdio: 'ignore' });
+    }
   }
+}
+
+/** The path of an app's built main.js, for specs that run `node dist/apps/<app>/main.js`. */
+export function builtMain(app: AppName): string {
+  const main = mainOf(app);
+  if (!existsSync(main)) throw new Error(`${main} is missing: the e2e global setup builds it`);
   return main;
 }

@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { CredentialCipher } from '../../../libs/auth/src';
 import { ENCRYPTION_KEY, RunningApp, startAdmin, uid } from '../../../test/helpers/apps';
 import { call, eventually, JsonResponse } from '../../../test/helpers/http';
-import { ensureBuilt } from '../../../test/helpers/build';
+import { builtMain } from '../../../test/helpers/build';
 import { reencryptCredentials } from '../src/provider-credentials/reencrypt-credentials';
 
 const K1 = { id: 'k1', key: Buffer.from(ENCRYPTION_KEY, 'base64') };
@@ -670,7 +670,7 @@ describe('admin-api catalog: provider credentials, models, model groups', () => 
       ENCRYPTION_KEYS_PREVIOUS: `k1:${ENCRYPTION_KEY}`,
       TOLLGATE_DATA_DIR: '.test-services/data',
     };
-    ensureBuilt('admin-api'); // the command ships in the build: `npm run reencrypt-credentials`
+    builtMain('admin-api'); // the command ships in the build: `npm run reencrypt-credentials`
     const failure = await run('npm', ['run', '--silent', 'reencrypt-credentials'], {
       env,
       cwd: process.cwd(),

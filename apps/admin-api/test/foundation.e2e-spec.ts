@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
 import { MASTER_KEY, RunningApp, startAdmin, uid } from '../../../test/helpers/apps';
-import { ensureBuilt } from '../../../test/helpers/build';
+import { builtMain } from '../../../test/helpers/build';
 import { call } from '../../../test/helpers/http';
 
 interface OpenApiOperation {
@@ -88,7 +88,7 @@ describe('admin-api foundation: auth, organizations, teams, keys shown once', ()
     // so this reads the document the real build writes: `node main.js --openapi FILE`.
     it('docs (real build): list endpoints document their query parameters', async () => {
       const file = join(mkdtempSync(join(tmpdir(), 'tollgate-docs-')), 'admin-api.json');
-      await promisify(execFile)('node', [ensureBuilt('admin-api'), '--openapi', file]);
+      await promisify(execFile)('node', [builtMain('admin-api'), '--openapi', file]);
       const doc = JSON.parse(readFileSync(file, 'utf8')) as OpenApiDoc;
       const query = (path: string, method: string) =>
         (doc.paths[path][method].parameters ?? [])

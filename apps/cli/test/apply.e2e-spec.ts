@@ -12,7 +12,7 @@ import {
   startGateway,
   uid,
 } from '../../../test/helpers/apps';
-import { ensureBuilt } from '../../../test/helpers/build';
+import { builtMain } from '../../../test/helpers/build';
 import { call } from '../../../test/helpers/http';
 
 interface Result {
@@ -473,7 +473,7 @@ describe('tollgate get, credits, keys', () => {
   });
 
   it('runs as `tollgate` from the built bin, with settings from the environment', async () => {
-    ensureBuilt('cli');
+    builtMain('cli');
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [join(__dirname, '../../../bin/tollgate.js'), 'get', 'teams', '--org', ids.org, '-o', 'json'],

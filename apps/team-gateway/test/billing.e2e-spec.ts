@@ -107,7 +107,12 @@ describe('credits, budgets and the job sweep', () => {
       w.gw('POST', '/api/jobs/create-and-call', key, { job_type: 'x', model, messages: hello });
     expect((await job()).status).toBe(200);
     expect((await job()).body.code).toBe('KEY_BUDGET_EXCEEDED');
-    await new Promise((r) => setTimeout(r, 2100));
+    // the window has passed: moved back in SQL rather than waited for
+    await w.pg.query(
+      `UPDATE virtual_keys SET budget_window_start = budget_window_start - interval '2 seconds'
+        WHERE key_id = $1`,
+      [created.body.key_id],
+    );
     expect((await job()).status).toBe(200); // a new window: spend back to 0
     expect((await job()).body.code).toBe('KEY_BUDGET_EXCEEDED');
     const spend = await w.pg.query(

@@ -2,15 +2,15 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ENCRYPTION_KEY, MASTER_KEY } from '../../../test/helpers/apps';
-import { ensureBuilt } from '../../../test/helpers/build';
+import { builtMain } from '../../../test/helpers/build';
 import { eventually } from '../../../test/helpers/http';
 
 const ROOT = join(__dirname, '../../..');
 const MAIN = join(ROOT, 'dist/apps/team-gateway/main.js');
 
-/** The real build (CI runs `npm run build` first); rebuilt when missing or older than the sources. */
+/** The real build, made once per run by the e2e global setup. */
 export function ensureGatewayBuilt(): void {
-  ensureBuilt('team-gateway');
+  builtMain('team-gateway');
 }
 
 function freePort(): Promise<number> {
@@ -31,9 +31,21 @@ export interface GatewayProcess {
   output: () => string;
 }
 
-/** `node dist/apps/team-gateway/main.js` against the test database and Redis, once healthy. */
+/**
+ * `node dist/apps/team-gateway/main.js` against the test database and Redis, once healthy. The
+ * port is a free one the OS named; another process may take it before the gateway binds it, so a
+ * gateway that fails with EADDRINUSE is started again on a fresh port.
+ */
 export async function spawnGateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    const started = await startOn(await freePort(), env);
+    if (started) return started;
+    if (attempt >= 5) throw new Error('gateway: no free port after 5 attempts');
+  }
+}
+
+/** The gateway on `port`, once healthy; null when the port was taken meanwhile. */
+async function startOn(port: number, env: Record<string, string>): Promise<GatewayProcess | null> {
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
     env: {
@@ -56,12 +68,17 @@ export async function spawnGateway(env: Record<string, string> = {}): Promise<Ga
   child.stderr.on('data', (b: Buffer) => (output += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const url = `http://127.0.0.1:${port}`;
+  let taken = false;
   await eventually(async () => {
-    if (child.exitCode !== null) throw new Error(`gateway exited: ${output}`);
+    if (child.exitCode !== null) {
+      if (/EADDRINUSE/.test(output)) return (taken = true);
+      throw new Error(`gateway exited: ${output}`);
+    }
     return fetch(`${url}/health`).then(
       (r) => r.ok,
       () => false,
     );
   }, 30_000);
+  if (taken) return null;
   return { url, process: child, exited, output: () => output };
 }

@@ -1,3 +1,4 @@
+import { eventually } from '../../../test/helpers/http';
 import { hello, World } from './gateway-fixtures';
 
 interface CallBody {
@@ -247,8 +248,10 @@ describe('jobs (team gateway)', () => {
     });
     const jobId = (await w.gw('POST', '/api/jobs/create', key, { job_type: 'late' })).body.job_id;
     w.fake.setBehavior({ mode: 'slow', delayMs: 600 });
+    const sent = w.fake.requests.length;
     const late = w.gw('POST', `/api/jobs/${jobId}/llm-call`, key, { model, messages: hello });
-    await new Promise((r) => setTimeout(r, 200)); // the call is held and waiting upstream
+    // the call is held and waiting upstream: the fake has its request
+    await eventually(() => Promise.resolve(w.fake.requests.length > sent), 5000, 10);
     const completed = await w.gw('POST', `/api/jobs/${jobId}/complete`, key, {
       status: 'completed',
     });

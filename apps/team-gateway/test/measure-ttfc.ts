@@ -5,7 +5,8 @@
  * Not a test: numbers only, nothing asserted.
  */
 import globalSetup from '../../../test/global-setup';
-import { ensureGatewayBuilt, spawnGateway } from './gateway-process';
+import { buildStaleApps } from '../../../test/helpers/build';
+import { spawnGateway } from './gateway-process';
 import { hello, World } from './gateway-fixtures';
 import { postSse } from './sse-client';
 
@@ -28,7 +29,7 @@ async function firstChunkMs(start: () => ReturnType<typeof postSse>): Promise<nu
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 200);
   await globalSetup();
-  ensureGatewayBuilt();
+  buildStaleApps(['team-gateway']); // run outside jest: no global setup built it
   const w = await World.start();
   const gateway = await spawnGateway({ LOG_LEVEL: 'warn' });
   try {

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { TollgateConfig } from '@app/config';
-import { TollgateError } from '@app/http';
+import { TollgateError } from '@app/errors';
 import { AdminKeyGuard } from './admin-key.guard';
 
 const MASTER_KEY = 'sk-admin-' + 'k'.repeat(40);

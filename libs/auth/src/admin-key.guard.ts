@@ -3,7 +3,8 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
-import { IS_PUBLIC, TollgateError } from '@app/http';
+import { TollgateError } from '@app/errors';
+import { IS_PUBLIC } from './public.decorator';
 
 const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
 

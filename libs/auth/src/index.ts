@@ -1,5 +1,6 @@
 export * from './admin-key.guard';
 export * from './decorators';
+export * from './public.decorator';
 export * from './team-auth.guard';
 export * from './team-principal';
 export * from './virtual-key';

@@ -1,7 +1,8 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { IS_PUBLIC, TollgateError } from '@app/http';
+import { TollgateError } from '@app/errors';
+import { IS_PUBLIC } from './public.decorator';
 
 /** Global guard of team-gateway: a valid virtual key on every route unless @Public(). */
 @Injectable()

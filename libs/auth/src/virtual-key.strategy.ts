@@ -6,7 +6,7 @@ import { Strategy } from 'passport-http-bearer';
 import { DataSource } from 'typeorm';
 import { KeyCacheService } from '@app/cache';
 import { TeamStatus } from '@app/db';
-import { TollgateError } from '@app/http';
+import { TollgateError } from '@app/errors';
 import { TeamPrincipal } from './team-principal';
 import { hashVirtualKey, looksLikeVirtualKey } from './virtual-key';
 

@@ -1,7 +1,8 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { BudgetMode, TransactionType } from '@app/db';
-import { badRequest, decodeCursor, notFound, Page, toPage } from '@app/http';
-import { LedgerEntry, toLedgerEntry } from './ledger';
+import { keyset } from '@app/db';
+import type { BudgetMode, KeysetPosition, KeysetRow, Slice } from '@app/db';
+import { notFound } from '@app/errors';
+import { LedgerEntry, LedgerRow, toLedgerEntry } from './ledger';
 
 /** SPEC §8 balance: remaining = allocated − used − held. */
 export interface Balance {
@@ -53,48 +54,28 @@ export async function getBalance(db: DataSource | EntityManager, teamId: string)
   return toBalance(rows[0]);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+type LedgerPageRow = LedgerRow & KeysetRow;
 
-interface LedgerPageRow {
-  transaction_id: string;
-  team_id: string;
-  job_id: string | null;
-  transaction_type: TransactionType;
-  credits_amount: string;
-  credits_before: string;
-  credits_after: string;
-  reason: string | null;
-  created_at: Date;
-  /** created_at with microseconds: a millisecond cursor would skip rows of the same ms. */
-  cursor_at: string;
-}
+const LEDGER = keyset('created_at', 'transaction_id');
 
-/** A team's ledger, newest first, keyset-paginated on (created_at, transaction_id). */
+/** A team's ledger, newest first: `limit` entries below `after` (null: from the newest). */
 export async function listTransactions(
   db: DataSource | EntityManager,
   teamId: string,
   limit: number,
-  cursor?: string,
-): Promise<Page<LedgerEntry>> {
-  const position = decodeCursor(cursor);
-  if (position && !UUID.test(position.id)) throw badRequest('cursor: invalid cursor');
+  after: KeysetPosition | null,
+): Promise<Slice<LedgerEntry>> {
   const exists: unknown[] = await db.query('SELECT 1 FROM teams WHERE team_id = $1', [teamId]);
   if (exists.length === 0) throw notFound('Team', teamId);
   const rows: LedgerPageRow[] = await db.query(
     `SELECT transaction_id, team_id, job_id, transaction_type, credits_amount, credits_before,
-            credits_after, reason, created_at,
-            to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+            credits_after, reason, created_at, ${LEDGER.select}
        FROM credit_transactions
-      WHERE team_id = $1
-        AND ($2::timestamptz IS NULL OR (created_at, transaction_id) < ($2::timestamptz, $3::uuid))
-      ORDER BY created_at DESC, transaction_id DESC
+      WHERE team_id = $1 AND ${LEDGER.after('$2', '$3')}
+      ORDER BY ${LEDGER.order}
       LIMIT $4`,
-    [teamId, position?.createdAt ?? null, position?.id ?? null, limit + 1],
+    [teamId, ...LEDGER.params(after), limit + 1],
   );
-  return toPage(
-    rows,
-    limit,
-    (r) => ({ createdAt: r.cursor_at, id: r.transaction_id }),
-    toLedgerEntry,
-  );
+  const slice = LEDGER.slice(rows, limit);
+  return { rows: slice.rows.map(toLedgerEntry), next: slice.next };
 }

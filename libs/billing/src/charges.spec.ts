@@ -2,7 +2,6 @@ import {
   affordableCompletionTokens,
   BudgetSettings,
   callCosts,
-  cappedCharge,
   consumptionCredits,
 } from './charges';
 
@@ -82,12 +81,6 @@ describe('call cost math', () => {
 
   it('job_based: calls cost nothing (the job costs one credit at completion)', () => {
     expect(consumptionCredits(settings({ budgetMode: 'job_based' }), 5, 5000)).toBe(0);
-  });
-
-  it('caps a charge at what the team can pay (available + its own hold)', () => {
-    expect(cappedCharge(7, 10, 2)).toBe(7);
-    expect(cappedCharge(7, 3, 2)).toBe(5);
-    expect(cappedCharge(7, 0, 0)).toBe(0);
   });
 });
 

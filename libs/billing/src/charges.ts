@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { BudgetMode, CallStatus } from '@app/db';
+import { LLM_CALL_COLUMNS } from '@app/db';
+import type { BudgetMode, LlmCallColumns } from '@app/db';
 
 /** The team settings that turn usage into credits. */
 export interface BudgetSettings {
@@ -108,46 +109,17 @@ export function affordableCompletionTokens(
   }
 }
 
-/** What the settle may actually take: the amount due, capped so the balance stays ≥ 0. */
-export function cappedCharge(due: number, available: number, held: number): number {
-  return Math.max(0, Math.min(due, available + held));
-}
-
-/** One upstream attempt as stored in llm_calls (snake_case = column names). */
-export interface CallRecord {
-  call_id: string;
-  job_id: string;
-  team_id: string;
-  key_id: string | null;
-  model_requested: string;
-  model_name: string | null;
-  model_id: string | null;
-  provider: string | null;
-  provider_model: string | null;
-  attempt: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  /** Of prompt_tokens: read from / written to the provider's cache; of completion_tokens: reasoning. */
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-  provider_cost_usd: number;
-  client_cost_usd: number;
-  input_price_per_million: number | null;
-  output_price_per_million: number | null;
-  markup_percentage: number;
-  latency_ms: number;
-  status: CallStatus;
-  error_class: string | null;
-  error_message: string | null;
-  purpose: string | null;
-  streamed: boolean;
-  finish_reason: string | null;
-  call_metadata: Record<string, unknown>;
-  /** The one row of a call that carries its charge (credits_charged = the settled amount). */
+/**
+ * One upstream attempt as stored in llm_calls (the entity's columns), but for credits_charged and
+ * created_at: `charged` marks the one row of a call that carries its charge.
+ */
+export type CallRecord = Omit<LlmCallColumns, 'credits_charged' | 'created_at'> & {
   charged: boolean;
-}
+};
+
+const RECORDED = LLM_CALL_COLUMNS.filter(
+  (c) => c.name !== 'credits_charged' && c.name !== 'created_at',
+);
 
 export interface SettleInput {
   teamId: string;
@@ -173,37 +145,20 @@ export interface Settlement {
 }
 
 /** The columns of a CallRecord, for jsonb_to_recordset. */
-export const CALL_COLUMNS = `call_id uuid, job_id uuid, team_id varchar, key_id uuid, model_requested varchar,
-  model_name varchar, model_id uuid, provider varchar, provider_model varchar, attempt int,
-  prompt_tokens int, completion_tokens int, total_tokens int, provider_cost_usd numeric,
-  client_cost_usd numeric, input_price_per_million numeric, output_price_per_million numeric,
-  markup_percentage float8, latency_ms int, status varchar, error_class varchar,
-  error_message text, purpose varchar, streamed boolean, finish_reason varchar,
-  call_metadata jsonb, charged boolean, cached_tokens int, cache_write_tokens int,
-  reasoning_tokens int`;
+export const CALL_COLUMNS = [...RECORDED.map((c) => `${c.name} ${c.type}`), 'charged boolean'].join(
+  ', ',
+);
 
 /**
  * The INSERT of call rows (attempts) from `source` rows `r` shaped like CALL_COLUMNS; the row with
- * `charged` carries `charge` (an SQL expression) as its credits_charged. Used by the exact settle
- * and by the journal, so the column list is written once.
+ * `charged` carries `charge` (an SQL expression) as its credits_charged, and a value a record
+ * leaves out takes the column's default. Used by the exact settle and by the journal.
  */
 export function insertCalls(charge: string, source: string): string {
-  return `INSERT INTO llm_calls
-         (call_id, job_id, team_id, key_id, model_requested, model_name, model_id, provider,
-          provider_model, attempt, prompt_tokens, completion_tokens, total_tokens,
-          provider_cost_usd, client_cost_usd, input_price_per_million, output_price_per_million,
-          markup_percentage, credits_charged, latency_ms, status, error_class, error_message,
-          purpose, streamed, finish_reason, call_metadata, cached_tokens, cache_write_tokens,
-          reasoning_tokens)
-       SELECT r.call_id, r.job_id, r.team_id, r.key_id, r.model_requested, r.model_name, r.model_id,
-              r.provider, r.provider_model, r.attempt, r.prompt_tokens, r.completion_tokens,
-              r.total_tokens, r.provider_cost_usd, r.client_cost_usd, r.input_price_per_million,
-              r.output_price_per_million, r.markup_percentage,
-              CASE WHEN r.charged THEN ${charge} ELSE 0 END,
-              r.latency_ms, r.status, r.error_class, r.error_message, r.purpose, r.streamed,
-              r.finish_reason, COALESCE(r.call_metadata, '{}'::jsonb),
-              COALESCE(r.cached_tokens, 0), COALESCE(r.cache_write_tokens, 0),
-              COALESCE(r.reasoning_tokens, 0)
+  const value = (c: (typeof RECORDED)[number]) =>
+    c.fallback === null ? `r.${c.name}` : `COALESCE(r.${c.name}, ${c.fallback})`;
+  return `INSERT INTO llm_calls (${RECORDED.map((c) => c.name).join(', ')}, credits_charged)
+       SELECT ${RECORDED.map(value).join(', ')}, CASE WHEN r.charged THEN ${charge} ELSE 0 END
          FROM ${source}`;
 }
 

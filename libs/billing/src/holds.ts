@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { returning } from '@app/db';
 import type { BudgetMode, JobStatus } from '@app/db';
-import type { BudgetSettings } from './charges';
+import { BudgetSettings, callCosts, consumptionCredits } from './charges';
 
 export interface HoldRequest {
   jobId: string;
@@ -61,29 +61,72 @@ export async function holdForCall(
   db: DataSource | EntityManager,
   req: HoldRequest,
 ): Promise<HoldOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    const settings = await budgetSettings(db, req.teamId);
+    const outcome = await holdWith(db, req, settings);
+    // null: the team's budget settings changed between the read and the hold (an admin edit)
+    if (outcome) return outcome;
+    if (attempt >= 5)
+      throw new Error(`holdForCall: budget settings of ${req.teamId} keep changing`);
+  }
+}
+
+/** The team's settings as they are now (a missing team: settings no row matches). */
+async function budgetSettings(
+  db: DataSource | EntityManager,
+  teamId: string,
+): Promise<BudgetSettings> {
+  const rows: Array<{
+    budget_mode: BudgetMode;
+    credits_per_dollar: number;
+    tokens_per_credit: number;
+    cost_markup_percentage: number;
+  }> = await db.query(
+    `SELECT budget_mode, credits_per_dollar, tokens_per_credit, cost_markup_percentage
+       FROM teams WHERE team_id = $1`,
+    [teamId],
+  );
+  const row = rows[0];
+  return {
+    budgetMode: row?.budget_mode ?? 'job_based',
+    creditsPerDollar: row ? Number(row.credits_per_dollar) : -1,
+    tokensPerCredit: row ? Number(row.tokens_per_credit) : -1,
+    markupPercentage: row ? Number(row.cost_markup_percentage) : -1,
+  };
+}
+
+/** What a consumption call is held for: its charge at the estimate (consumptionCredits), ≥ 1. */
+function estimate(settings: BudgetSettings, req: HoldRequest, completionTokens: number): number {
+  const prompt = Math.max(0, Math.ceil(req.promptTokens));
+  const completion = Math.max(0, Math.ceil(completionTokens));
+  const prices = {
+    inputPerMillion: req.inputPricePerMillion,
+    outputPerMillion: req.outputPricePerMillion,
+  };
+  const { clientCostUsd } = callCosts(prompt, completion, prices, settings.markupPercentage);
+  return Math.max(1, consumptionCredits(settings, clientCostUsd, prompt + completion));
+}
+
+async function holdWith(
+  db: DataSource | EntityManager,
+  req: HoldRequest,
+  settings: BudgetSettings,
+): Promise<HoldOutcome | null> {
   const rows: HoldRow[] = await db.query(
     `WITH j AS (
        SELECT job_id, team_id, status FROM jobs WHERE job_id = $1 FOR NO KEY UPDATE
      ),
      ts AS (
+       -- the consumption amounts were computed from these settings: a change since voids them
        SELECT t.budget_mode, t.credits_per_dollar, t.tokens_per_credit, t.cost_markup_percentage,
               t.credits_allocated - t.credits_used - t.credits_held AS available,
-              (CASE t.budget_mode
-                 WHEN 'job_based' THEN CASE WHEN j.status = 'pending' THEN 1 ELSE 0 END
-                 WHEN 'consumption_usd' THEN GREATEST(1, CEIL(
-                   ($3::numeric * $5::numeric + $4::numeric * $6::numeric) / 1000000
-                   * (1 + t.cost_markup_percentage::numeric / 100) * t.credits_per_dollar::numeric))
-                 ELSE GREATEST(1, CEIL(($3::numeric + $4::numeric) / t.tokens_per_credit))
-               END)::bigint AS wanted,
-              (CASE t.budget_mode
-                 WHEN 'job_based' THEN CASE WHEN j.status = 'pending' THEN 1 ELSE 0 END
-                 WHEN 'consumption_usd' THEN GREATEST(1, CEIL(
-                   ($3::numeric * $5::numeric + $10::numeric * $6::numeric) / 1000000
-                   * (1 + t.cost_markup_percentage::numeric / 100) * t.credits_per_dollar::numeric))
-                 ELSE GREATEST(1, CEIL(($3::numeric + $10::numeric) / t.tokens_per_credit))
-               END)::bigint AS required
+              (CASE WHEN t.budget_mode <> 'job_based' THEN $3::bigint
+                    WHEN j.status = 'pending' THEN 1 ELSE 0 END)::bigint AS wanted,
+              (CASE WHEN t.budget_mode <> 'job_based' THEN $4::bigint
+                    WHEN j.status = 'pending' THEN 1 ELSE 0 END)::bigint AS required
          FROM teams t JOIN j ON j.team_id = t.team_id AND j.status IN ('pending', 'in_progress')
-        WHERE t.team_id = $2
+        WHERE t.team_id = $2 AND t.budget_mode = $10 AND t.credits_per_dollar = $5
+          AND t.tokens_per_credit = $6 AND t.cost_markup_percentage = $11
           FOR UPDATE OF t
      ),
      kb AS (
@@ -125,14 +168,15 @@ export async function holdForCall(
     [
       req.jobId,
       req.teamId,
-      Math.max(0, Math.ceil(req.promptTokens)),
-      Math.max(0, Math.ceil(req.completionTokens)),
-      req.inputPricePerMillion,
-      req.outputPricePerMillion,
+      estimate(settings, req, req.completionTokens),
+      estimate(settings, req, req.requiredCompletionTokens),
+      settings.creditsPerDollar,
+      settings.tokensPerCredit,
       req.callHoldSeconds,
       req.jobHoldSeconds,
       req.budgetKeyId,
-      Math.max(0, Math.ceil(req.requiredCompletionTokens)),
+      settings.budgetMode,
+      settings.markupPercentage,
     ],
   );
   const row = rows[0];
@@ -141,6 +185,7 @@ export async function holdForCall(
   if (row.job_status !== 'pending' && row.job_status !== 'in_progress') {
     return { kind: 'job_closed', status: row.job_status ?? 'failed' };
   }
+  if (!row.budget_mode) return null;
   if (row.key_short) return { kind: 'key_budget' };
   const credits = Number(row.amount ?? 0);
   if (credits > 0 && !row.hold_id) return { kind: 'insufficient', credits };

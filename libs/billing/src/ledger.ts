@@ -13,7 +13,8 @@ export interface LedgerEntry {
   created_at: string;
 }
 
-interface LedgerRow {
+/** A credit_transactions row as a raw query returns it. */
+export interface LedgerRow {
   transaction_id: string;
   team_id: string;
   job_id: string | null;

@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 /**
  * Runs a statement with RETURNING and gives back its rows. TypeORM's postgres driver answers
@@ -19,25 +19,6 @@ export async function returning<T>(
     return result[0] as T[];
   }
   return result as T[];
-}
-
-/**
- * Newest first, keyset-paginated on (created_at to the millisecond, id). The millisecond is what
- * a cursor carries (it is written from a JS Date, while created_at holds microseconds), so rows
- * created within one millisecond are never skipped between pages. `after` is the decoded cursor:
- * the last row of the previous page, or null for the first page.
- */
-export function newestFirst<T extends ObjectLiteral>(
-  qb: SelectQueryBuilder<T>,
-  alias: string,
-  idColumn: string,
-  after: { createdAt: string; id: string } | null,
-): SelectQueryBuilder<T> {
-  const createdAt = `date_trunc('milliseconds', ${alias}.created_at)`;
-  const id = `${alias}.${idColumn}`;
-  qb.orderBy(createdAt, 'DESC').addOrderBy(id, 'DESC');
-  if (after) qb.andWhere(`(${createdAt}, ${id}) < (:createdAt, :id)`, after);
-  return qb;
 }
 
 /** Lock conflicts PostgreSQL breaks by aborting one side: deadlock, serialization failure. */

@@ -104,7 +104,7 @@ function messageOf(response: unknown, fallback: string): string {
 export function renderError(exception: unknown, logger: Logger, requestId?: string): RenderedError {
   if (exception instanceof TollgateError) {
     return {
-      status: exception.status,
+      status: ERROR_STATUS[exception.code],
       code: exception.code,
       detail: exception.detail,
       headers: exception.headers,
@@ -199,5 +199,3 @@ export class TollgateExceptionFilter implements ExceptionFilter {
       .json({ ...err.body, detail: err.detail, code: err.code });
   }
 }
-
-export { ERROR_STATUS };

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/terminus';
 import { CACHE_STORE, CacheStore } from '@app/cache';
 import { TollgateError } from './errors';
-import { Public } from './public.decorator';
+import { Public } from '@app/auth';
 
 @ApiTags('health')
 @Public()

@@ -5,7 +5,6 @@ export * from './exception.filter';
 export * from './health.module';
 export * from './input-checks';
 export * from './logging.module';
-export * from './public.decorator';
 export * from './validation';
 export * from './pagination';
 export * from './page.query';

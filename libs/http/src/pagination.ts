@@ -1,17 +1,14 @@
-import { TollgateError } from './errors';
+import type { KeysetPosition, Slice } from '@app/db';
+import { TollgateError } from '@app/errors';
 
+/** A page of a list as clients see it: the rows and the opaque cursor of the next page. */
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
 
-/** Keyset position: (created_at, id) of the last row of the previous page. */
-export interface CursorPosition {
-  createdAt: string;
-  id: string;
-}
-
-export function encodeCursor(position: CursorPosition): string {
+/** The public cursor: base64url of `[created_at, id]`, the keyset position of the last row. */
+export function encodeCursor(position: KeysetPosition): string {
   return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url');
 }
 
@@ -36,7 +33,7 @@ function isCursorTime(value: string): boolean {
 export function decodeCursor(
   cursor: string | undefined,
   idKind: CursorIdKind = 'uuid',
-): CursorPosition | null {
+): KeysetPosition | null {
   if (!cursor) return null;
   let parsed: unknown;
   try {
@@ -58,18 +55,10 @@ export function decodeCursor(
   throw new TollgateError('VALIDATION_ERROR', 'cursor: invalid cursor');
 }
 
-/** Builds a page from limit+1 rows fetched newest first. */
-export function toPage<R, T>(
-  rows: R[],
-  limit: number,
-  position: (row: R) => CursorPosition,
-  map: (row: R) => T,
-): Page<T> {
-  const more = rows.length > limit;
-  const pageRows = more ? rows.slice(0, limit) : rows;
-  const last = pageRows[pageRows.length - 1];
+/** The page clients see of one slice of a newest-first list. */
+export function toPage<R, T>(slice: Slice<R>, map: (row: R) => T): Page<T> {
   return {
-    data: pageRows.map(map),
-    next_cursor: more && last ? encodeCursor(position(last)) : null,
+    data: slice.rows.map(map),
+    next_cursor: slice.next ? encodeCursor(slice.next) : null,
   };
 }

@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { JobStatus } from '@app/db';
-import { badRequest, decodeCursor, notFound, toPage } from '@app/http';
+import { JobStatus, keyset } from '@app/db';
+import { decodeCursor, notFound, toPage } from '@app/http';
 import { parseDateRange } from './date-range';
 import { CallRow, JobRow, toCallDetail, toJobSummary } from './job.mapper';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const JOBS = keyset('created_at', 'job_id');
 
 /** Per-job call totals, computed in Postgres for the jobs of one page only. */
 const JOB_COSTS = `LEFT JOIN LATERAL (
@@ -20,7 +20,7 @@ const JOB_COSTS = `LEFT JOIN LATERAL (
 const JOB_COLUMNS = `j.job_id, j.team_id, j.key_id, j.job_type, j.user_id, j.status, j.metadata,
   j.error_message, j.credits_charged, j.credit_applied, j.created_at, j.started_at,
   j.completed_at, s.*,
-  to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at`;
+  ${JOBS.select}`;
 
 export interface JobFilter {
   status?: JobStatus;
@@ -38,7 +38,6 @@ export class JobHistoryService {
   async list(teamId: string, filter: JobFilter) {
     const range = parseDateRange(filter.from, filter.to);
     const position = decodeCursor(filter.cursor);
-    if (position && !UUID.test(position.id)) throw badRequest('cursor: invalid cursor');
     await this.requireTeam(teamId);
     const limit = filter.limit ?? 50;
     const rows: JobRow[] = await this.db.query(
@@ -48,22 +47,14 @@ export class JobHistoryService {
                   AND ($2::varchar IS NULL OR status = $2)
                   AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
                   AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)
-                  AND ($5::timestamptz IS NULL OR (created_at, job_id) < ($5::timestamptz, $6::uuid))
-                ORDER BY created_at DESC, job_id DESC
+                  AND ${JOBS.after('$5', '$6')}
+                ORDER BY ${JOBS.order}
                 LIMIT $7) j
          ${JOB_COSTS}
         ORDER BY j.created_at DESC, j.job_id DESC`,
-      [
-        teamId,
-        filter.status ?? null,
-        range.from,
-        range.to,
-        position?.createdAt ?? null,
-        position?.id ?? null,
-        limit + 1,
-      ],
+      [teamId, filter.status ?? null, range.from, range.to, ...JOBS.params(position), limit + 1],
     );
-    return toPage(rows, limit, (r) => ({ createdAt: r.cursor_at, id: r.job_id }), toJobSummary);
+    return toPage(JOBS.slice(rows, limit), toJobSummary);
   }
 
   /** One job of the team with every call attempt, provider cost included. */

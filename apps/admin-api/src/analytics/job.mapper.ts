@@ -1,4 +1,4 @@
-import type { CallStatus, JobStatus } from '@app/db';
+import type { JobStatus, LlmCallRow } from '@app/db';
 
 export interface JobRow {
   job_id: string;
@@ -19,41 +19,12 @@ export interface JobRow {
   total_tokens: string;
   total_cost_usd: string;
   provider_cost_usd: string;
-  cursor_at: string;
+  keyset_at: string;
+  keyset_id: string;
 }
 
-export interface CallRow {
-  call_id: string;
-  job_id: string;
-  key_id: string | null;
-  model_requested: string;
-  model_name: string | null;
-  model_id: string | null;
-  provider: string | null;
-  provider_model: string | null;
-  attempt: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-  provider_cost_usd: string;
-  client_cost_usd: string;
-  input_price_per_million: string | null;
-  output_price_per_million: string | null;
-  markup_percentage: number;
-  credits_charged: string;
-  latency_ms: number;
-  status: CallStatus;
-  error_class: string | null;
-  error_message: string | null;
-  purpose: string | null;
-  streamed: boolean;
-  finish_reason: string | null;
-  call_metadata: Record<string, unknown>;
-  created_at: Date;
-}
+/** A whole llm_calls row (SELECT *). */
+export type CallRow = LlmCallRow;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const num = (v: string | null) => (v === null ? null : Number(v));

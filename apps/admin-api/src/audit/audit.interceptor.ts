@@ -11,7 +11,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { EntityManager } from 'typeorm';
 import { defer, lastValueFrom, Observable } from 'rxjs';
-import { requestIdOf, TollgateError } from '@app/http';
+import { ERROR_STATUS, requestIdOf, TollgateError } from '@app/http';
 import { AdminDb } from '../admin-db/admin-db';
 import { auditTarget, RESULT_ID_FIELDS } from './audit-target';
 import { AuditRecord, AuditService } from './audit.service';
@@ -20,7 +20,7 @@ import { redact } from './redact';
 const MUTATIONS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function statusOf(err: unknown): number {
-  if (err instanceof TollgateError) return err.status;
+  if (err instanceof TollgateError) return ERROR_STATUS[err.code];
   if (err instanceof HttpException) return err.getStatus();
   return 500;
 }

@@ -8,7 +8,8 @@ export interface AuditRow {
   status_code: number;
   summary: Record<string, unknown>;
   created_at: Date;
-  cursor_at: string;
+  keyset_at: string;
+  keyset_id: string;
 }
 
 export function toAuditEntry(row: AuditRow) {

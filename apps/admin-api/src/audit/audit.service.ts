@@ -1,7 +1,8 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { badRequest, decodeCursor, toPage } from '@app/http';
+import { keyset } from '@app/db';
+import { decodeCursor, toPage } from '@app/http';
 import { AuditRow, toAuditEntry } from './audit.mapper';
 import { AuditTarget } from './audit-target';
 
@@ -21,7 +22,7 @@ export interface AuditFilter {
   target_id?: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const AUDIT = keyset('created_at', 'audit_id');
 
 @Injectable()
 export class AuditService implements BeforeApplicationShutdown {
@@ -50,27 +51,20 @@ export class AuditService implements BeforeApplicationShutdown {
   /** Newest first, keyset-paginated on (created_at, audit_id). */
   async list(filter: AuditFilter) {
     const position = decodeCursor(filter.cursor);
-    if (position && !UUID.test(position.id)) throw badRequest('cursor: invalid cursor');
     const limit = filter.limit ?? 50;
     const rows: AuditRow[] = await this.db.query(
       `SELECT audit_id, method, route, target_type, target_id, request_id, status_code, summary,
               created_at,
-              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+              ${AUDIT.select}
          FROM audit_log
         WHERE ($1::varchar IS NULL OR target_type = $1)
           AND ($2::varchar IS NULL OR target_id = $2)
-          AND ($3::timestamptz IS NULL OR (created_at, audit_id) < ($3::timestamptz, $4::uuid))
-        ORDER BY created_at DESC, audit_id DESC
+          AND ${AUDIT.after('$3', '$4')}
+        ORDER BY ${AUDIT.order}
         LIMIT $5`,
-      [
-        filter.target_type ?? null,
-        filter.target_id ?? null,
-        position?.createdAt ?? null,
-        position?.id ?? null,
-        limit + 1,
-      ],
+      [filter.target_type ?? null, filter.target_id ?? null, ...AUDIT.params(position), limit + 1],
     );
-    return toPage(rows, limit, (r) => ({ createdAt: r.cursor_at, id: r.audit_id }), toAuditEntry);
+    return toPage(AUDIT.slice(rows, limit), toAuditEntry);
   }
 
   /** Writes the entry with `manager`: inside the change's transaction, it commits with it. */

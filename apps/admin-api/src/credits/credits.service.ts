@@ -10,7 +10,7 @@ import {
 } from '@app/billing';
 import { returning, TeamStatus } from '@app/db';
 import type { RefillPeriod } from '@app/db';
-import { conflict, notFound } from '@app/http';
+import { conflict, decodeCursor, notFound, toPage } from '@app/http';
 import { AdminDb } from '../admin-db/admin-db';
 import { AddCreditsDto } from './dto/add-credits.dto';
 import { ConfigureAutoRefillDto } from './dto/auto-refill.dto';
@@ -67,8 +67,9 @@ export class CreditsService {
     return getBalance(this.db.manager, teamId);
   }
 
-  transactions(teamId: string, limit = 50, cursor?: string) {
-    return listTransactions(this.db.manager, teamId, limit, cursor);
+  async transactions(teamId: string, limit = 50, cursor?: string) {
+    const after = decodeCursor(cursor);
+    return toPage(await listTransactions(this.db.manager, teamId, limit, after), (e) => e);
   }
 
   async setBudgetMode(teamId: string, dto: UpdateBudgetModeDto): Promise<Balance> {

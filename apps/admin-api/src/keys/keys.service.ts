@@ -97,16 +97,8 @@ export class KeysService {
     const qb = this.db.manager
       .getRepository(VirtualKey)
       .createQueryBuilder('k')
-      .where('k.team_id = :teamId', { teamId })
-      .limit(limit + 1);
-    newestFirst(qb, 'k', 'key_id', position);
-    const keys = await qb.getMany();
-    return toPage(
-      keys,
-      limit,
-      (k) => ({ createdAt: k.createdAt.toISOString(), id: k.keyId }),
-      (k) => toKeyResponse(k),
-    );
+      .where('k.team_id = :teamId', { teamId });
+    return toPage(await newestFirst(qb, 'k', 'key_id', position, limit), (k) => toKeyResponse(k));
   }
 
   /** Like LiteLLM's /key/info: limits, budget window, spend and last use. */

@@ -69,21 +69,11 @@ export class ModelsService {
   async list(query: ListModelsQueryDto): Promise<Page<ModelResponse>> {
     const limit = query.limit ?? 50;
     const position = decodeCursor(query.cursor);
-    const qb = this.db.manager
-      .getRepository(ModelDeployment)
-      .createQueryBuilder('d')
-      .take(limit + 1);
+    const qb = this.db.manager.getRepository(ModelDeployment).createQueryBuilder('d');
     if (query.model_name) qb.andWhere('d.model_name = :name', { name: query.model_name });
     if (query.provider) qb.andWhere('d.provider = :provider', { provider: query.provider });
     if (query.status) qb.andWhere('d.status = :status', { status: query.status });
-    newestFirst(qb, 'd', 'model_id', position);
-    const rows = await qb.getMany();
-    return toPage(
-      rows,
-      limit,
-      (d) => ({ createdAt: d.createdAt.toISOString(), id: d.modelId }),
-      toModelResponse,
-    );
+    return toPage(await newestFirst(qb, 'd', 'model_id', position, limit), toModelResponse);
   }
 
   async get(modelId: string): Promise<ModelResponse> {

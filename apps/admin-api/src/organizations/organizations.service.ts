@@ -34,13 +34,9 @@ export class OrganizationsService {
 
   async list(limit = 50, cursor?: string): Promise<Page<OrganizationResponse>> {
     const position = decodeCursor(cursor, 'name');
-    const qb = this.orgs.createQueryBuilder('o').take(limit + 1);
-    newestFirst(qb, 'o', 'organization_id', position);
-    const rows = await qb.getMany();
+    const qb = this.orgs.createQueryBuilder('o');
     return toPage(
-      rows,
-      limit,
-      (o) => ({ createdAt: o.createdAt.toISOString(), id: o.organizationId }),
+      await newestFirst(qb, 'o', 'organization_id', position, limit),
       toOrganizationResponse,
     );
   }

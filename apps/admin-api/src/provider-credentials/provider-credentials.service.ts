@@ -70,19 +70,12 @@ export class ProviderCredentialsService {
   async list(query: ListProviderCredentialsQueryDto): Promise<Page<ProviderCredentialResponse>> {
     const limit = query.limit ?? 50;
     const position = decodeCursor(query.cursor);
-    const qb = this.db.manager
-      .getRepository(ProviderCredential)
-      .createQueryBuilder('c')
-      .take(limit + 1);
+    const qb = this.db.manager.getRepository(ProviderCredential).createQueryBuilder('c');
     if (query.organization_id)
       qb.andWhere('c.organization_id = :org', { org: query.organization_id });
     if (query.provider) qb.andWhere('c.provider = :provider', { provider: query.provider });
-    newestFirst(qb, 'c', 'credential_id', position);
-    const rows = await qb.getMany();
     return toPage(
-      rows,
-      limit,
-      (c) => ({ createdAt: c.createdAt.toISOString(), id: c.credentialId }),
+      await newestFirst(qb, 'c', 'credential_id', position, limit),
       toProviderCredentialResponse,
     );
   }

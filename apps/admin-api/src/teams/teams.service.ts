@@ -94,21 +94,12 @@ export class TeamsService {
       throw notFound('Organization', organizationId);
     }
     const position = decodeCursor(cursor, 'name');
-    const qb = this.db.manager
-      .getRepository(Team)
-      .createQueryBuilder('t')
-      .limit(limit + 1);
+    const qb = this.db.manager.getRepository(Team).createQueryBuilder('t');
     if (organizationId) qb.andWhere('t.organization_id = :organizationId', { organizationId });
     if (!includeDeleted) qb.andWhere("t.status <> 'deleted'");
-    newestFirst(qb, 't', 'team_id', position);
-    const teams = await qb.getMany();
-    const groups = await this.groupsOf(teams.map((t) => t.teamId));
-    return toPage(
-      teams,
-      limit,
-      (t) => ({ createdAt: t.createdAt.toISOString(), id: t.teamId }),
-      (t) => toTeamResponse(t, groups.get(t.teamId) ?? []),
-    );
+    const teams = await newestFirst(qb, 't', 'team_id', position, limit);
+    const groups = await this.groupsOf(teams.rows.map((t) => t.teamId));
+    return toPage(teams, (t) => toTeamResponse(t, groups.get(t.teamId) ?? []));
   }
 
   async get(teamId: string) {

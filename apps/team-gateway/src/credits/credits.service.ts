@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import { getBalance, listTransactions } from '@app/billing';
-import { TollgateError } from '@app/http';
+import { decodeCursor, toPage, TollgateError } from '@app/http';
 import { CallJournal } from '../metering/call-journal';
 
 /** Self-service credits: the caller's own team only. */
@@ -24,7 +24,8 @@ export class CreditsService {
   async transactions(principal: TeamPrincipal, teamId: string, limit: number, cursor?: string) {
     assertOwnTeam(principal, teamId);
     await this.journal.flush();
-    return listTransactions(this.db, teamId, limit, cursor);
+    const after = decodeCursor(cursor);
+    return toPage(await listTransactions(this.db, teamId, limit, after), (e) => e);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Job } from '@app/db';
+import type { Job, LlmCallRow } from '@app/db';
 
 export function toJobResponse(job: Job) {
   return {
@@ -28,19 +28,22 @@ export interface JobCosts {
   credits_remaining: number;
 }
 
-export interface CallCostRow {
-  call_id: string;
-  model_name: string | null;
-  model_requested: string;
-  prompt_tokens: number;
-  completion_tokens: number;
-  cached_tokens: number;
-  cache_write_tokens: number;
-  reasoning_tokens: number;
-  client_cost_usd: string;
-  latency_ms: number;
-  status: string;
-}
+/** The llm_calls columns a team sees of each call of its job. */
+export const CALL_COST_COLUMNS = [
+  'call_id',
+  'model_name',
+  'model_requested',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_tokens',
+  'cache_write_tokens',
+  'reasoning_tokens',
+  'client_cost_usd',
+  'latency_ms',
+  'status',
+] as const satisfies ReadonlyArray<keyof LlmCallRow>;
+
+export type CallCostRow = Pick<LlmCallRow, (typeof CALL_COST_COLUMNS)[number]>;
 
 /** Teams see the client cost (with markup) only. */
 export function toCallCost(row: CallCostRow) {

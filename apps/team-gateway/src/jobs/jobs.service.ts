@@ -15,7 +15,7 @@ import { CreateJobDto } from './dto/create-job.dto';
 import { ListJobsQueryDto } from './dto/list-jobs.query';
 import { Completion, JOB_CALL_TOTALS, JobCompletionService } from './job-completion.service';
 import { assertOwnTeam, insertJob } from './job-rows';
-import { CallCostRow, JobCosts, toCallCost, toJobResponse } from './job.mapper';
+import { CALL_COST_COLUMNS, CallCostRow, JobCosts, toCallCost, toJobResponse } from './job.mapper';
 
 type JobResponse = ReturnType<typeof toJobResponse>;
 
@@ -107,9 +107,7 @@ export class JobsService {
         >
       >(JOB_CALL_TOTALS, [jobId]),
       this.db.query<CallCostRow[]>(
-        `SELECT call_id, model_name, model_requested, prompt_tokens, completion_tokens,
-                cached_tokens, cache_write_tokens, reasoning_tokens, client_cost_usd, latency_ms,
-                status
+        `SELECT ${CALL_COST_COLUMNS.join(', ')}
            FROM llm_calls WHERE job_id = $1 ORDER BY created_at, attempt`,
         [jobId],
       ),
@@ -150,19 +148,11 @@ export class JobsService {
     const qb = this.db
       .getRepository(Job)
       .createQueryBuilder('j')
-      .where('j.team_id = :teamId', { teamId })
-      .take(limit + 1);
+      .where('j.team_id = :teamId', { teamId });
     if (query.status) qb.andWhere('j.status = :status', { status: query.status });
     if (query.from) qb.andWhere('j.created_at >= :from', { from: query.from });
     if (query.to) qb.andWhere('j.created_at < :to', { to: query.to });
-    newestFirst(qb, 'j', 'job_id', position);
-    const jobs = await qb.getMany();
-    return toPage(
-      jobs,
-      limit,
-      (j) => ({ createdAt: j.createdAt.toISOString(), id: j.jobId }),
-      toJobResponse,
-    );
+    return toPage(await newestFirst(qb, 'j', 'job_id', position, limit), toJobResponse);
   }
 
   /** Jobs, calls, tokens, client cost and credits of the team over [from, to), by SQL aggregation. */

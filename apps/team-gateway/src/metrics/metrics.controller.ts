@@ -2,7 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import type { Response } from 'express';
-import { Public } from '@app/http';
+import { Public } from '@app/auth';
 
 /** Prometheus scrape endpoint; public like /health (expose it on a private network only). */
 @ApiExcludeController()

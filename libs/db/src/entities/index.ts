@@ -20,6 +20,7 @@ export * from './credit-transaction.entity';
 export * from './idempotency-key.entity';
 export * from './job.entity';
 export * from './llm-call.entity';
+export * from './llm-call.columns';
 export * from './model-deployment.entity';
 export * from './model-group.entity';
 export * from './organization.entity';

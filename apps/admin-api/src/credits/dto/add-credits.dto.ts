@@ -1,14 +1,13 @@
-import { IsInt, IsString, Length, Max, Min } from 'class-validator';
+import { IsString, Length } from 'class-validator';
 import { OptionalNotNull } from '@app/http';
+import { CreditCount } from '../../dto-bounds';
 
 export class AddCreditsDto {
   /**
    * Credits to add (a positive integer), written to the ledger as an allocation.
    * @example 500
    */
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000_000)
+  @CreditCount(1)
   credits!: number;
 
   /**

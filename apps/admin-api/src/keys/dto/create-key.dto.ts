@@ -1,13 +1,5 @@
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsInt,
-  IsObject,
-  IsString,
-  Length,
-  Max,
-  Min,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsObject, IsString, Length } from 'class-validator';
+import { CreditCount, RpmLimit, TpmLimit } from '../../dto-bounds';
 import { OptionalNotNull } from '@app/http';
 import { IsDuration } from './duration';
 
@@ -41,9 +33,7 @@ export class CreateKeyDto {
    * @example 500
    */
   @OptionalNotNull()
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000_000)
+  @CreditCount()
   max_budget?: number;
 
   /**
@@ -56,16 +46,12 @@ export class CreateKeyDto {
 
   /** Requests per minute through this key. */
   @OptionalNotNull()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @RpmLimit()
   rpm_limit?: number;
 
   /** Tokens per minute through this key. */
   @OptionalNotNull()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
+  @TpmLimit()
   tpm_limit?: number;
 
   /** Free-form JSON object stored with the key. */

@@ -1,14 +1,5 @@
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Length,
-  Max,
-  Min,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, Length } from 'class-validator';
+import { CreditCount, RpmLimit, TpmLimit } from '../../dto-bounds';
 import { IsDuration } from './duration';
 
 /** Every field optional; `null` clears a limit (no budget, no expiry, no rate limit). */
@@ -35,9 +26,7 @@ export class UpdateKeyDto {
 
   /** Credits per budget window; `null` removes the budget (and budget_duration). */
   @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000_000)
+  @CreditCount()
   max_budget?: number | null;
 
   /** A new window restarts the spend count now; `null` = one budget for the key's lifetime. */
@@ -46,15 +35,11 @@ export class UpdateKeyDto {
   budget_duration?: string | null;
 
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @RpmLimit()
   rpm_limit?: number | null;
 
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
+  @TpmLimit()
   tpm_limit?: number | null;
 
   /** Replaces the key's metadata; `null` empties it. */

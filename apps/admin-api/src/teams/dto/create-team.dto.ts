@@ -1,20 +1,16 @@
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsObject,
-  IsString,
-  Length,
-  Matches,
-  Max,
-  Min,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsObject, IsString, Length, Matches } from 'class-validator';
 import { BUDGET_MODES, BudgetMode } from '@app/db';
 import { OptionalNotNull } from '@app/http';
 import { ID_MESSAGE, ID_PATTERN } from '../../organizations/dto/create-organization.dto';
+import {
+  CreditCount,
+  CreditsPerDollar,
+  MarkupPercentage,
+  RpmLimit,
+  TokensPerCredit,
+  TpmLimit,
+} from '../../dto-bounds';
 
 export class CreateTeamDto {
   /** @example "acme" */
@@ -59,9 +55,7 @@ export class CreateTeamDto {
    * @example 1000
    */
   @OptionalNotNull()
-  @IsInt()
-  @Min(0)
-  @Max(1_000_000_000_000)
+  @CreditCount()
   credits_allocated?: number;
 
   /** @example "consumption_usd" */
@@ -74,9 +68,7 @@ export class CreateTeamDto {
    * @example 10
    */
   @OptionalNotNull()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0.000001)
-  @Max(1_000_000_000)
+  @CreditsPerDollar()
   credits_per_dollar?: number;
 
   /**
@@ -84,9 +76,7 @@ export class CreateTeamDto {
    * @example 10000
    */
   @OptionalNotNull()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
+  @TokensPerCredit()
   tokens_per_credit?: number;
 
   /**
@@ -94,9 +84,7 @@ export class CreateTeamDto {
    * @example 20
    */
   @OptionalNotNull()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(10000)
+  @MarkupPercentage()
   cost_markup_percentage?: number;
 
   /**
@@ -104,9 +92,7 @@ export class CreateTeamDto {
    * @example 600
    */
   @OptionalNotNull()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @RpmLimit()
   rpm_limit?: number;
 
   /**
@@ -114,9 +100,7 @@ export class CreateTeamDto {
    * @example 200000
    */
   @OptionalNotNull()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
+  @TpmLimit()
   tpm_limit?: number;
 
   /** @example {"cost_center": "R&D"} */

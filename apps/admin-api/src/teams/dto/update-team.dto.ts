@@ -1,19 +1,8 @@
-import { ApiHideProperty } from '@nestjs/swagger';
+import { ApiHideProperty, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  Equals,
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsObject,
-  IsOptional,
-  IsString,
-  Length,
-  Max,
-  Min,
-} from 'class-validator';
-import { BUDGET_MODES, BudgetMode } from '@app/db';
-import { OptionalNotNull } from '@app/http';
+import { Equals, IsObject, IsOptional, IsString, Length } from 'class-validator';
+import { RpmLimit, TpmLimit } from '../../dto-bounds';
+import { CreateTeamDto } from './create-team.dto';
 
 const NO_CREDITS = {
   message: (args: { property: string }) =>
@@ -21,60 +10,26 @@ const NO_CREDITS = {
 };
 
 /** Every field optional; `null` clears a rate limit or the alias. Credits are never set here. */
-export class UpdateTeamDto {
+export class UpdateTeamDto extends PickType(CreateTeamDto, [
+  'budget_mode',
+  'credits_per_dollar',
+  'tokens_per_credit',
+  'cost_markup_percentage',
+] as const) {
   /** @example "Research (EU)" */
   @IsOptional()
   @IsString()
   @Length(1, 255)
   team_alias?: string | null;
 
-  /** @example "consumption_tokens" */
-  @OptionalNotNull()
-  @IsIn(BUDGET_MODES)
-  budget_mode?: BudgetMode;
-
-  /**
-   * consumption_usd: credits per dollar of client cost.
-   * @example 10
-   */
-  @OptionalNotNull()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0.000001)
-  @Max(1_000_000_000)
-  credits_per_dollar?: number;
-
-  /**
-   * consumption_tokens: tokens per credit.
-   * @example 5000
-   */
-  @OptionalNotNull()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
-  tokens_per_credit?: number;
-
-  /**
-   * Client cost = provider cost × (1 + markup/100).
-   * @example 15
-   */
-  @OptionalNotNull()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(10000)
-  cost_markup_percentage?: number;
-
   /** @example 1200 */
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @RpmLimit()
   rpm_limit?: number | null;
 
   /** @example 400000 */
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000_000)
+  @TpmLimit()
   tpm_limit?: number | null;
 
   /**

@@ -1,28 +1,10 @@
-import { IsObject, IsOptional, IsString, Length } from 'class-validator';
+import { IntersectionType } from '@nestjs/swagger';
+import { IsObject, IsOptional } from 'class-validator';
 import { LlmCallDto } from '../../calls/dto/llm-call.dto';
+import { CreateJobDto } from './create-job.dto';
 
 /** A one-call job: the job fields plus the call. */
-export class CreateAndCallDto extends LlmCallDto {
-  /** Must be the key's own team when given. */
-  @IsOptional()
-  @IsString()
-  @Length(1, 128)
-  team_id?: string;
-
-  @IsString()
-  @Length(1, 255)
-  job_type!: string;
-
-  @IsOptional()
-  @IsString()
-  @Length(1, 255)
-  user_id?: string;
-
-  /** The job's metadata. */
-  @IsOptional()
-  @IsObject()
-  metadata?: Record<string, unknown>;
-
+export class CreateAndCallDto extends IntersectionType(LlmCallDto, CreateJobDto) {
   /** Synonym of metadata. */
   @IsOptional()
   @IsObject()

@@ -18,6 +18,7 @@ export class CreateJobDto {
   @Length(1, 255)
   user_id?: string;
 
+  /** The job's metadata. */
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;

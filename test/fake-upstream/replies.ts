@@ -7,12 +7,22 @@ export interface Answer {
   content: string;
   toolCall: { id: string; name: string; arguments: string } | null;
   finish: 'stop' | 'length' | 'tool_calls';
+  /** Every input token (cached ones included) and every output token (reasoning included). */
   usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  /** How many of them each dialect reports as cache reads, cache writes and reasoning. */
+  details: UsageDetails;
+}
+
+export interface UsageDetails {
+  cached?: number;
+  cacheWrite?: number;
+  reasoning?: number;
 }
 
 export interface AnswerOptions {
   content?: string;
   usage?: { prompt_tokens?: number; completion_tokens?: number };
+  details?: UsageDetails;
   toolCalls: boolean;
   chunks: number;
 }
@@ -88,6 +98,37 @@ export function answerFor(body: Record<string, unknown>, options: AnswerOptions)
       completion_tokens: completion,
       total_tokens: prompt + completion,
     },
+    details: options.details ?? {},
+  };
+}
+
+/** OpenAI's usage object: details only when the behaviour sets them. */
+export function openAiUsage(a: Answer) {
+  const { cached, cacheWrite, reasoning } = a.details;
+  return {
+    ...a.usage,
+    ...(cached !== undefined || cacheWrite !== undefined
+      ? {
+          prompt_tokens_details: {
+            ...(cached !== undefined ? { cached_tokens: cached } : {}),
+            ...(cacheWrite !== undefined ? { cache_write_tokens: cacheWrite } : {}),
+          },
+        }
+      : {}),
+    ...(reasoning !== undefined
+      ? { completion_tokens_details: { reasoning_tokens: reasoning } }
+      : {}),
+  };
+}
+
+/** Anthropic's usage: input_tokens leaves out the cache reads and writes, counted apart. */
+export function anthropicUsage(a: Answer, outputTokens = a.usage.completion_tokens) {
+  const { cached, cacheWrite } = a.details;
+  return {
+    input_tokens: a.usage.prompt_tokens - (cached ?? 0) - (cacheWrite ?? 0),
+    output_tokens: outputTokens,
+    ...(cacheWrite !== undefined ? { cache_creation_input_tokens: cacheWrite } : {}),
+    ...(cached !== undefined ? { cache_read_input_tokens: cached } : {}),
   };
 }
 
@@ -126,7 +167,7 @@ export function openAiCompletion(a: Answer) {
         finish_reason: a.finish,
       },
     ],
-    usage: a.usage,
+    usage: openAiUsage(a),
   };
 }
 
@@ -153,7 +194,7 @@ export function openAiChunks(a: Answer, pieces: number, withUsage: boolean): unk
     for (const part of split(a.content, pieces)) out.push(chunk({ content: part }));
   }
   out.push(chunk({}, a.finish));
-  if (withUsage) out.push({ ...base, model: a.model, choices: [], usage: a.usage });
+  if (withUsage) out.push({ ...base, model: a.model, choices: [], usage: openAiUsage(a) });
   return out;
 }
 
@@ -192,14 +233,7 @@ export function anthropicMessage(a: Answer, withUsage = true) {
     content,
     stop_reason: anthropicStop[a.finish],
     stop_sequence: null,
-    ...(withUsage
-      ? {
-          usage: {
-            input_tokens: a.usage.prompt_tokens,
-            output_tokens: a.usage.completion_tokens,
-          },
-        }
-      : {}),
+    ...(withUsage ? { usage: anthropicUsage(a) } : {}),
   };
 }
 
@@ -219,7 +253,7 @@ export function anthropicEvents(
           ...anthropicMessage({ ...a, content: '', toolCall: null }, false),
           content: [],
           stop_reason: null,
-          ...usage({ input_tokens: a.usage.prompt_tokens, output_tokens: 1 }),
+          ...usage(anthropicUsage(a, 1)),
         },
       },
     ],

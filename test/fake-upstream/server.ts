@@ -11,15 +11,49 @@ import {
   openAiChunks,
   openAiCompletion,
   openAiError,
+  UsageDetails,
 } from './replies';
+import { azureError, azurePromptFilterChunk, azureRequestProblem, azureRoute } from './azure';
+import {
+  bedrockError,
+  bedrockExceptionFor,
+  bedrockRoute,
+  converseAsChat,
+  converseResponse,
+  converseStreamEvents,
+  eventFrame,
+  exceptionFrame,
+  sigV4Problem,
+} from './bedrock';
+import {
+  geminiAsChat,
+  geminiError,
+  geminiKeyProblem,
+  geminiResponse,
+  geminiRoute,
+  geminiStreamEvents,
+} from './gemini';
 
 /**
- * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions` and Anthropic's
- * `POST /v1/messages` (plain and streamed), with switchable failure modes. Used by the e2e specs
- * and the benchmark; `main.ts` runs it standalone.
+ * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions`, Anthropic's
+ * `POST /v1/messages`, Azure OpenAI's deployment route, Gemini's `generateContent` /
+ * `streamGenerateContent?alt=sse` and Bedrock's Converse / ConverseStream (binary event
+ * stream), plain and streamed, with switchable failure modes. Azure, Gemini and Bedrock check
+ * their credentials as the real services do (Bedrock recomputes the SigV4 signature). Used by
+ * the e2e specs and the benchmark; `main.ts` runs it standalone.
  */
 
-export type Mode = 'ok' | 'status' | 'slow' | 'hang' | 'malformed' | 'drop' | 'stall' | 'no_usage';
+export type Mode =
+  | 'ok'
+  | 'status'
+  | 'slow'
+  | 'hang'
+  | 'malformed'
+  | 'drop'
+  | 'stall'
+  | 'no_usage'
+  /** A stream that sends dropAfterChunks content pieces, then the dialect's in-stream error. */
+  | 'stream_error';
 
 export interface ModelBehavior {
   mode: Mode;
@@ -32,6 +66,8 @@ export interface ModelBehavior {
   content?: string;
   /** Overrides of the computed token counts. */
   usage?: { prompt_tokens?: number; completion_tokens?: number };
+  /** Cached, cache-written and reasoning tokens, each reported in the dialect's own way. */
+  details?: UsageDetails;
   /** Answer with a tool call when the request has tools (default false). */
   toolCalls: boolean;
   /** Delay before the response headers (`slow` defaults it to 200 ms). */
@@ -52,6 +88,8 @@ export interface Behavior extends ModelBehavior {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string's parameters. */
+  query: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON, or the raw text when it is not JSON. */
   body: any;
@@ -86,7 +124,7 @@ const DEFAULTS: Behavior = {
   perModel: {},
 };
 
-type Dialect = 'openai' | 'anthropic';
+type Dialect = 'openai' | 'anthropic' | 'azure' | 'gemini' | 'bedrock';
 
 interface Exchange {
   req: IncomingMessage;
@@ -119,10 +157,12 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
       } catch {
         // recorded as text
       }
-      const path = (req.url ?? '/').split('?')[0];
+      const [path, search = ''] = (req.url ?? '/').split('?');
+      const query = new URLSearchParams(search);
       const record: RecordedRequest = {
         method: req.method ?? '',
         path,
+        query: Object.fromEntries(query),
         headers: req.headers,
         body,
         at: Date.now(),
@@ -146,28 +186,34 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
         res.socket?.destroy();
       };
 
-      const dialect = route(req.method, path);
-      if (!dialect) {
+      const routed = route(req.method, path);
+      if (!routed) {
         if (req.method === 'GET' && path === '/v1/models') {
           return json(res, 200, { object: 'list', data: [] });
         }
         return json(res, 404, openAiError(404, `No route for ${req.method} ${path}`));
       }
-      if (typeof body !== 'object' || body === null) {
-        return json(res, 400, errorBody(dialect, 400, 'Request body must be JSON'));
-      }
-      const model = typeof body.model === 'string' ? body.model : '';
-      const effective = { ...behavior, ...(behavior.perModel[model] ?? {}) };
-      const exchange = {
-        req,
-        res,
-        dialect,
-        body,
-        behavior: effective,
-        signal: gone.signal,
-        record,
+      const { dialect } = routed;
+      const start = async () => {
+        const refused = await credentialProblem(dialect, req, query, path, text);
+        if (refused) return json(res, refused.status, refused.body, refused.headers);
+        if (typeof body !== 'object' || body === null) {
+          return json(res, 400, errorBody(dialect, 400, 'Request body must be JSON'));
+        }
+        const model = routed.model ?? (typeof body.model === 'string' ? body.model : '');
+        const effective = { ...behavior, ...(behavior.perModel[model] ?? {}) };
+        const exchange = {
+          req,
+          res,
+          dialect,
+          body: asChat(dialect, body, model, routed.stream),
+          behavior: effective,
+          signal: gone.signal,
+          record,
+        };
+        await respond(exchange, drop);
       };
-      respond(exchange, drop).catch(() => res.socket?.destroy());
+      start().catch(() => res.socket?.destroy());
     });
   });
   server.on('connection', (socket) => {
@@ -205,11 +251,76 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
   };
 }
 
-function route(method: string | undefined, path: string): Dialect | null {
+interface Route {
+  dialect: Dialect;
+  /** The model named by the path (Azure deployment, Gemini model, Bedrock model id). */
+  model?: string;
+  /** Whether the path asks for a stream (Gemini, Bedrock). */
+  stream?: boolean;
+}
+
+function route(method: string | undefined, path: string): Route | null {
   if (method !== 'POST') return null;
-  if (path === '/v1/chat/completions' || path === '/chat/completions') return 'openai';
-  if (path === '/v1/messages') return 'anthropic';
+  if (path === '/v1/chat/completions' || path === '/chat/completions') return { dialect: 'openai' };
+  if (path === '/v1/messages') return { dialect: 'anthropic' };
+  const deployment = azureRoute(path);
+  if (deployment !== null) return { dialect: 'azure', model: deployment };
+  const gemini = geminiRoute(path);
+  if (gemini) return { dialect: 'gemini', ...gemini };
+  const bedrock = bedrockRoute(path);
+  if (bedrock) return { dialect: 'bedrock', ...bedrock };
   return null;
+}
+
+interface Refusal {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** What the real service answers a request with a wrong key, version or signature. */
+async function credentialProblem(
+  dialect: Dialect,
+  req: IncomingMessage,
+  query: URLSearchParams,
+  path: string,
+  text: string,
+): Promise<Refusal | null> {
+  switch (dialect) {
+    case 'azure':
+      return azureRequestProblem(req, query);
+    case 'gemini': {
+      const problem = geminiKeyProblem(req);
+      return problem ? { status: 400, body: problem } : null;
+    }
+    case 'bedrock': {
+      const rawPath = (req.url ?? '/').split('?')[0];
+      return sigV4Problem(req, rawPath || path, text);
+    }
+    case 'openai':
+    case 'anthropic':
+      return null;
+  }
+}
+
+/** Every dialect's request as the chat shape the answer is built from (model, stream included). */
+function asChat(
+  dialect: Dialect,
+  body: Record<string, any>,
+  model: string,
+  stream: boolean | undefined,
+): Record<string, any> {
+  switch (dialect) {
+    case 'gemini':
+      return { ...geminiAsChat(body, model), stream };
+    case 'bedrock':
+      return { ...converseAsChat(body, model), stream };
+    case 'azure':
+      return { ...body, model };
+    case 'openai':
+    case 'anthropic':
+      return body;
+  }
 }
 
 function json(
@@ -227,15 +338,39 @@ function json(
   res.end(text);
 }
 
-const errorBody = (dialect: Dialect, status: number, message: string) =>
-  dialect === 'openai' ? openAiError(status, message) : anthropicError(status, message);
+function errorBody(dialect: Dialect, status: number, message: string, retryAfter?: number) {
+  switch (dialect) {
+    case 'openai':
+      return openAiError(status, message);
+    case 'anthropic':
+      return anthropicError(status, message);
+    case 'azure':
+      return azureError(status, message);
+    case 'gemini':
+      return geminiError(status, message, retryAfter);
+    case 'bedrock':
+      return { message };
+  }
+}
+
+/** The headers of an error answer: Retry-After on a 429 (Google uses RetryInfo instead). */
+function errorHeaders(dialect: Dialect, status: number, retryAfter: number) {
+  const headers: Record<string, string> = {};
+  if (status === 429 && dialect !== 'gemini') headers['retry-after'] = String(retryAfter);
+  if (dialect === 'bedrock') Object.assign(headers, bedrockError(status, '').headers);
+  return headers;
+}
 
 /** Resolves after ms, or rejects when the exchange is over (client gone / server closing). */
 const wait = (ms: number, signal: AbortSignal) =>
   ms > 0 ? sleep(ms, undefined, { signal }) : Promise.resolve();
 
 /** Writes and waits until the bytes reach the socket (so a following drop cannot discard them). */
-function flushed(res: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
+function flushed(
+  res: ServerResponse,
+  text: string | Uint8Array,
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       signal.removeEventListener('abort', done);
@@ -256,13 +391,17 @@ async function respond(
   const chunkDelay = b.chunkDelayMs ?? (slow ? 100 : 0);
 
   if (b.mode === 'status') {
-    const headers: Record<string, string> =
-      b.status === 429 ? { 'retry-after': String(b.retryAfter) } : {};
-    return json(res, b.status, errorBody(dialect, b.status, b.errorMessage), headers);
+    return json(
+      res,
+      b.status,
+      errorBody(dialect, b.status, b.errorMessage, b.retryAfter),
+      errorHeaders(dialect, b.status, b.retryAfter),
+    );
   }
   const answer = answerFor(body, {
     content: b.content,
     usage: b.usage,
+    details: b.details,
     toolCalls: b.toolCalls,
     chunks: b.chunks,
   });
@@ -283,13 +422,16 @@ async function respond(
     }
     const withUsage = b.mode !== 'no_usage';
     if (dialect === 'anthropic') return json(res, 200, anthropicMessage(answer, withUsage));
+    if (dialect === 'gemini') return json(res, 200, geminiResponse(answer, withUsage));
+    if (dialect === 'bedrock') return json(res, 200, converseResponse(answer, withUsage));
     const completion: Record<string, unknown> = openAiCompletion(answer);
     if (!withUsage) delete completion.usage;
     return json(res, 200, completion);
   }
 
   res.writeHead(200, {
-    'content-type': 'text/event-stream',
+    'content-type':
+      dialect === 'bedrock' ? 'application/vnd.amazon.eventstream' : 'text/event-stream',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
   });
@@ -301,13 +443,36 @@ async function respond(
     if (i > 0) await wait(chunkDelay, signal);
     if (b.mode === 'drop' && contentSent >= b.dropAfterChunks) return drop();
     if (b.mode === 'stall' && contentSent >= b.dropAfterChunks) return; // silent until closed
-    const line = `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+    if (b.mode === 'stream_error' && contentSent >= b.dropAfterChunks) {
+      await flushed(res, streamError(dialect, b), signal);
+      return res.end();
+    }
     record.chunkTimes.push(Date.now());
-    await flushed(res, line, signal);
+    await flushed(res, encodeEvent(dialect, event, data), signal);
     if (isContent(data)) contentSent += 1;
   }
-  if (dialect === 'openai') res.write('data: [DONE]\n\n');
+  if (dialect === 'openai' || dialect === 'azure') res.write('data: [DONE]\n\n');
   res.end();
+}
+
+function encodeEvent(dialect: Dialect, event: string | null, data: unknown): string | Uint8Array {
+  if (dialect === 'bedrock') return eventFrame(event ?? '', data);
+  return `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+}
+
+/** The dialect's error in the middle of a stream, for the behaviour's status. */
+function streamError(dialect: Dialect, b: ModelBehavior): string | Uint8Array {
+  if (dialect === 'bedrock') {
+    const type = bedrockExceptionFor(b.status);
+    return exceptionFrame(
+      type.replace(/^./, (c) => c.toLowerCase()),
+      b.errorMessage,
+    );
+  }
+  if (dialect === 'anthropic') {
+    return `event: error\ndata: ${JSON.stringify(anthropicError(b.status, b.errorMessage))}\n\n`;
+  }
+  return `data: ${JSON.stringify(errorBody(dialect, b.status, b.errorMessage))}\n\n`;
 }
 
 function streamEvents(
@@ -318,17 +483,27 @@ function streamEvents(
 ): Array<[string | null, unknown]> {
   const withUsage = b.mode !== 'no_usage';
   if (dialect === 'anthropic') return anthropicEvents(answer, b.chunks, withUsage);
+  if (dialect === 'gemini') {
+    return geminiStreamEvents(answer, b.chunks, withUsage).map((d) => [null, d]);
+  }
+  if (dialect === 'bedrock') return converseStreamEvents(answer, b.chunks, withUsage);
   const asked = body.stream_options?.include_usage === true;
-  return openAiChunks(answer, b.chunks, withUsage && asked).map((d) => [null, d]);
+  const chunks = openAiChunks(answer, b.chunks, withUsage && asked);
+  if (dialect === 'azure') chunks.unshift(azurePromptFilterChunk);
+  return chunks.map((d) => [null, d]);
 }
 
 /** A chunk that carries generated text or tool arguments (what `drop` counts). */
 function isContent(data: any): boolean {
   const delta = data?.choices?.[0]?.delta ?? data?.delta;
+  const part = data?.candidates?.[0]?.content?.parts?.[0];
   return Boolean(
     delta?.content ||
     delta?.text ||
     delta?.partial_json ||
-    delta?.tool_calls?.[0]?.function?.arguments,
+    delta?.toolUse?.input ||
+    delta?.tool_calls?.[0]?.function?.arguments ||
+    part?.text ||
+    part?.functionCall,
   );
 }

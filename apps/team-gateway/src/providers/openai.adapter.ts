@@ -12,6 +12,7 @@ import type {
 } from './provider.types';
 import { UpstreamError } from './provider.types';
 import { approxTokens, promptText } from './tokens';
+import { tokenCount, withDetails } from './usage';
 import { errorExcerpt, scrub } from './upstream-errors';
 import { UpstreamCall, UpstreamHttp } from './upstream-http';
 
@@ -118,11 +119,16 @@ export function readUsage(value: unknown): Usage | undefined {
   if (!isObject(value)) return undefined;
   const { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total } = value;
   if (typeof prompt !== 'number' || typeof completion !== 'number') return undefined;
-  return {
+  const usage: Usage = {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: typeof total === 'number' ? total : prompt + completion,
   };
+  return withDetails(usage, {
+    cached: tokenCount(value.prompt_tokens_details, 'cached_tokens'),
+    cacheWrite: tokenCount(value.prompt_tokens_details, 'cache_write_tokens'),
+    reasoning: tokenCount(value.completion_tokens_details, 'reasoning_tokens'),
+  });
 }
 
 function readToolCalls(value: unknown): ToolCall[] | undefined {
@@ -202,7 +208,8 @@ export function toStreamChunk(data: unknown, secret: string | null): StreamChunk
     const type = isObject(data.error)
       ? `${String(data.error.type)} ${String(data.error.code)}`
       : '';
-    const kind = /rate/i.test(type) ? 'rate_limited' : 'server_error';
+    // OpenAI names it (rate_limit_exceeded), Azure gives the status as its code ("429")
+    const kind = /rate|\b429\b/i.test(type) ? 'rate_limited' : 'server_error';
     throw new UpstreamError(kind, `Upstream stream failed: ${excerpt}`);
   }
   const usage = readUsage(data.usage);

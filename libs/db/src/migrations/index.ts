@@ -1,10 +1,12 @@
 import { Initial1795363983038 } from './1795363983038-Initial';
 import { CreditLeases1796000000000 } from './1796000000000-CreditLeases';
 import { AnalyticsIndexes1796290045574 } from './1796290045574-AnalyticsIndexes';
+import { ProviderCredentialSettings1796400000000 } from './1796400000000-ProviderCredentialSettings';
 
 /** Every migration, in order; listed explicitly so the webpack bundles carry them. */
 export const MIGRATIONS = [
   Initial1795363983038,
   CreditLeases1796000000000,
   AnalyticsIndexes1796290045574,
+  ProviderCredentialSettings1796400000000,
 ];

@@ -98,15 +98,37 @@ function usageMetadata(a: Answer, completionSoFar = a.usage.completion_tokens) {
   };
 }
 
+/** The signature the fake puts on its function calls (a thinking model's thoughtSignature). */
+export const signatureFor = (a: Answer) =>
+  Buffer.from(`sig:${a.toolCall?.id ?? ''}`).toString('base64');
+
 function parts(a: Answer, text: string) {
   const out: unknown[] = [];
   if (text) out.push({ text });
   if (a.toolCall) {
     out.push({
       functionCall: { name: a.toolCall.name, args: JSON.parse(a.toolCall.arguments) as unknown },
+      thoughtSignature: signatureFor(a),
     });
   }
   return out;
+}
+
+/**
+ * Gemini 3 refuses a conversation whose model turns carry a function call without its
+ * thoughtSignature (400); the fake does the same for models named gemini-3….
+ */
+export function geminiSignatureProblem(body: unknown, model: string) {
+  if (!model.startsWith('gemini-3')) return null;
+  const contents = (body as { contents?: unknown })?.contents;
+  const unsigned = (Array.isArray(contents) ? contents : []).some(
+    (c: any) =>
+      c?.role === 'model' &&
+      (c.parts ?? []).some((p: any) => p?.functionCall && typeof p.thoughtSignature !== 'string'),
+  );
+  return unsigned
+    ? geminiError(400, 'Function call is missing a thought_signature in functionCall parts.')
+    : null;
 }
 
 export function geminiResponse(a: Answer, withUsage: boolean) {

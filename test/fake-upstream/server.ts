@@ -31,6 +31,7 @@ import {
   geminiKeyProblem,
   geminiResponse,
   geminiRoute,
+  geminiSignatureProblem,
   geminiStreamEvents,
 } from './gemini';
 
@@ -201,6 +202,8 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
           return json(res, 400, errorBody(dialect, 400, 'Request body must be JSON'));
         }
         const model = routed.model ?? (typeof body.model === 'string' ? body.model : '');
+        const unsigned = dialect === 'gemini' ? geminiSignatureProblem(body, model) : null;
+        if (unsigned) return json(res, 400, unsigned);
         const effective = { ...behavior, ...(behavior.perModel[model] ?? {}) };
         const exchange = {
           req,

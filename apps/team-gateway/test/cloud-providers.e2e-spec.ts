@@ -390,6 +390,47 @@ describe('cloud provider adapters against the fake upstream', () => {
       ]);
     });
 
+    it('hands a thinking model its thoughtSignature back with the function call (Gemini 3 requires it)', async () => {
+      fake.setBehavior({ toolCalls: true });
+      const adapter = new GeminiAdapter(http);
+      const target = { ...gemini(), providerModel: 'gemini-3-pro-preview' };
+      const first = await adapter.complete(target, withTools, signal());
+      const [call] = first.tool_calls!;
+      const streamed = await collect(adapter.stream(target, withTools, signal()));
+      const signature = call.id.split('__thought__')[1];
+      expect(signature).toEqual(expect.any(String));
+      const streamedId = streamed.flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])[0].id;
+      expect(streamedId?.endsWith(`__thought__${signature}`)).toBe(true);
+      fake.setBehavior({ toolCalls: false });
+      const followUp: ChatRequest = {
+        ...withTools,
+        tool_choice: 'auto',
+        messages: [
+          ...hello.messages,
+          { role: 'assistant', content: null, tool_calls: [call] },
+          { role: 'tool', tool_call_id: call.id, content: 'Hello!' },
+        ],
+      };
+      const second = await adapter.complete(target, followUp, signal());
+      expect(second.finish_reason).toBe('stop');
+      const modelTurn = fake.requests.at(-1)!.body.contents[1];
+      expect(modelTurn.parts[0].thoughtSignature).toEqual(expect.any(String));
+      // without the signature the fake refuses, as Gemini 3 does
+      const unsigned = {
+        ...followUp,
+        messages: followUp.messages.map((m) =>
+          m.role === 'assistant'
+            ? { ...m, tool_calls: [{ ...call, id: 'call_plain' }] }
+            : m.role === 'tool'
+              ? { ...m, tool_call_id: 'call_plain' }
+              : m,
+        ),
+      };
+      expect((await failureOf(adapter.complete(target, unsigned, signal()))).kind).toBe(
+        'bad_request',
+      );
+    });
+
     it("reads a 429's RetryInfo delay when there is no Retry-After", async () => {
       fake.setBehavior({ mode: 'status', status: 429, retryAfter: 13 });
       const err = await failureOf(new GeminiAdapter(http).complete(gemini(), hello, signal()));

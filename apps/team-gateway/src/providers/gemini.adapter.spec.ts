@@ -105,6 +105,43 @@ describe('toGeminiRequest', () => {
   });
 });
 
+describe('thought signatures', () => {
+  it('carries a function call signature in the tool call id and sends it back with the call', () => {
+    const answer = fromGeminiResponse(
+      {
+        candidates: [
+          {
+            content: {
+              parts: [{ functionCall: { name: 'f', args: {} }, thoughtSignature: 'c2lnbmF0dXJl' }],
+            },
+            finishReason: 'STOP',
+          },
+        ],
+      },
+      request,
+      'g',
+    );
+    const call = answer.tool_calls![0];
+    expect(call.id).toMatch(/__thought__c2lnbmF0dXJl$/);
+    const next = toGeminiRequest({
+      model: 'x',
+      messages: [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: call.id, content: 'done' },
+      ],
+    });
+    expect(next.contents).toEqual([
+      { role: 'user', parts: [{ text: 'Hi' }] },
+      {
+        role: 'model',
+        parts: [{ functionCall: { name: 'f', args: {} }, thoughtSignature: 'c2lnbmF0dXJl' }],
+      },
+      { role: 'user', parts: [{ functionResponse: { name: 'f', response: { content: 'done' } } }] },
+    ]);
+  });
+});
+
 describe('fromGeminiResponse', () => {
   it('maps text, function calls, finish reason and usage (thoughts are output, cache is input)', () => {
     const result = fromGeminiResponse(

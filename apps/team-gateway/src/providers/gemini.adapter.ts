@@ -172,7 +172,11 @@ export function toGeminiContents(messages: ChatMessage[]): {
         parts = contentParts(message.content);
         for (const call of message.tool_calls ?? []) {
           callNames.set(call.id, call.function.name);
-          parts.push({ functionCall: { name: call.function.name, args: parseArguments(call) } });
+          const signature = signatureOf(call.id);
+          parts.push({
+            functionCall: { name: call.function.name, args: parseArguments(call) },
+            ...(signature ? { thoughtSignature: signature } : {}),
+          });
         }
         break;
       case 'tool': {
@@ -305,7 +309,23 @@ export function fromGeminiUsage(metadata: unknown): Usage | undefined {
 
 interface CandidateParts {
   text: string;
-  calls: Array<{ id?: string; name: string; args: unknown }>;
+  calls: Array<{ id?: string; name: string; args: unknown; signature?: string }>;
+}
+
+/**
+ * Gemini's thinking models sign their function calls (`thoughtSignature`) and want the
+ * signature back with the call in the next turn. OpenAI's shape has no place for it but the
+ * tool call id, which clients echo verbatim: the id carries it after this separator.
+ */
+export const SIGNATURE_SEPARATOR = '__thought__';
+
+export function toolCallId(base: string, signature: string | undefined): string {
+  return signature ? `${base}${SIGNATURE_SEPARATOR}${signature}` : base;
+}
+
+function signatureOf(id: string): string | undefined {
+  const at = id.indexOf(SIGNATURE_SEPARATOR);
+  return at >= 0 ? id.slice(at + SIGNATURE_SEPARATOR.length) || undefined : undefined;
 }
 
 function readParts(candidate: Json): CandidateParts {
@@ -322,6 +342,7 @@ function readParts(candidate: Json): CandidateParts {
         ...(typeof call.id === 'string' ? { id: call.id } : {}),
         name: call.name,
         args: call.args ?? {},
+        ...(typeof part.thoughtSignature === 'string' ? { signature: part.thoughtSignature } : {}),
       });
     }
   }
@@ -349,7 +370,10 @@ export function fromGeminiResponse(json: unknown, request: ChatRequest, model: s
   if (!candidate && feedback.blockReason === undefined) throw malformed('no candidates');
   const { text, calls } = candidate ? readParts(candidate) : { text: '', calls: [] };
   const toolCalls: ToolCall[] = calls.map((call, i) => ({
-    id: call.id ?? `call_${randomUUID().replace(/-/g, '').slice(0, 24)}_${i}`,
+    id: toolCallId(
+      call.id ?? `call_${randomUUID().replace(/-/g, '').slice(0, 24)}_${i}`,
+      call.signature,
+    ),
     type: 'function',
     function: { name: call.name, arguments: JSON.stringify(call.args) },
   }));
@@ -492,7 +516,7 @@ export class GeminiStreamTranslator {
           tool_calls: [
             {
               index,
-              id: call.id ?? `call_${this.id.slice(-12)}_${index}`,
+              id: toolCallId(call.id ?? `call_${this.id.slice(-12)}_${index}`, call.signature),
               type: 'function',
               function: { name: call.name, arguments: JSON.stringify(call.args) },
             },

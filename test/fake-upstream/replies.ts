@@ -7,27 +7,22 @@ export interface Answer {
   content: string;
   toolCall: { id: string; name: string; arguments: string } | null;
   finish: 'stop' | 'length' | 'tool_calls';
-  usage: {
-    prompt_tokens: number;
-    completion_tokens: number;
-    total_tokens: number;
-    prompt_tokens_details?: { cached_tokens?: number; cache_write_tokens?: number };
-    completion_tokens_details?: { reasoning_tokens?: number };
-  };
+  /** Every input token (cached ones included) and every output token (reasoning included). */
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  /** How many of them each dialect reports as cache reads, cache writes and reasoning. */
+  details: UsageDetails;
 }
 
-/** Token counts a test forces; the cache and reasoning ones are reported as OpenAI's details. */
-export interface UsageOverride {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-  cached_tokens?: number;
-  cache_write_tokens?: number;
-  reasoning_tokens?: number;
+export interface UsageDetails {
+  cached?: number;
+  cacheWrite?: number;
+  reasoning?: number;
 }
 
 export interface AnswerOptions {
   content?: string;
-  usage?: UsageOverride;
+  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  details?: UsageDetails;
   toolCalls: boolean;
   chunks: number;
 }
@@ -99,17 +94,49 @@ export function answerFor(body: Record<string, unknown>, options: AnswerOptions)
   const completion =
     options.usage?.completion_tokens ??
     countTokens(toolCall ? toolCall.name + toolCall.arguments : content);
-  const usage: Answer['usage'] = {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
+  return {
+    id: hash(`${model}\n${promptText}`),
+    model,
+    content,
+    toolCall,
+    finish,
+    usage: {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+    },
+    details: options.details ?? {},
   };
-  const { cached_tokens, cache_write_tokens, reasoning_tokens } = options.usage ?? {};
-  if (cached_tokens !== undefined || cache_write_tokens !== undefined) {
-    usage.prompt_tokens_details = { cached_tokens, cache_write_tokens };
-  }
-  if (reasoning_tokens !== undefined) usage.completion_tokens_details = { reasoning_tokens };
-  return { id: hash(`${model}\n${promptText}`), model, content, toolCall, finish, usage };
+}
+
+/** OpenAI's usage object: details only when the behaviour sets them. */
+export function openAiUsage(a: Answer) {
+  const { cached, cacheWrite, reasoning } = a.details;
+  return {
+    ...a.usage,
+    ...(cached !== undefined || cacheWrite !== undefined
+      ? {
+          prompt_tokens_details: {
+            ...(cached !== undefined ? { cached_tokens: cached } : {}),
+            ...(cacheWrite !== undefined ? { cache_write_tokens: cacheWrite } : {}),
+          },
+        }
+      : {}),
+    ...(reasoning !== undefined
+      ? { completion_tokens_details: { reasoning_tokens: reasoning } }
+      : {}),
+  };
+}
+
+/** Anthropic's usage: input_tokens leaves out the cache reads and writes, counted apart. */
+export function anthropicUsage(a: Answer, outputTokens = a.usage.completion_tokens) {
+  const { cached, cacheWrite } = a.details;
+  return {
+    input_tokens: a.usage.prompt_tokens - (cached ?? 0) - (cacheWrite ?? 0),
+    output_tokens: outputTokens,
+    ...(cacheWrite !== undefined ? { cache_creation_input_tokens: cacheWrite } : {}),
+    ...(cached !== undefined ? { cache_read_input_tokens: cached } : {}),
+  };
 }
 
 /** Splits text into exactly n pieces (some may be empty when the text is short). */
@@ -147,7 +174,7 @@ export function openAiCompletion(a: Answer) {
         finish_reason: a.finish,
       },
     ],
-    usage: a.usage,
+    usage: openAiUsage(a),
   };
 }
 
@@ -174,7 +201,7 @@ export function openAiChunks(a: Answer, pieces: number, withUsage: boolean): unk
     for (const part of split(a.content, pieces)) out.push(chunk({ content: part }));
   }
   out.push(chunk({}, a.finish));
-  if (withUsage) out.push({ ...base, model: a.model, choices: [], usage: a.usage });
+  if (withUsage) out.push({ ...base, model: a.model, choices: [], usage: openAiUsage(a) });
   return out;
 }
 
@@ -186,7 +213,7 @@ export function openAiTextCompletion(a: Answer) {
     created: 1_700_000_000,
     model: a.model,
     choices: [{ text: a.content, index: 0, logprobs: null, finish_reason: a.finish }],
-    usage: a.usage,
+    usage: openAiUsage(a),
   };
 }
 
@@ -200,7 +227,7 @@ export function openAiTextChunks(a: Answer, pieces: number, withUsage: boolean):
   });
   const out: unknown[] = split(a.content, pieces).map((part) => chunk(part));
   out.push(chunk('', a.finish));
-  if (withUsage) out.push({ ...base, model: a.model, choices: [], usage: a.usage });
+  if (withUsage) out.push({ ...base, model: a.model, choices: [], usage: openAiUsage(a) });
   return out;
 }
 
@@ -223,7 +250,10 @@ export function fakeEmbedding(model: string, input: unknown, dimensions: number)
  * OpenAI's embeddings answer: one vector per input (8 dimensions unless `dimensions`), base64
  * float32 when asked; usage counts text at ~4 characters a token and token arrays by length.
  */
-export function openAiEmbeddings(body: Record<string, any>, usage?: UsageOverride) {
+export function openAiEmbeddings(
+  body: Record<string, any>,
+  usage?: { prompt_tokens?: number; completion_tokens?: number },
+) {
   const model = typeof body.model === 'string' ? body.model : 'unknown';
   const input: unknown = body.input;
   const items: unknown[] =
@@ -287,14 +317,7 @@ export function anthropicMessage(a: Answer, withUsage = true) {
     content,
     stop_reason: anthropicStop[a.finish],
     stop_sequence: null,
-    ...(withUsage
-      ? {
-          usage: {
-            input_tokens: a.usage.prompt_tokens,
-            output_tokens: a.usage.completion_tokens,
-          },
-        }
-      : {}),
+    ...(withUsage ? { usage: anthropicUsage(a) } : {}),
   };
 }
 
@@ -314,7 +337,7 @@ export function anthropicEvents(
           ...anthropicMessage({ ...a, content: '', toolCall: null }, false),
           content: [],
           stop_reason: null,
-          ...usage({ input_tokens: a.usage.prompt_tokens, output_tokens: 1 }),
+          ...usage(anthropicUsage(a, 1)),
         },
       },
     ],

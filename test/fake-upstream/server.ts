@@ -14,17 +14,51 @@ import {
   openAiError,
   openAiTextChunks,
   openAiTextCompletion,
-  UsageOverride,
+  UsageDetails,
 } from './replies';
+import { azureError, azurePromptFilterChunk, azureRequestProblem, azureRoute } from './azure';
+import {
+  bedrockError,
+  bedrockExceptionFor,
+  bedrockRoute,
+  converseAsChat,
+  converseResponse,
+  converseStreamEvents,
+  eventFrame,
+  exceptionFrame,
+  sigV4Problem,
+} from './bedrock';
+import {
+  geminiAsChat,
+  geminiError,
+  geminiKeyProblem,
+  geminiResponse,
+  geminiRoute,
+  geminiSignatureProblem,
+  geminiStreamEvents,
+} from './gemini';
 
 /**
- * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions`, legacy
- * `/v1/completions` and `/v1/embeddings`, and Anthropic's `POST /v1/messages` (plain and
- * streamed), with switchable failure modes. Used by the e2e specs
- * and the benchmark; `main.ts` runs it standalone.
+ * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions` (and legacy
+ * `/v1/completions` and `/v1/embeddings`), Anthropic's
+ * `POST /v1/messages`, Azure OpenAI's deployment route, Gemini's `generateContent` /
+ * `streamGenerateContent?alt=sse` and Bedrock's Converse / ConverseStream (binary event
+ * stream), plain and streamed, with switchable failure modes. Azure, Gemini and Bedrock check
+ * their credentials as the real services do (Bedrock recomputes the SigV4 signature). Used by
+ * the e2e specs and the benchmark; `main.ts` runs it standalone.
  */
 
-export type Mode = 'ok' | 'status' | 'slow' | 'hang' | 'malformed' | 'drop' | 'stall' | 'no_usage';
+export type Mode =
+  | 'ok'
+  | 'status'
+  | 'slow'
+  | 'hang'
+  | 'malformed'
+  | 'drop'
+  | 'stall'
+  | 'no_usage'
+  /** A stream that sends dropAfterChunks content pieces, then the dialect's in-stream error. */
+  | 'stream_error';
 
 export interface ModelBehavior {
   mode: Mode;
@@ -35,8 +69,10 @@ export interface ModelBehavior {
   errorMessage: string;
   /** Fixed answer text; default: derived from the prompt. */
   content?: string;
-  /** Overrides of the computed token counts (cache and reasoning ones go in OpenAI's details). */
-  usage?: UsageOverride;
+  /** Overrides of the computed token counts. */
+  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  /** Cached, cache-written and reasoning tokens, each reported in the dialect's own way. */
+  details?: UsageDetails;
   /** Answer with a tool call when the request has tools (default false). */
   toolCalls: boolean;
   /** Delay before the response headers (`slow` defaults it to 200 ms). */
@@ -57,6 +93,8 @@ export interface Behavior extends ModelBehavior {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string's parameters. */
+  query: Record<string, string>;
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON, or the raw text when it is not JSON. */
   body: any;
@@ -92,7 +130,7 @@ const DEFAULTS: Behavior = {
 };
 
 /** `text`: OpenAI's legacy completions; `embeddings`: OpenAI's embeddings. */
-type Dialect = 'openai' | 'anthropic' | 'text' | 'embeddings';
+type Dialect = 'openai' | 'anthropic' | 'text' | 'embeddings' | 'azure' | 'gemini' | 'bedrock';
 
 interface Exchange {
   req: IncomingMessage;
@@ -125,10 +163,12 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
       } catch {
         // recorded as text
       }
-      const path = (req.url ?? '/').split('?')[0];
+      const [path, search = ''] = (req.url ?? '/').split('?');
+      const query = new URLSearchParams(search);
       const record: RecordedRequest = {
         method: req.method ?? '',
         path,
+        query: Object.fromEntries(query),
         headers: req.headers,
         body,
         at: Date.now(),
@@ -152,28 +192,36 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
         res.socket?.destroy();
       };
 
-      const dialect = route(req.method, path);
-      if (!dialect) {
+      const routed = route(req.method, path);
+      if (!routed) {
         if (req.method === 'GET' && path === '/v1/models') {
           return json(res, 200, { object: 'list', data: [] });
         }
         return json(res, 404, openAiError(404, `No route for ${req.method} ${path}`));
       }
-      if (typeof body !== 'object' || body === null) {
-        return json(res, 400, errorBody(dialect, 400, 'Request body must be JSON'));
-      }
-      const model = typeof body.model === 'string' ? body.model : '';
-      const effective = { ...behavior, ...(behavior.perModel[model] ?? {}) };
-      const exchange = {
-        req,
-        res,
-        dialect,
-        body,
-        behavior: effective,
-        signal: gone.signal,
-        record,
+      const { dialect } = routed;
+      const start = async () => {
+        const refused = await credentialProblem(dialect, req, query, path, text);
+        if (refused) return json(res, refused.status, refused.body, refused.headers);
+        if (typeof body !== 'object' || body === null) {
+          return json(res, 400, errorBody(dialect, 400, 'Request body must be JSON'));
+        }
+        const model = routed.model ?? (typeof body.model === 'string' ? body.model : '');
+        const unsigned = dialect === 'gemini' ? geminiSignatureProblem(body, model) : null;
+        if (unsigned) return json(res, 400, unsigned);
+        const effective = { ...behavior, ...(behavior.perModel[model] ?? {}) };
+        const exchange = {
+          req,
+          res,
+          dialect,
+          body: asChat(dialect, body, model, routed.stream),
+          behavior: effective,
+          signal: gone.signal,
+          record,
+        };
+        await respond(exchange, drop);
       };
-      respond(exchange, drop).catch(() => res.socket?.destroy());
+      start().catch(() => res.socket?.destroy());
     });
   });
   server.on('connection', (socket) => {
@@ -211,13 +259,82 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
   };
 }
 
-function route(method: string | undefined, path: string): Dialect | null {
+interface Route {
+  dialect: Dialect;
+  /** The model named by the path (Azure deployment, Gemini model, Bedrock model id). */
+  model?: string;
+  /** Whether the path asks for a stream (Gemini, Bedrock). */
+  stream?: boolean;
+}
+
+function route(method: string | undefined, path: string): Route | null {
   if (method !== 'POST') return null;
-  if (path === '/v1/chat/completions' || path === '/chat/completions') return 'openai';
-  if (path === '/v1/messages') return 'anthropic';
-  if (path === '/v1/completions') return 'text';
-  if (path === '/v1/embeddings') return 'embeddings';
+  if (path === '/v1/chat/completions' || path === '/chat/completions') return { dialect: 'openai' };
+  if (path === '/v1/messages') return { dialect: 'anthropic' };
+  if (path === '/v1/completions') return { dialect: 'text' };
+  if (path === '/v1/embeddings') return { dialect: 'embeddings' };
+  const deployment = azureRoute(path);
+  if (deployment !== null) return { dialect: 'azure', model: deployment };
+  const gemini = geminiRoute(path);
+  if (gemini) return { dialect: 'gemini', ...gemini };
+  const bedrock = bedrockRoute(path);
+  if (bedrock) return { dialect: 'bedrock', ...bedrock };
   return null;
+}
+
+interface Refusal {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+/** What the real service answers a request with a wrong key, version or signature. */
+async function credentialProblem(
+  dialect: Dialect,
+  req: IncomingMessage,
+  query: URLSearchParams,
+  path: string,
+  text: string,
+): Promise<Refusal | null> {
+  switch (dialect) {
+    case 'azure':
+      return azureRequestProblem(req, query);
+    case 'gemini': {
+      const problem = geminiKeyProblem(req);
+      return problem ? { status: 400, body: problem } : null;
+    }
+    case 'bedrock': {
+      const rawPath = (req.url ?? '/').split('?')[0];
+      return sigV4Problem(req, rawPath || path, text);
+    }
+    case 'openai':
+    case 'anthropic':
+    case 'text':
+    case 'embeddings':
+      return null;
+  }
+}
+
+/** Every dialect's request as the chat shape the answer is built from (model, stream included). */
+function asChat(
+  dialect: Dialect,
+  body: Record<string, any>,
+  model: string,
+  stream: boolean | undefined,
+): Record<string, any> {
+  switch (dialect) {
+    case 'gemini':
+      return { ...geminiAsChat(body, model), stream };
+    case 'bedrock':
+      return { ...converseAsChat(body, model), stream };
+    case 'azure':
+      return { ...body, model };
+    case 'openai':
+    case 'anthropic':
+    case 'text':
+    case 'embeddings':
+      return body;
+  }
 }
 
 function json(
@@ -235,15 +352,41 @@ function json(
   res.end(text);
 }
 
-const errorBody = (dialect: Dialect, status: number, message: string) =>
-  dialect === 'anthropic' ? anthropicError(status, message) : openAiError(status, message);
+function errorBody(dialect: Dialect, status: number, message: string, retryAfter?: number) {
+  switch (dialect) {
+    case 'openai':
+    case 'text':
+    case 'embeddings':
+      return openAiError(status, message);
+    case 'anthropic':
+      return anthropicError(status, message);
+    case 'azure':
+      return azureError(status, message);
+    case 'gemini':
+      return geminiError(status, message, retryAfter);
+    case 'bedrock':
+      return { message };
+  }
+}
+
+/** The headers of an error answer: Retry-After on a 429 (Google uses RetryInfo instead). */
+function errorHeaders(dialect: Dialect, status: number, retryAfter: number) {
+  const headers: Record<string, string> = {};
+  if (status === 429 && dialect !== 'gemini') headers['retry-after'] = String(retryAfter);
+  if (dialect === 'bedrock') Object.assign(headers, bedrockError(status, '').headers);
+  return headers;
+}
 
 /** Resolves after ms, or rejects when the exchange is over (client gone / server closing). */
 const wait = (ms: number, signal: AbortSignal) =>
   ms > 0 ? sleep(ms, undefined, { signal }) : Promise.resolve();
 
 /** Writes and waits until the bytes reach the socket (so a following drop cannot discard them). */
-function flushed(res: ServerResponse, text: string, signal: AbortSignal): Promise<void> {
+function flushed(
+  res: ServerResponse,
+  text: string | Uint8Array,
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const done = () => {
       signal.removeEventListener('abort', done);
@@ -264,13 +407,17 @@ async function respond(
   const chunkDelay = b.chunkDelayMs ?? (slow ? 100 : 0);
 
   if (b.mode === 'status') {
-    const headers: Record<string, string> =
-      b.status === 429 ? { 'retry-after': String(b.retryAfter) } : {};
-    return json(res, b.status, errorBody(dialect, b.status, b.errorMessage), headers);
+    return json(
+      res,
+      b.status,
+      errorBody(dialect, b.status, b.errorMessage, b.retryAfter),
+      errorHeaders(dialect, b.status, b.retryAfter),
+    );
   }
   const answer = answerFor(body, {
     content: b.content,
     usage: b.usage,
+    details: b.details,
     toolCalls: b.toolCalls,
     chunks: b.chunks,
   });
@@ -291,6 +438,8 @@ async function respond(
     }
     const withUsage = b.mode !== 'no_usage';
     if (dialect === 'anthropic') return json(res, 200, anthropicMessage(answer, withUsage));
+    if (dialect === 'gemini') return json(res, 200, geminiResponse(answer, withUsage));
+    if (dialect === 'bedrock') return json(res, 200, converseResponse(answer, withUsage));
     const completion: Record<string, unknown> =
       dialect === 'embeddings'
         ? openAiEmbeddings(body, b.usage)
@@ -302,7 +451,8 @@ async function respond(
   }
 
   res.writeHead(200, {
-    'content-type': 'text/event-stream',
+    'content-type':
+      dialect === 'bedrock' ? 'application/vnd.amazon.eventstream' : 'text/event-stream',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
   });
@@ -314,13 +464,38 @@ async function respond(
     if (i > 0) await wait(chunkDelay, signal);
     if (b.mode === 'drop' && contentSent >= b.dropAfterChunks) return drop();
     if (b.mode === 'stall' && contentSent >= b.dropAfterChunks) return; // silent until closed
-    const line = `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+    if (b.mode === 'stream_error' && contentSent >= b.dropAfterChunks) {
+      await flushed(res, streamError(dialect, b), signal);
+      return res.end();
+    }
     record.chunkTimes.push(Date.now());
-    await flushed(res, line, signal);
+    await flushed(res, encodeEvent(dialect, event, data), signal);
     if (isContent(data)) contentSent += 1;
   }
-  if (dialect !== 'anthropic') res.write('data: [DONE]\n\n');
+  if (dialect === 'openai' || dialect === 'azure' || dialect === 'text') {
+    res.write('data: [DONE]\n\n');
+  }
   res.end();
+}
+
+function encodeEvent(dialect: Dialect, event: string | null, data: unknown): string | Uint8Array {
+  if (dialect === 'bedrock') return eventFrame(event ?? '', data);
+  return `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
+}
+
+/** The dialect's error in the middle of a stream, for the behaviour's status. */
+function streamError(dialect: Dialect, b: ModelBehavior): string | Uint8Array {
+  if (dialect === 'bedrock') {
+    const type = bedrockExceptionFor(b.status);
+    return exceptionFrame(
+      type.replace(/^./, (c) => c.toLowerCase()),
+      b.errorMessage,
+    );
+  }
+  if (dialect === 'anthropic') {
+    return `event: error\ndata: ${JSON.stringify(anthropicError(b.status, b.errorMessage))}\n\n`;
+  }
+  return `data: ${JSON.stringify(errorBody(dialect, b.status, b.errorMessage))}\n\n`;
 }
 
 function streamEvents(
@@ -331,19 +506,32 @@ function streamEvents(
 ): Array<[string | null, unknown]> {
   const withUsage = b.mode !== 'no_usage';
   if (dialect === 'anthropic') return anthropicEvents(answer, b.chunks, withUsage);
+  if (dialect === 'gemini') {
+    return geminiStreamEvents(answer, b.chunks, withUsage).map((d) => [null, d]);
+  }
+  if (dialect === 'bedrock') return converseStreamEvents(answer, b.chunks, withUsage);
   const asked = body.stream_options?.include_usage === true;
-  const chunks = dialect === 'text' ? openAiTextChunks : openAiChunks;
-  return chunks(answer, b.chunks, withUsage && asked).map((d) => [null, d]);
+  const chunks = (dialect === 'text' ? openAiTextChunks : openAiChunks)(
+    answer,
+    b.chunks,
+    withUsage && asked,
+  );
+  if (dialect === 'azure') chunks.unshift(azurePromptFilterChunk);
+  return chunks.map((d) => [null, d]);
 }
 
 /** A chunk that carries generated text or tool arguments (what `drop` counts). */
 function isContent(data: any): boolean {
   const delta = data?.choices?.[0]?.delta ?? data?.delta;
+  const part = data?.candidates?.[0]?.content?.parts?.[0];
   return Boolean(
     delta?.content ||
     delta?.text ||
     data?.choices?.[0]?.text ||
     delta?.partial_json ||
-    delta?.tool_calls?.[0]?.function?.arguments,
+    delta?.toolUse?.input ||
+    delta?.tool_calls?.[0]?.function?.arguments ||
+    part?.text ||
+    part?.functionCall,
   );
 }

@@ -375,7 +375,7 @@ describe('admin-api catalog: provider credentials, models, model groups', () => 
         [{ ...ok, weight: 1.5 }, 400, /weight/],
         [{ ...ok, status: 'paused' }, 400, /status/],
         [{ ...ok, model_name: 'has space' }, 400, /model_name/],
-        [{ ...ok, provider: 'bedrock' }, 400, /provider/],
+        [{ ...ok, provider: 'vertex-ai' }, 400, /provider/],
         [{ ...ok, credential_id: 'nope' }, 400, /credential_id/],
         [{ ...ok, api_base: 'localhost:11434' }, 400, /api_base: must be an http\(s\) URL/],
         [{ ...ok, credential_id: undefined }, 400, /credential_id: provider 'openai' needs/],

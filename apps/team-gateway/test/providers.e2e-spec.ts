@@ -5,6 +5,9 @@ import { TollgateConfig, TollgateConfigModule } from '../../../libs/config/src';
 import { eventually } from '../../../test/helpers/http';
 import { FakeUpstream, startFakeUpstream } from '../../../test/fake-upstream/server';
 import { AnthropicAdapter } from '../src/providers/anthropic.adapter';
+import { AzureOpenAiAdapter } from '../src/providers/azure-openai.adapter';
+import { BedrockAdapter } from '../src/providers/bedrock.adapter';
+import { GeminiAdapter } from '../src/providers/gemini.adapter';
 import { MockAdapter } from '../src/providers/mock.adapter';
 import { OpenAiAdapter } from '../src/providers/openai.adapter';
 import type { ChatRequest, ProviderTarget, StreamChunk } from '../src/providers/provider.types';
@@ -409,10 +412,26 @@ describe('provider adapters against the fake upstream', () => {
         ],
       }).compile();
       const providers = moduleRef.get(ProvidersService);
-      const kinds = (['openai', 'openai-compatible', 'anthropic', 'mock'] as const).map(
-        (p) => providers.adapterFor(p).constructor,
-      );
-      expect(kinds).toEqual([OpenAiAdapter, OpenAiAdapter, AnthropicAdapter, MockAdapter]);
+      const kinds = (
+        [
+          'openai',
+          'openai-compatible',
+          'anthropic',
+          'azure-openai',
+          'gemini',
+          'bedrock',
+          'mock',
+        ] as const
+      ).map((p) => providers.adapterFor(p).constructor);
+      expect(kinds).toEqual([
+        OpenAiAdapter,
+        OpenAiAdapter,
+        AnthropicAdapter,
+        AzureOpenAiAdapter,
+        GeminiAdapter,
+        BedrockAdapter,
+        MockAdapter,
+      ]);
       const mock = await providers
         .adapterFor('mock')
         .complete({ ...oa, provider: 'mock' }, hello, signal());

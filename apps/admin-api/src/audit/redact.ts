@@ -1,6 +1,6 @@
 const REDACTED = '[redacted]';
-/** Field names that carry secrets: any *key* (api_key, virtual_key, master_key…), secrets, passwords. */
-const SECRET_FIELD = /key|secret|password|authorization/i;
+/** Field names that carry secrets: any *key* (api_key, virtual_key, master_key…), secrets, passwords, AWS session tokens. */
+const SECRET_FIELD = /key|secret|password|authorization|session_token/i;
 /** …except identifiers and labels of keys. */
 const SAFE_FIELD = /(^|_)key_(id|alias)$|^key_ids?$/i;
 /**

@@ -59,6 +59,9 @@ const FAMILY: Record<Provider, string> = {
   openai: 'openai',
   'openai-compatible': 'openai',
   anthropic: 'anthropic',
+  'azure-openai': 'azure-openai',
+  gemini: 'gemini',
+  bedrock: 'bedrock',
   mock: 'mock',
 };
 
@@ -68,7 +71,13 @@ export const compatibleProviders = (deployment: Provider, credential: Provider) 
 
 /** Providers whose requests need a provider api_key (the others may run keyless, e.g. a local Ollama). */
 export const requiresApiKey = (provider: Provider) =>
-  provider === 'openai' || provider === 'anthropic';
+  provider === 'openai' ||
+  provider === 'anthropic' ||
+  provider === 'azure-openai' ||
+  provider === 'gemini';
+
+/** Providers a deployment can only reach with a credential (its key, pair or settings). */
+const NEEDS_CREDENTIAL = new Set<Provider>(['azure-openai', 'gemini', 'bedrock']);
 
 /** The displayable tail of a provider key: its last 4 characters, only when the key is long enough to spare them. */
 export function apiKeyTail(apiKey: string): string | null {
@@ -88,6 +97,12 @@ export function deploymentProblem(d: {
   if (d.provider === 'mock') return null;
   if (d.provider === 'openai-compatible' && !d.apiBase && !d.credentialApiBase) {
     return "api_base: required for provider 'openai-compatible' (on the deployment or its credential), including the version segment, e.g. http://localhost:11434/v1";
+  }
+  if (NEEDS_CREDENTIAL.has(d.provider) && !d.credentialId) {
+    return `credential_id: required for provider '${d.provider}'`;
+  }
+  if (d.provider === 'azure-openai' && !d.apiBase && !d.credentialApiBase) {
+    return "api_base: required for provider 'azure-openai' (on the deployment or its credential): the resource endpoint, e.g. https://my-resource.openai.azure.com";
   }
   if (!d.credentialId && !d.apiBase) {
     return `credential_id: provider '${d.provider}' needs a credential_id or its own api_base`;

@@ -10,6 +10,7 @@ const row = (over: Partial<ProviderCredential>): ProviderCredential => ({
   encryptionKeyId: 'k1',
   apiKeyLast4: 'x9Zq',
   apiBase: null,
+  settings: {},
   isActive: true,
   createdAt: new Date('2026-01-01T00:00:00Z'),
   updatedAt: new Date('2026-01-01T00:00:00Z'),

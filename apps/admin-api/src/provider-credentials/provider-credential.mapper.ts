@@ -9,6 +9,10 @@ export function toProviderCredentialResponse(c: ProviderCredential) {
     provider: c.provider,
     credential_name: c.credentialName,
     api_base: c.apiBase,
+    /** azure-openai: the api-version sent (null: the gateway's default). */
+    api_version: c.settings?.api_version ?? null,
+    /** bedrock: the AWS region. */
+    aws_region: c.settings?.region ?? null,
     has_api_key: hasKey,
     masked_api_key: hasKey ? `…${c.apiKeyLast4 ?? ''}` : null,
     encryption_key_id: c.encryptionKeyId,

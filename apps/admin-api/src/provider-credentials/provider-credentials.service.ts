@@ -3,7 +3,14 @@ import { EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { CredentialCipher } from '@app/auth';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
-import { ModelDeployment, newestFirst, Organization, ProviderCredential } from '@app/db';
+import {
+  ModelDeployment,
+  newestFirst,
+  Organization,
+  Provider,
+  ProviderCredential,
+  ProviderCredentialSettings,
+} from '@app/db';
 import {
   badRequest,
   conflict,
@@ -23,6 +30,40 @@ import {
   toProviderCredentialResponse,
 } from './provider-credential.mapper';
 
+type AwsKeyFields = Pick<
+  CreateProviderCredentialDto,
+  'aws_access_key_id' | 'aws_secret_access_key' | 'aws_session_token'
+>;
+
+/** Fields that belong to one provider only, as a 400 naming the first one sent to another. */
+const ONLY_FOR: Array<[keyof UpdateProviderCredentialDto, Provider]> = [
+  ['api_version', 'azure-openai'],
+  ['aws_region', 'bedrock'],
+  ['aws_access_key_id', 'bedrock'],
+  ['aws_secret_access_key', 'bedrock'],
+  ['aws_session_token', 'bedrock'],
+];
+
+function assertFieldsFit(provider: Provider, dto: UpdateProviderCredentialDto): void {
+  for (const [field, owner] of ONLY_FOR) {
+    if (dto[field] !== undefined && dto[field] !== null && provider !== owner) {
+      throw badRequest(`${field}: only for provider '${owner}', not '${provider}'`);
+    }
+  }
+  if (provider === 'bedrock' && dto.api_key !== undefined) {
+    throw badRequest(
+      "api_key: not used by provider 'bedrock'; send aws_access_key_id and aws_secret_access_key",
+    );
+  }
+}
+
+function settingsOf(dto: CreateProviderCredentialDto): ProviderCredentialSettings {
+  return {
+    ...(dto.api_version ? { api_version: dto.api_version } : {}),
+    ...(dto.aws_region ? { region: dto.aws_region } : {}),
+  };
+}
+
 const duplicate = (name: string) =>
   conflict(`A provider credential named '${name}' already exists in this organization`);
 
@@ -36,6 +77,7 @@ export class ProviderCredentialsService {
 
   async create(dto: CreateProviderCredentialDto): Promise<ProviderCredentialResponse> {
     const organizationId = dto.organization_id ?? null;
+    assertFieldsFit(dto.provider, dto);
     if (requiresApiKey(dto.provider) && !dto.api_key) {
       throw badRequest(`api_key: required for provider '${dto.provider}'`);
     }
@@ -43,6 +85,16 @@ export class ProviderCredentialsService {
       throw badRequest(
         "api_base: required for provider 'openai-compatible', including the version segment, e.g. http://localhost:11434/v1",
       );
+    }
+    if (dto.provider === 'azure-openai' && !dto.api_base) {
+      throw badRequest(
+        "api_base: required for provider 'azure-openai': the resource endpoint, e.g. https://my-resource.openai.azure.com",
+      );
+    }
+    if (dto.provider === 'bedrock') {
+      for (const field of ['aws_region', 'aws_access_key_id', 'aws_secret_access_key'] as const) {
+        if (!dto[field]) throw badRequest(`${field}: required for provider 'bedrock'`);
+      }
     }
     assertApiBaseAllowed(dto.api_base, this.config.upstream.allowLinkLocalApiBase);
     const id = await this.unique(dto.credential_name, () =>
@@ -59,7 +111,8 @@ export class ProviderCredentialsService {
           provider: dto.provider,
           credentialName: dto.credential_name,
           apiBase: dto.api_base ?? null,
-          ...this.sealed(dto.api_key),
+          settings: settingsOf(dto),
+          ...(dto.provider === 'bedrock' ? this.sealedAwsKeys(dto) : this.sealed(dto.api_key)),
         } as QueryDeepPartialEntity<ProviderCredential>);
         return (inserted.identifiers[0] as { credentialId: string }).credentialId;
       }),
@@ -93,8 +146,25 @@ export class ProviderCredentialsService {
     await this.unique(dto.credential_name ?? '', () =>
       this.db.transaction(async (manager) => {
         const current = await this.require(manager, credentialId, true);
-        if (dto.api_base === null && current.provider === 'openai-compatible') {
-          throw badRequest("api_base: required for provider 'openai-compatible'");
+        assertFieldsFit(current.provider, dto);
+        if (
+          dto.api_base === null &&
+          (current.provider === 'openai-compatible' || current.provider === 'azure-openai')
+        ) {
+          throw badRequest(`api_base: required for provider '${current.provider}'`);
+        }
+        const rotatesPair =
+          dto.aws_access_key_id !== undefined ||
+          dto.aws_secret_access_key !== undefined ||
+          dto.aws_session_token !== undefined;
+        if (rotatesPair) {
+          for (const field of ['aws_access_key_id', 'aws_secret_access_key'] as const) {
+            if (!dto[field]) {
+              throw badRequest(
+                `${field}: required with any new AWS key (the pair is replaced as a whole)`,
+              );
+            }
+          }
         }
         const changes: QueryDeepPartialEntity<ProviderCredential> = {};
         if (dto.credential_name !== undefined && dto.credential_name !== current.credentialName) {
@@ -103,6 +173,14 @@ export class ProviderCredentialsService {
         }
         if (dto.api_base !== undefined) changes.apiBase = dto.api_base;
         if (dto.api_key !== undefined) Object.assign(changes, this.sealed(dto.api_key));
+        if (rotatesPair) Object.assign(changes, this.sealedAwsKeys(dto));
+        if (dto.api_version !== undefined || dto.aws_region !== undefined) {
+          const settings = { ...current.settings };
+          if (dto.api_version === null) delete settings.api_version;
+          else if (dto.api_version !== undefined) settings.api_version = dto.api_version;
+          if (dto.aws_region !== undefined) settings.region = dto.aws_region;
+          changes.settings = settings;
+        }
         if (Object.keys(changes).length > 0) {
           await manager.update(ProviderCredential, { credentialId }, changes);
         }
@@ -160,6 +238,21 @@ export class ProviderCredentialsService {
     });
     if (!credential) throw notFound('Provider credential', credentialId);
     return credential;
+  }
+
+  /** A bedrock credential's secret: its AWS key pair, sealed as one JSON document. */
+  private sealedAwsKeys(dto: AwsKeyFields): Partial<ProviderCredential> {
+    const keys = {
+      access_key_id: dto.aws_access_key_id,
+      secret_access_key: dto.aws_secret_access_key,
+      ...(dto.aws_session_token ? { session_token: dto.aws_session_token } : {}),
+    };
+    const { ciphertext, keyId } = this.cipher.encrypt(JSON.stringify(keys));
+    return {
+      apiKeyEncrypted: ciphertext,
+      encryptionKeyId: keyId,
+      apiKeyLast4: dto.aws_access_key_id ? apiKeyTail(dto.aws_access_key_id) : null,
+    };
   }
 
   private sealed(apiKey: string | undefined): Partial<ProviderCredential> {

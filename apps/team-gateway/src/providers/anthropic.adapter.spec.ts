@@ -1,6 +1,7 @@
 import {
   AnthropicStreamTranslator,
   fromAnthropicMessage,
+  fromAnthropicUsage,
   mapStopReason,
   toAnthropicRequest,
 } from './anthropic.adapter';
@@ -238,7 +239,33 @@ describe('fromAnthropicMessage', () => {
       model: 'claude-test',
       content: 'Hello there',
       finish_reason: 'stop',
-      usage: { prompt_tokens: 17, completion_tokens: 3, total_tokens: 20 },
+      usage: {
+        prompt_tokens: 17,
+        completion_tokens: 3,
+        total_tokens: 20,
+        prompt_tokens_details: { cached_tokens: 5 },
+      },
+    });
+  });
+
+  it('adds cache reads and writes into prompt_tokens and reports them as details', () => {
+    const usage = fromAnthropicUsage({
+      input_tokens: 10,
+      cache_creation_input_tokens: 200,
+      cache_read_input_tokens: 1000,
+      output_tokens: 7,
+    });
+    expect(usage).toEqual({
+      prompt_tokens: 1210,
+      completion_tokens: 7,
+      total_tokens: 1217,
+      prompt_tokens_details: { cached_tokens: 1000, cache_write_tokens: 200 },
+    });
+    // no cache fields: no details
+    expect(fromAnthropicUsage({ input_tokens: 3, output_tokens: 1 })).toEqual({
+      prompt_tokens: 3,
+      completion_tokens: 1,
+      total_tokens: 4,
     });
   });
 
@@ -446,6 +473,52 @@ describe('AnthropicStreamTranslator', () => {
     const meter = new StreamMeter([{ role: 'user', content: 'Hi' }], 'claude', true);
     for (const chunk of chunks) meter.forward(chunk);
     expect(meter.usage()).toEqual(finish?.usage);
+  });
+
+  it('keeps the cache details from message_start through to the final usage, and on a cut stream', () => {
+    const cached = {
+      type: 'message_start',
+      message: {
+        id: 'msg_c',
+        model: 'claude',
+        content: [],
+        usage: {
+          input_tokens: 5,
+          cache_read_input_tokens: 100,
+          cache_creation_input_tokens: 20,
+          output_tokens: 1,
+        },
+      },
+    };
+    const details = { cached_tokens: 100, cache_write_tokens: 20 };
+    const whole = run([
+      cached,
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } },
+      { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 9 } },
+      { type: 'message_stop' },
+    ]).chunks;
+    expect(whole.at(-1)?.usage).toEqual({
+      prompt_tokens: 125,
+      completion_tokens: 9,
+      total_tokens: 134,
+      prompt_tokens_details: details,
+    });
+    const meter = new StreamMeter([{ role: 'user', content: 'Hi' }], 'claude', true);
+    for (const chunk of whole) meter.forward(chunk);
+    expect(meter.usage().prompt_tokens_details).toEqual(details);
+
+    const cut = run([
+      cached,
+      { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello there' } },
+    ]).chunks;
+    const cutMeter = new StreamMeter([{ role: 'user', content: 'Hi' }], 'claude', false);
+    for (const chunk of cut) cutMeter.forward(chunk);
+    expect(cutMeter.usage()).toEqual({
+      prompt_tokens: 125,
+      completion_tokens: 3,
+      total_tokens: 128,
+      prompt_tokens_details: details,
+    });
   });
 
   it('sends no usage chunk when the upstream gave no usage', () => {

@@ -18,6 +18,7 @@ import { UpstreamError } from './provider.types';
 import { approxTokens, promptText, textOf } from './tokens';
 import { scrub } from './upstream-errors';
 import { UpstreamHttp } from './upstream-http';
+import { tokenCount, withDetails } from './usage';
 
 export const ANTHROPIC_DEFAULT_API_BASE = 'https://api.anthropic.com';
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -254,16 +255,22 @@ function inputTokens(usage: Json): number | undefined {
   return usage.input_tokens + cached.reduce((a, b) => a + b, 0);
 }
 
+/**
+ * Anthropic's usage in OpenAI's shape: input_tokens excludes the cache reads and writes, so they
+ * are added into prompt_tokens and reported again as details.
+ */
 export function fromAnthropicUsage(usage: unknown): Usage | undefined {
   if (!isObject(usage)) return undefined;
   const prompt = inputTokens(usage);
   const completion = usage.output_tokens;
   if (prompt === undefined || typeof completion !== 'number') return undefined;
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-  };
+  return withDetails(
+    { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    {
+      cached: tokenCount(usage, 'cache_read_input_tokens'),
+      cacheWrite: tokenCount(usage, 'cache_creation_input_tokens'),
+    },
+  );
 }
 
 export function fromAnthropicMessage(json: unknown, request: ChatRequest): ChatResult {
@@ -336,6 +343,8 @@ export class AnthropicStreamTranslator {
   private readonly created = Math.floor(Date.now() / 1000);
   private promptTokens = 0;
   private completionTokens = 0;
+  private cachedTokens: number | undefined;
+  private cacheWriteTokens: number | undefined;
   private sawUsage = false;
   private readonly toolIndex = new Map<number, number>();
   private stopped = false;
@@ -428,6 +437,9 @@ export class AnthropicStreamTranslator {
     if (!isObject(usage)) return;
     const prompt = inputTokens(usage);
     if (prompt !== undefined) this.promptTokens = prompt;
+    this.cachedTokens = tokenCount(usage, 'cache_read_input_tokens') ?? this.cachedTokens;
+    this.cacheWriteTokens =
+      tokenCount(usage, 'cache_creation_input_tokens') ?? this.cacheWriteTokens;
     // output_tokens is cumulative in message_delta
     if (typeof usage.output_tokens === 'number') this.completionTokens = usage.output_tokens;
     if (prompt !== undefined || typeof usage.output_tokens === 'number') this.sawUsage = true;
@@ -456,11 +468,14 @@ export class AnthropicStreamTranslator {
   /** The chunk with the usage counted so far, once the upstream has given any. */
   private withUsage(chunk: StreamChunk): StreamChunk {
     if (!this.sawUsage) return chunk;
-    const usage = {
-      prompt_tokens: this.promptTokens,
-      completion_tokens: this.completionTokens,
-      total_tokens: this.promptTokens + this.completionTokens,
-    };
+    const usage = withDetails(
+      {
+        prompt_tokens: this.promptTokens,
+        completion_tokens: this.completionTokens,
+        total_tokens: this.promptTokens + this.completionTokens,
+      },
+      { cached: this.cachedTokens, cacheWrite: this.cacheWriteTokens },
+    );
     return { ...chunk, usage };
   }
 }

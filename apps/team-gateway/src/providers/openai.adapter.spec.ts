@@ -86,6 +86,44 @@ describe('OpenAI translation', () => {
     expect(estimated.usage_estimated).toBe(true);
   });
 
+  it('keeps the cached and reasoning token details, plain and on the final stream chunk', () => {
+    const usage = {
+      prompt_tokens: 2006,
+      completion_tokens: 300,
+      total_tokens: 2306,
+      prompt_tokens_details: { cached_tokens: 1920, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 192, audio_tokens: 0 },
+    };
+    const expected = {
+      prompt_tokens: 2006,
+      completion_tokens: 300,
+      total_tokens: 2306,
+      prompt_tokens_details: { cached_tokens: 1920 },
+      completion_tokens_details: { reasoning_tokens: 192 },
+    };
+    const completion = {
+      id: 'c',
+      choices: [{ message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }],
+      usage,
+    };
+    expect(fromOpenAiCompletion(completion, request).usage).toEqual(expected);
+    expect(toStreamChunk({ id: 'c', choices: [], usage }, null).usage).toEqual(expected);
+    // garbage in the details is dropped, the counts stay
+    expect(
+      fromOpenAiCompletion(
+        {
+          ...completion,
+          usage: {
+            prompt_tokens: 5,
+            completion_tokens: 1,
+            prompt_tokens_details: { cached_tokens: -3 },
+          },
+        },
+        request,
+      ).usage,
+    ).toEqual({ prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 });
+  });
+
   it('rejects answers without a message as malformed', () => {
     expect(() => fromOpenAiCompletion({ choices: [] }, request)).toThrow(
       expect.objectContaining({ kind: 'malformed_response' }),

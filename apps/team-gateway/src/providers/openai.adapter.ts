@@ -15,6 +15,7 @@ import type {
 } from './provider.types';
 import { UpstreamError } from './provider.types';
 import { approxTokens, promptText } from './tokens';
+import { tokenCount, withDetails } from './usage';
 import { errorExcerpt, scrub } from './upstream-errors';
 import { UpstreamCall, UpstreamHttp } from './upstream-http';
 
@@ -174,22 +175,11 @@ export function readUsage(value: unknown): Usage | undefined {
     completion_tokens: completion,
     total_tokens: typeof total === 'number' ? total : prompt + completion,
   };
-  const cached = countIn(value.prompt_tokens_details, 'cached_tokens');
-  const cacheWrite = countIn(value.prompt_tokens_details, 'cache_write_tokens');
-  const reasoning = countIn(value.completion_tokens_details, 'reasoning_tokens');
-  if (cached !== undefined || cacheWrite !== undefined) {
-    usage.prompt_tokens_details = {
-      ...(cached !== undefined ? { cached_tokens: cached } : {}),
-      ...(cacheWrite !== undefined ? { cache_write_tokens: cacheWrite } : {}),
-    };
-  }
-  if (reasoning !== undefined) usage.completion_tokens_details = { reasoning_tokens: reasoning };
-  return usage;
-}
-
-function countIn(details: unknown, key: string): number | undefined {
-  const n = isObject(details) ? details[key] : undefined;
-  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
+  return withDetails(usage, {
+    cached: tokenCount(value.prompt_tokens_details, 'cached_tokens'),
+    cacheWrite: tokenCount(value.prompt_tokens_details, 'cache_write_tokens'),
+    reasoning: tokenCount(value.completion_tokens_details, 'reasoning_tokens'),
+  });
 }
 
 const TEXT_FORWARDED = [
@@ -360,7 +350,8 @@ export function toStreamChunk(data: unknown, secret: string | null): StreamChunk
     const type = isObject(data.error)
       ? `${String(data.error.type)} ${String(data.error.code)}`
       : '';
-    const kind = /rate/i.test(type) ? 'rate_limited' : 'server_error';
+    // OpenAI names it (rate_limit_exceeded), Azure gives the status as its code ("429")
+    const kind = /rate|\b429\b/i.test(type) ? 'rate_limited' : 'server_error';
     throw new UpstreamError(kind, `Upstream stream failed: ${excerpt}`);
   }
   const usage = readUsage(data.usage);

@@ -110,12 +110,25 @@ export interface StreamChunk {
   usage?: Usage | null;
 }
 
-/** Where and how to reach one deployment; apiKey is decrypted just before the call. */
+/** A credential's non-secret settings (SPEC §9). */
+export interface ProviderSettings {
+  /** azure-openai: the `api-version` query parameter. */
+  apiVersion?: string;
+  /** bedrock: the AWS region requests are signed for (and sent to, without an api_base). */
+  region?: string;
+}
+
+/**
+ * Where and how to reach one deployment; apiKey is decrypted just before the call (for bedrock
+ * it is the JSON of the AWS key pair, read by the bedrock adapter).
+ */
 export interface ProviderTarget {
-  provider: 'openai' | 'openai-compatible' | 'anthropic' | 'mock';
+  provider:
+    'openai' | 'openai-compatible' | 'anthropic' | 'azure-openai' | 'gemini' | 'bedrock' | 'mock';
   apiBase: string;
   apiKey: string | null;
   providerModel: string;
+  settings?: ProviderSettings;
 }
 
 export type UpstreamErrorKind =

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { AnthropicAdapter } from './anthropic.adapter';
+import { AzureOpenAiAdapter } from './azure-openai.adapter';
+import { BedrockAdapter } from './bedrock.adapter';
+import { GeminiAdapter } from './gemini.adapter';
 import { MockAdapter } from './mock.adapter';
 import { OpenAiAdapter } from './openai.adapter';
 import type { ProviderAdapter, ProviderTarget } from './provider.types';
@@ -11,6 +14,9 @@ export class ProvidersService {
   constructor(
     private readonly openai: OpenAiAdapter,
     private readonly anthropic: AnthropicAdapter,
+    private readonly azure: AzureOpenAiAdapter,
+    private readonly gemini: GeminiAdapter,
+    private readonly bedrock: BedrockAdapter,
     private readonly mock: MockAdapter,
   ) {}
 
@@ -21,6 +27,12 @@ export class ProvidersService {
         return this.openai;
       case 'anthropic':
         return this.anthropic;
+      case 'azure-openai':
+        return this.azure;
+      case 'gemini':
+        return this.gemini;
+      case 'bedrock':
+        return this.bedrock;
       case 'mock':
         return this.mock;
     }

@@ -15,6 +15,14 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** The provider key, scrubbed from every error message. */
   secret: string | null;
+  /** The exact body bytes to send instead of JSON.stringify(body) (e.g. when they are signed). */
+  rawBody?: string;
+  /** The provider's own reading of a non-2xx answer (default: by status, see statusError). */
+  errorFor?: (
+    status: number,
+    body: string,
+    headers: Dispatcher.ResponseData['headers'],
+  ) => UpstreamError;
 }
 
 /**
@@ -95,6 +103,21 @@ export class UpstreamHttp implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * POSTs JSON and yields the raw bytes of the answer as they arrive (binary stream framings
+   * such as AWS event streams). Stopping the iteration or aborting closes the connection.
+   */
+  async *postBytes(call: UpstreamCall, accept: string): AsyncGenerator<Buffer> {
+    const res = await this.send(call, accept);
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) yield chunk;
+    } catch (err) {
+      throw this.failure(err, call);
+    } finally {
+      if (!res.body.destroyed) res.body.destroy();
+    }
+  }
+
   private async send(call: UpstreamCall, accept: string): Promise<Dispatcher.ResponseData> {
     call.signal.throwIfAborted();
     let res: Dispatcher.ResponseData;
@@ -102,8 +125,8 @@ export class UpstreamHttp implements OnApplicationShutdown {
       res = await request(call.url, {
         method: 'POST',
         dispatcher: this.agent,
-        headers: { ...call.headers, 'content-type': 'application/json', accept },
-        body: JSON.stringify(call.body),
+        headers: { 'content-type': 'application/json', accept, ...call.headers },
+        body: call.rawBody ?? JSON.stringify(call.body),
         signal: call.signal,
       });
     } catch (err) {
@@ -111,7 +134,9 @@ export class UpstreamHttp implements OnApplicationShutdown {
     }
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readCapped(res.body, ERROR_BODY_LIMIT).catch(() => '');
-      throw statusError(res.statusCode, text, call.secret, res.headers['retry-after']);
+      throw call.errorFor
+        ? call.errorFor(res.statusCode, text, res.headers)
+        : statusError(res.statusCode, text, call.secret, res.headers['retry-after']);
     }
     return res;
   }

@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CatalogEvents } from '@app/cache';
-import type { Provider } from '@app/db';
+import type { Provider, ProviderCredentialSettings } from '@app/db';
 import type { Catalog, Deployment } from './resolver';
 
 /**
@@ -33,6 +33,7 @@ interface DeploymentRow {
   api_key_encrypted: string | null;
   encryption_key_id: string | null;
   credential_api_base: string | null;
+  credential_settings: ProviderCredentialSettings | null;
   credential_active: boolean | null;
   credential_org: string | null;
 }
@@ -124,7 +125,8 @@ export class CatalogService implements OnModuleInit {
                 d.input_price_per_million, d.output_price_per_million,
                 d.cached_input_price_per_million, d.cache_write_price_per_million, d.weight, d.status,
                 d.credential_id, c.api_key_encrypted, c.encryption_key_id,
-                c.api_base AS credential_api_base, c.is_active AS credential_active,
+                c.api_base AS credential_api_base, c.settings AS credential_settings,
+                c.is_active AS credential_active,
                 c.organization_id AS credential_org
            FROM model_deployments d LEFT JOIN provider_credentials c ON c.credential_id = d.credential_id
           ORDER BY d.created_at, d.model_id`,
@@ -159,6 +161,12 @@ export class CatalogService implements OnModuleInit {
             ? { ciphertext: row.api_key_encrypted, keyId: row.encryption_key_id }
             : null,
         organizationId: row.credential_org,
+        settings: {
+          ...(row.credential_settings?.api_version
+            ? { apiVersion: row.credential_settings.api_version }
+            : {}),
+          ...(row.credential_settings?.region ? { region: row.credential_settings.region } : {}),
+        },
       };
       catalog.deployments.set(row.model_name, [
         ...(catalog.deployments.get(row.model_name) ?? []),

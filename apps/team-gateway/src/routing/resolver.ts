@@ -1,5 +1,6 @@
 import { TollgateError } from '@app/http';
 import type { Provider } from '@app/db';
+import type { ProviderSettings } from '../providers/provider.types';
 
 /** One active deployment of a model name, with what it takes to call it. */
 export interface Deployment {
@@ -18,6 +19,8 @@ export interface Deployment {
   credential: { ciphertext: string; keyId: string } | null;
   /** Organization owning the credential: only its teams may be served with it (null: shared). */
   organizationId: string | null;
+  /** The credential's non-secret settings (api-version, region). */
+  settings?: ProviderSettings;
 }
 
 export interface Catalog {

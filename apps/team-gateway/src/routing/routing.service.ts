@@ -108,6 +108,7 @@ export class RoutingService {
       apiBase: deployment.apiBase ?? DEFAULT_API_BASE[deployment.provider] ?? '',
       apiKey: deployment.credential ? this.cipher.decrypt(deployment.credential) : null,
       providerModel: deployment.providerModel,
+      ...(deployment.settings ? { settings: deployment.settings } : {}),
     };
   }
 }

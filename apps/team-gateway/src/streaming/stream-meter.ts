@@ -64,16 +64,21 @@ export class StreamMeter {
   usage(): Usage {
     if (this.upstreamUsage) return this.upstreamUsage;
     const text = this.delivered.join('');
-    const prompt = this.partialUsage?.prompt_tokens || approxTokens(promptText(this.messages));
+    const upstreamPrompt = this.partialUsage?.prompt_tokens;
+    const prompt = upstreamPrompt || approxTokens(promptText(this.messages));
     const completion = Math.max(
       this.partialUsage?.completion_tokens ?? 0,
       text ? approxTokens(text) : 0,
     );
-    return {
+    const usage: Usage = {
       prompt_tokens: prompt,
       completion_tokens: completion,
       total_tokens: prompt + completion,
     };
+    // the upstream's cache counts belong with its own prompt count (e.g. from message_start)
+    const details = this.partialUsage?.prompt_tokens_details;
+    if (upstreamPrompt && details) usage.prompt_tokens_details = { ...details };
+    return usage;
   }
 
   /** The final usage chunk the client asked for, when the upstream did not send one. */

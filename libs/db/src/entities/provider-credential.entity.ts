@@ -10,8 +10,24 @@ import {
 } from 'typeorm';
 import { Organization } from './organization.entity';
 
-export const PROVIDERS = ['openai', 'openai-compatible', 'anthropic', 'mock'] as const;
+export const PROVIDERS = [
+  'openai',
+  'openai-compatible',
+  'anthropic',
+  'azure-openai',
+  'gemini',
+  'bedrock',
+  'mock',
+] as const;
 export type Provider = (typeof PROVIDERS)[number];
+
+/** A credential's non-secret settings, by provider (SPEC §9). */
+export interface ProviderCredentialSettings {
+  /** azure-openai: the `api-version` query parameter. */
+  api_version?: string;
+  /** bedrock: the AWS region requests are signed for. */
+  region?: string;
+}
 
 @Entity('provider_credentials')
 @Index(['organizationId', 'credentialName'], { unique: true })
@@ -42,6 +58,13 @@ export class ProviderCredential {
 
   @Column({ name: 'api_base', type: 'varchar', length: 2048, nullable: true })
   apiBase!: string | null;
+
+  /**
+   * Non-secret settings (azure-openai api_version, bedrock region). A bedrock credential's
+   * sealed secret (api_key_encrypted) is the JSON of its AWS access key pair.
+   */
+  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" })
+  settings!: ProviderCredentialSettings;
 
   @Column({ name: 'is_active', type: 'boolean', default: true })
   isActive!: boolean;

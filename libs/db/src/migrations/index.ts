@@ -1,6 +1,7 @@
 import { Initial1795363983038 } from './1795363983038-Initial';
 import { CreditLeases1796000000000 } from './1796000000000-CreditLeases';
 import { AnalyticsIndexes1796290045574 } from './1796290045574-AnalyticsIndexes';
+import { ProviderCredentialSettings1796400000000 } from './1796400000000-ProviderCredentialSettings';
 import { CachePrices1796500000000 } from './1796500000000-CachePrices';
 
 /** Every migration, in order; listed explicitly so the webpack bundles carry them. */
@@ -8,5 +9,6 @@ export const MIGRATIONS = [
   Initial1795363983038,
   CreditLeases1796000000000,
   AnalyticsIndexes1796290045574,
+  ProviderCredentialSettings1796400000000,
   CachePrices1796500000000,
 ];

@@ -11,11 +11,14 @@ import {
   openAiChunks,
   openAiCompletion,
   openAiError,
+  openAiResponse,
+  openAiResponseEvents,
+  responsesAsChat,
 } from './replies';
 
 /**
- * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions` and Anthropic's
- * `POST /v1/messages` (plain and streamed), with switchable failure modes. Used by the e2e specs
+ * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions` and
+ * `POST /v1/responses` and Anthropic's `POST /v1/messages` (plain and streamed), with switchable failure modes. Used by the e2e specs
  * and the benchmark; `main.ts` runs it standalone.
  */
 
@@ -86,7 +89,7 @@ const DEFAULTS: Behavior = {
   perModel: {},
 };
 
-type Dialect = 'openai' | 'anthropic';
+type Dialect = 'openai' | 'anthropic' | 'responses';
 
 interface Exchange {
   req: IncomingMessage;
@@ -209,6 +212,7 @@ function route(method: string | undefined, path: string): Dialect | null {
   if (method !== 'POST') return null;
   if (path === '/v1/chat/completions' || path === '/chat/completions') return 'openai';
   if (path === '/v1/messages') return 'anthropic';
+  if (path === '/v1/responses') return 'responses';
   return null;
 }
 
@@ -228,7 +232,7 @@ function json(
 }
 
 const errorBody = (dialect: Dialect, status: number, message: string) =>
-  dialect === 'openai' ? openAiError(status, message) : anthropicError(status, message);
+  dialect === 'anthropic' ? anthropicError(status, message) : openAiError(status, message);
 
 /** Resolves after ms, or rejects when the exchange is over (client gone / server closing). */
 const wait = (ms: number, signal: AbortSignal) =>
@@ -260,7 +264,7 @@ async function respond(
       b.status === 429 ? { 'retry-after': String(b.retryAfter) } : {};
     return json(res, b.status, errorBody(dialect, b.status, b.errorMessage), headers);
   }
-  const answer = answerFor(body, {
+  const answer = answerFor(dialect === 'responses' ? responsesAsChat(body) : body, {
     content: b.content,
     usage: b.usage,
     toolCalls: b.toolCalls,
@@ -283,6 +287,9 @@ async function respond(
     }
     const withUsage = b.mode !== 'no_usage';
     if (dialect === 'anthropic') return json(res, 200, anthropicMessage(answer, withUsage));
+    if (dialect === 'responses') {
+      return json(res, 200, openAiResponse(answer, body, 'done', withUsage));
+    }
     const completion: Record<string, unknown> = openAiCompletion(answer);
     if (!withUsage) delete completion.usage;
     return json(res, 200, completion);
@@ -318,6 +325,7 @@ function streamEvents(
 ): Array<[string | null, unknown]> {
   const withUsage = b.mode !== 'no_usage';
   if (dialect === 'anthropic') return anthropicEvents(answer, b.chunks, withUsage);
+  if (dialect === 'responses') return openAiResponseEvents(answer, body, b.chunks, withUsage);
   const asked = body.stream_options?.include_usage === true;
   return openAiChunks(answer, b.chunks, withUsage && asked).map((d) => [null, d]);
 }
@@ -325,6 +333,7 @@ function streamEvents(
 /** A chunk that carries generated text or tool arguments (what `drop` counts). */
 function isContent(data: any): boolean {
   const delta = data?.choices?.[0]?.delta ?? data?.delta;
+  if (typeof delta === 'string') return delta !== '';
   return Boolean(
     delta?.content ||
     delta?.text ||

@@ -123,7 +123,7 @@ export class OpenAiService {
 }
 
 /** The job a request joins, from `X-Job-Id`; undefined (absent or empty) = a one-call job. */
-function jobIdOf(header: string | undefined): string | undefined {
+export function jobIdOf(header: string | undefined): string | undefined {
   const value = header?.trim();
   if (!value) return undefined;
   if (!UUID.test(value)) throw new TollgateError('VALIDATION_ERROR', 'X-Job-Id must be a UUID');

@@ -1,3 +1,4 @@
+import { ApiHideProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -19,6 +20,7 @@ import {
 import type {
   ChatMessage,
   ContentPart,
+  Passthrough,
   ToolCall,
   ToolChoice,
   ToolDefinition,
@@ -157,4 +159,11 @@ export class LlmCallDto {
   @IsOptional()
   @IsObject()
   call_metadata?: Record<string, unknown>;
+
+  /**
+   * Set only by a surface (never from a request body: undecorated, so the strict pipe refuses it):
+   * the client's own body for an adapter that speaks its API.
+   */
+  @ApiHideProperty()
+  passthrough?: Passthrough;
 }

@@ -449,6 +449,19 @@ describe('/v1/responses (openai SDK)', () => {
       expect(await w.team_row(teamId)).toMatchObject({ used: 0, held: 0, ledger_sum: 0 });
     });
 
+    it('429 with Retry-After over the team rate limit, before any upstream call', async () => {
+      const { model, group } = await w.modelInGroup({ provider: 'openai' });
+      const { key } = await w.team({ groups: [group], rpm_limit: 1 });
+      await client(key).responses.create({ model, input: 'first' });
+      const err = await thrown(
+        client(key).responses.create({ model, input: 'second', stream: true }),
+      );
+      expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+      expect(err.code).toBe('rate_limit_exceeded');
+      expect(Number(err.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(w.fake.requests).toHaveLength(1);
+    });
+
     it('401 in OpenAI shape without a valid key; the route is documented', async () => {
       const raw = await call(w.gateway.url, 'POST', '/v1/responses', {
         body: { model: 'x', input: 'y' },

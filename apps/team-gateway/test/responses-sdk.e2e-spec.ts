@@ -462,6 +462,25 @@ describe('/v1/responses (openai SDK)', () => {
       expect(w.fake.requests).toHaveLength(1);
     });
 
+    it('no client can set the internal pass-through body on the job routes or chat', async () => {
+      const { model, key } = await setup({ provider: 'openai' });
+      const passthrough = { api: 'responses', body: { model, input: 'smuggled' } };
+      const job = await w.gw('POST', '/api/jobs/create-and-call', key, {
+        job_type: 'x',
+        model,
+        messages: [{ role: 'user', content: 'hi' }],
+        passthrough,
+      });
+      expect(job.status).toBe(400);
+      expect(job.body.detail).toMatch(/passthrough/);
+      await client(key).chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: 'hi' }],
+        ...({ passthrough } as object),
+      });
+      expect(w.fake.requests.map((r) => r.path)).toEqual(['/v1/chat/completions']);
+    });
+
     it('401 in OpenAI shape without a valid key; the route is documented', async () => {
       const raw = await call(w.gateway.url, 'POST', '/v1/responses', {
         body: { model: 'x', input: 'y' },

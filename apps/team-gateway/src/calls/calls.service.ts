@@ -28,7 +28,13 @@ import { CallJournal } from '../metering/call-journal';
 import { Reservation } from '../metering/lease-book';
 import { LeasesService } from '../metering/leases.service';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
-import type { ChatRequest, ChatResult, ProviderTarget, Usage } from '../providers/provider.types';
+import type {
+  ChatRequest,
+  ChatResult,
+  Passthrough,
+  ProviderTarget,
+  Usage,
+} from '../providers/provider.types';
 import { UpstreamError } from '../providers/provider.types';
 import { ProvidersService } from '../providers/providers.service';
 import { RateLimitService, RateTicket } from '../rate-limits/rate-limit.service';
@@ -52,6 +58,12 @@ import { DEFAULT_COMPLETION_CAP, estimatePromptTokens } from './estimate';
 const MAX_ATTEMPTS = 5;
 /** An exact hold refused while other replicas lease the team's credits is tried again after a recall. */
 const RECALL_RETRIES = 3;
+
+/**
+ * A call's body as a surface builds it: the checked options, plus (never from a client) its own
+ * body for an adapter that speaks the surface's API (see Passthrough).
+ */
+export type CallBody = LlmCallDto & { passthrough?: Passthrough };
 
 /** A one-call job opened in memory for a leased call; the journal writes it with its call. */
 export type MemoryJob = Omit<JournalJob, 'status' | 'error_message' | 'completed_at'>;
@@ -524,7 +536,7 @@ export class CallsService implements BeforeApplicationShutdown {
     };
   }
 
-  private request(body: LlmCallDto, deployment: Deployment): ChatRequest {
+  private request(body: CallBody, deployment: Deployment): ChatRequest {
     return {
       model: deployment.providerModel,
       messages: body.messages,

@@ -1,3 +1,4 @@
+import type { CallBody } from '../calls/calls.service';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
 import { InvalidParamError } from '../openai/openai-error';
 import type {
@@ -23,7 +24,7 @@ const isObject = (v: unknown): v is Json =>
  * which get the client's body as is, a 400 when any deployment of the plan needs the translation.
  */
 export interface TranslatedRequest {
-  body: LlmCallDto;
+  body: CallBody;
   problems: InvalidParamError[];
 }
 
@@ -32,7 +33,7 @@ export function toCallBody(req: CreateResponseDto, raw: Json): TranslatedRequest
   const problems: InvalidParamError[] = [];
   const messages = toMessages(req, problems);
   const tools = toTools(req.tools ?? [], problems);
-  const body = Object.assign(new LlmCallDto(), {
+  const body: CallBody = Object.assign(new LlmCallDto(), {
     model: req.model,
     messages,
     temperature: req.temperature ?? undefined,

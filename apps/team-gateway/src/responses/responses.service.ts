@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { TeamPrincipal } from '@app/auth';
 import { TollgateError } from '@app/http';
-import { CallsService } from '../calls/calls.service';
-import type { LlmCallDto } from '../calls/dto/llm-call.dto';
+import { CallBody, CallsService } from '../calls/calls.service';
+
 import { InvalidParamError } from '../openai/openai-error';
 import { jobIdOf } from '../openai/openai.service';
 import { RoutingService } from '../routing/routing.service';
@@ -83,7 +83,7 @@ export class ResponsesService {
   private async callBody(
     principal: TeamPrincipal,
     { req, raw }: ResponsesBody,
-  ): Promise<LlmCallDto> {
+  ): Promise<CallBody> {
     if (req.previous_response_id) {
       throw new InvalidParamError(
         'previous_response_id is not supported: this gateway stores no responses. Send the whole conversation as input (earlier output items included).',

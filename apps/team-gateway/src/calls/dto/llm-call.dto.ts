@@ -1,4 +1,3 @@
-import { ApiHideProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -20,7 +19,6 @@ import {
 import type {
   ChatMessage,
   ContentPart,
-  Passthrough,
   ToolCall,
   ToolChoice,
   ToolDefinition,
@@ -159,11 +157,4 @@ export class LlmCallDto {
   @IsOptional()
   @IsObject()
   call_metadata?: Record<string, unknown>;
-
-  /**
-   * Set only by a surface (never from a request body: undecorated, so the strict pipe refuses it):
-   * the client's own body for an adapter that speaks its API.
-   */
-  @ApiHideProperty()
-  passthrough?: Passthrough;
 }

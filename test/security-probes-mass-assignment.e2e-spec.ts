@@ -215,8 +215,15 @@ describe('security probes: mass assignment', () => {
       ['credits_charged', 'team_id', 'total_cost_usd', 'completed_at'],
     ],
   ];
-  /** OpenAI's wire format: unknown fields are dropped, as OpenAI does (checked below). */
-  const GATEWAY_LENIENT = ['POST /v1/chat/completions', 'POST /chat/completions'];
+  /**
+   * OpenAI's wire format: unknown fields are dropped, as OpenAI does (checked below); the
+   * Responses API keeps them only for an `openai` deployment's pass-through (billing is the key's).
+   */
+  const GATEWAY_LENIENT = [
+    'POST /v1/chat/completions',
+    'POST /chat/completions',
+    'POST /v1/responses',
+  ];
 
   beforeAll(async () => {
     w = await World.start();

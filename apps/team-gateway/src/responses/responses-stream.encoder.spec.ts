@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { fromResponsesEvent } from '../providers/openai-responses';
 import type { StreamChunk } from '../providers/provider.types';

@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { CreateResponseDto } from './dto/create-response.dto';
 import { toCallBody, toResponse, toResponsesUsage } from './responses.mapper';

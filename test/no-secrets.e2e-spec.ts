@@ -280,7 +280,11 @@ describe('no response of any endpoint contains a virtual key, a key hash or a pr
   const unanswered = (seen: Array<{ route: string; status: number }>) => {
     const answered = new Set(seen.filter((s) => s.status === 200).map((s) => s.route));
     return [...new Set(seen.map((s) => s.route))].filter(
-      (route) => !answered.has(route) && !route.startsWith('/docs/'),
+      // GET /v1/responses/{id} is always a 404: the gateway stores no responses
+      (route) =>
+        !answered.has(route) &&
+        !route.startsWith('/docs/') &&
+        route !== '/v1/responses/:response_id',
     );
   };
 
@@ -326,7 +330,12 @@ describe('no response of any endpoint contains a virtual key, a key hash or a pr
       const seen = await walk(
         gateway,
         { bearer },
-        { team_id: [teamId], job_id: ids.job_id, model: [modelName, group] },
+        {
+          team_id: [teamId],
+          job_id: ids.job_id,
+          model: [modelName, group],
+          response_id: ['resp_0123456789abcdef'],
+        },
         {
           '/api/credits/balance': [`?team_id=${teamId}`],
           '/api/teams/:team_id/jobs': ['?limit=200'],

@@ -215,12 +215,16 @@ describe('security probes: mass assignment', () => {
       ['credits_charged', 'team_id', 'total_cost_usd', 'completed_at'],
     ],
   ];
-  /** OpenAI's wire format: unknown fields are dropped, as OpenAI does (checked below). */
+  /**
+   * OpenAI's wire format: unknown fields are dropped, as OpenAI does (checked below); the
+   * Responses API keeps them only for an `openai` deployment's pass-through (billing is the key's).
+   */
   const GATEWAY_LENIENT = [
     'POST /v1/chat/completions',
     'POST /chat/completions',
     'POST /v1/embeddings',
     'POST /v1/completions',
+    'POST /v1/responses',
   ];
 
   beforeAll(async () => {

@@ -165,6 +165,18 @@ describe('security probes: who may touch what', () => {
         'POST /v1/chat/completions (X-Job-Id)',
         () => asA('POST', '/v1/chat/completions', oneCall(), { 'X-Job-Id': b.jobId }),
       ],
+      [
+        'POST /v1/responses (X-Job-Id)',
+        () =>
+          asA(
+            'POST',
+            '/v1/responses',
+            { model: oneCall().model, input: 'x' },
+            { 'X-Job-Id': b.jobId },
+          ),
+      ],
+      // nothing is stored: any id, another team's job included, is a 404
+      ['GET /v1/responses/:response_id', () => asA('GET', `/v1/responses/resp_${b.jobId}`)],
       ['GET /v1/models/:model', () => asA('GET', `/v1/models/${b.group}`)],
       ['GET /models/:model', () => asA('GET', `/models/${b.group}`)],
     ];

@@ -409,3 +409,163 @@ export function anthropicError(status: number, message: string) {
                 : 'invalid_request_error';
   return { type: 'error', error: { type, message } };
 }
+
+// ---- OpenAI Responses shapes ----
+
+/** A Responses body in the chat shape answerFor reads (instructions + input items → messages). */
+export function responsesAsChat(body: Record<string, any>): Record<string, unknown> {
+  const messages: AnyMessage[] = [];
+  if (typeof body.instructions === 'string') {
+    messages.push({ role: 'system', content: body.instructions });
+  }
+  const input: unknown = body.input;
+  if (typeof input === 'string') messages.push({ role: 'user', content: input });
+  for (const item of Array.isArray(input) ? (input as Record<string, any>[]) : []) {
+    if (item.type === 'function_call_output') {
+      messages.push({ role: 'tool', content: String(item.output) });
+    } else if (typeof item.role === 'string') {
+      messages.push({ role: item.role, content: item.content });
+    }
+  }
+  return {
+    model: body.model,
+    messages,
+    tools: body.tools,
+    tool_choice: body.tool_choice,
+    max_tokens: body.max_output_tokens,
+  };
+}
+
+const responsesUsage = (a: Answer) => ({
+  input_tokens: a.usage.prompt_tokens,
+  input_tokens_details: { cached_tokens: 0 },
+  output_tokens: a.usage.completion_tokens,
+  output_tokens_details: { reasoning_tokens: 0 },
+  total_tokens: a.usage.total_tokens,
+});
+
+function responsesOutput(a: Answer, done: boolean) {
+  const status = done ? 'completed' : 'in_progress';
+  const output: Record<string, unknown>[] = [];
+  if (a.content) {
+    output.push({
+      id: `msg_${a.id}`,
+      type: 'message',
+      status,
+      role: 'assistant',
+      content: done
+        ? [{ type: 'output_text', text: a.content, annotations: [], logprobs: [] }]
+        : [],
+    });
+  }
+  if (a.toolCall) {
+    output.push({
+      id: `fc_${a.id}`,
+      type: 'function_call',
+      status,
+      call_id: a.toolCall.id,
+      name: a.toolCall.name,
+      arguments: done ? a.toolCall.arguments : '',
+    });
+  }
+  return output;
+}
+
+/** OpenAI's Response object; `echo` is the request's own fields (as OpenAI echoes them). */
+export function openAiResponse(
+  a: Answer,
+  echo: Record<string, unknown>,
+  state: 'in_progress' | 'done',
+  withUsage = true,
+) {
+  const done = state === 'done';
+  const incomplete = done && a.finish === 'length';
+  return {
+    id: `resp_${a.id}`,
+    object: 'response',
+    created_at: 1_700_000_000,
+    status: done ? (incomplete ? 'incomplete' : 'completed') : 'in_progress',
+    error: null,
+    incomplete_details: incomplete ? { reason: 'max_output_tokens' } : null,
+    instructions: echo.instructions ?? null,
+    max_output_tokens: echo.max_output_tokens ?? null,
+    model: a.model,
+    output: done ? responsesOutput(a, true) : [],
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    store: echo.store ?? true,
+    temperature: 1,
+    tool_choice: echo.tool_choice ?? 'auto',
+    tools: echo.tools ?? [],
+    top_p: 1,
+    // a field only the real API knows about: pass-through must keep it
+    service_tier: 'default',
+    usage: done && withUsage ? responsesUsage(a) : null,
+  };
+}
+
+/** The (event, data) pairs of a Responses stream, in the real order, numbered. */
+export function openAiResponseEvents(
+  a: Answer,
+  echo: Record<string, unknown>,
+  pieces: number,
+  withUsage: boolean,
+): Array<[string, unknown]> {
+  const events: Array<[string, Record<string, unknown>]> = [];
+  const push = (type: string, fields: Record<string, unknown>) =>
+    events.push([type, { type, ...fields }]);
+  const started = openAiResponse(a, echo, 'in_progress');
+  push('response.created', { response: started });
+  push('response.in_progress', { response: started });
+  const [message, call] = [responsesOutput(a, false), responsesOutput(a, true)];
+  let index = 0;
+  if (a.content) {
+    const item_id = `msg_${a.id}`;
+    push('response.output_item.added', { output_index: index, item: message[0] });
+    const part = { type: 'output_text', text: '', annotations: [], logprobs: [] };
+    push('response.content_part.added', { item_id, output_index: index, content_index: 0, part });
+    for (const delta of split(a.content, pieces)) {
+      push('response.output_text.delta', {
+        item_id,
+        output_index: index,
+        content_index: 0,
+        delta,
+        logprobs: [],
+      });
+    }
+    push('response.output_text.done', {
+      item_id,
+      output_index: index,
+      content_index: 0,
+      text: a.content,
+      logprobs: [],
+    });
+    push('response.content_part.done', {
+      item_id,
+      output_index: index,
+      content_index: 0,
+      part: { ...part, text: a.content },
+    });
+    push('response.output_item.done', { output_index: index, item: call[0] });
+    index += 1;
+  }
+  if (a.toolCall) {
+    const item_id = `fc_${a.id}`;
+    push('response.output_item.added', { output_index: index, item: message[index] });
+    for (const delta of split(a.toolCall.arguments, pieces)) {
+      push('response.function_call_arguments.delta', { item_id, output_index: index, delta });
+    }
+    push('response.function_call_arguments.done', {
+      item_id,
+      output_index: index,
+      name: a.toolCall.name,
+      arguments: a.toolCall.arguments,
+    });
+    push('response.output_item.done', { output_index: index, item: call[index] });
+  }
+  const final = openAiResponse(a, echo, 'done', withUsage);
+  push(final.status === 'incomplete' ? 'response.incomplete' : 'response.completed', {
+    response: final,
+  });
+  return events.map(([type, data], sequence_number) => [type, { ...data, sequence_number }]);
+}

@@ -15,6 +15,9 @@ import {
   openAiTextChunks,
   openAiTextCompletion,
   UsageDetails,
+  openAiResponse,
+  openAiResponseEvents,
+  responsesAsChat,
 } from './replies';
 import { azureError, azurePromptFilterChunk, azureRequestProblem, azureRoute } from './azure';
 import {
@@ -39,7 +42,7 @@ import {
 } from './gemini';
 
 /**
- * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions` (and legacy
+ * A fake LLM upstream on loopback, speaking OpenAI's `POST /v1/chat/completions` and `POST /v1/responses` (and legacy
  * `/v1/completions` and `/v1/embeddings`), Anthropic's
  * `POST /v1/messages`, Azure OpenAI's deployment route, Gemini's `generateContent` /
  * `streamGenerateContent?alt=sse` and Bedrock's Converse / ConverseStream (binary event
@@ -130,7 +133,15 @@ const DEFAULTS: Behavior = {
 };
 
 /** `text`: OpenAI's legacy completions; `embeddings`: OpenAI's embeddings. */
-type Dialect = 'openai' | 'anthropic' | 'text' | 'embeddings' | 'azure' | 'gemini' | 'bedrock';
+type Dialect =
+  | 'openai'
+  | 'anthropic'
+  | 'responses'
+  | 'text'
+  | 'embeddings'
+  | 'azure'
+  | 'gemini'
+  | 'bedrock';
 
 interface Exchange {
   req: IncomingMessage;
@@ -279,6 +290,7 @@ function route(method: string | undefined, path: string): Route | null {
   if (gemini) return { dialect: 'gemini', ...gemini };
   const bedrock = bedrockRoute(path);
   if (bedrock) return { dialect: 'bedrock', ...bedrock };
+  if (path === '/v1/responses') return { dialect: 'responses' };
   return null;
 }
 
@@ -309,6 +321,7 @@ async function credentialProblem(
     }
     case 'openai':
     case 'anthropic':
+    case 'responses':
     case 'text':
     case 'embeddings':
       return null;
@@ -331,6 +344,7 @@ function asChat(
       return { ...body, model };
     case 'openai':
     case 'anthropic':
+    case 'responses':
     case 'text':
     case 'embeddings':
       return body;
@@ -355,6 +369,7 @@ function json(
 function errorBody(dialect: Dialect, status: number, message: string, retryAfter?: number) {
   switch (dialect) {
     case 'openai':
+    case 'responses':
     case 'text':
     case 'embeddings':
       return openAiError(status, message);
@@ -414,7 +429,7 @@ async function respond(
       errorHeaders(dialect, b.status, b.retryAfter),
     );
   }
-  const answer = answerFor(body, {
+  const answer = answerFor(dialect === 'responses' ? responsesAsChat(body) : body, {
     content: b.content,
     usage: b.usage,
     details: b.details,
@@ -438,7 +453,10 @@ async function respond(
     }
     const withUsage = b.mode !== 'no_usage';
     if (dialect === 'anthropic') return json(res, 200, anthropicMessage(answer, withUsage));
-    if (dialect === 'gemini') return json(res, 200, geminiResponse(answer, withUsage));
+    if (dialect === 'responses') {
+      return json(res, 200, openAiResponse(answer, body, 'done', withUsage));
+    }
+        if (dialect === 'gemini') return json(res, 200, geminiResponse(answer, withUsage));
     if (dialect === 'bedrock') return json(res, 200, converseResponse(answer, withUsage));
     const completion: Record<string, unknown> =
       dialect === 'embeddings'
@@ -510,6 +528,7 @@ function streamEvents(
     return geminiStreamEvents(answer, b.chunks, withUsage).map((d) => [null, d]);
   }
   if (dialect === 'bedrock') return converseStreamEvents(answer, b.chunks, withUsage);
+  if (dialect === 'responses') return openAiResponseEvents(answer, body, b.chunks, withUsage);
   const asked = body.stream_options?.include_usage === true;
   const chunks = (dialect === 'text' ? openAiTextChunks : openAiChunks)(
     answer,
@@ -524,6 +543,7 @@ function streamEvents(
 function isContent(data: any): boolean {
   const delta = data?.choices?.[0]?.delta ?? data?.delta;
   const part = data?.candidates?.[0]?.content?.parts?.[0];
+  if (typeof delta === 'string') return delta !== '';
   return Boolean(
     delta?.content ||
     delta?.text ||

@@ -11,6 +11,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { GatewayExceptionFilter } from './openai/gateway-exception.filter';
 import { OpenAiModule } from './openai/openai.module';
+import { ResponsesModule } from './responses/responses.module';
 import { TeamsModule } from './teams/teams.module';
 
 @Module({})
@@ -31,6 +32,7 @@ export class AppModule {
         JobsModule,
         CreditsModule,
         OpenAiModule,
+        ResponsesModule,
       ],
       providers: [
         VirtualKeyStrategy,

@@ -32,6 +32,7 @@ import type {
   ChatRequest,
   ChatResult,
   FinishReason,
+  Passthrough,
   ProviderTarget,
   Usage,
 } from '../providers/provider.types';
@@ -83,6 +84,11 @@ export interface CallSpec {
 export interface CallSurface<T extends Metered> extends CallSpec {
   run(target: ProviderTarget, request: ChatRequest, signal: AbortSignal): Promise<T>;
 }
+/**
+ * A call's body as a surface builds it: the checked options, plus (never from a client) its own
+ * body for an adapter that speaks the surface's API (see Passthrough).
+ */
+export type CallBody = LlmCallDto & { passthrough?: Passthrough };
 
 /** A one-call job opened in memory for a leased call; the journal writes it with its call. */
 export type MemoryJob = Omit<JournalJob, 'status' | 'error_message' | 'completed_at'>;
@@ -629,7 +635,7 @@ export class CallsService implements BeforeApplicationShutdown {
     };
   }
 
-  private request(body: LlmCallDto, deployment: Deployment): ChatRequest {
+  private request(body: CallBody, deployment: Deployment): ChatRequest {
     return {
       model: deployment.providerModel,
       messages: body.messages,
@@ -646,6 +652,7 @@ export class CallsService implements BeforeApplicationShutdown {
       frequency_penalty: body.frequency_penalty,
       logit_bias: body.logit_bias,
       user: body.user?.slice(0, 255),
+      passthrough: body.passthrough,
     };
   }
 

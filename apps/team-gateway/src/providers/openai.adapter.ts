@@ -14,6 +14,7 @@ import type {
   Usage,
 } from './provider.types';
 import { UpstreamError } from './provider.types';
+import { fromResponsesBody, fromResponsesEvent, responsesCall } from './openai-responses';
 import { approxTokens, promptText } from './tokens';
 import { tokenCount, withDetails } from './usage';
 import { errorExcerpt, scrub } from './upstream-errors';
@@ -36,6 +37,10 @@ export class OpenAiAdapter implements ProviderAdapter {
   constructor(private readonly http: UpstreamHttp) {}
 
   async complete(target: ProviderTarget, request: ChatRequest, signal: AbortSignal) {
+    if (speaksResponses(target, request)) {
+      const call = responsesCall(target, request, OPENAI_DEFAULT_API_BASE, false, signal);
+      return fromResponsesBody(await this.http.postJson(call), request);
+    }
     const json = await this.http.postJson(upstreamCall(target, request, false, signal));
     return fromOpenAiCompletion(json, request);
   }
@@ -45,6 +50,17 @@ export class OpenAiAdapter implements ProviderAdapter {
     request: ChatRequest,
     signal: AbortSignal,
   ): AsyncGenerator<StreamChunk> {
+    if (speaksResponses(target, request)) {
+      const call = responsesCall(target, request, OPENAI_DEFAULT_API_BASE, true, signal);
+      for await (const event of this.http.postStream(call)) {
+        const data = event.data.trim();
+        if (event.event === 'json') throw new UpstreamError('malformed_response', 'No stream', 200);
+        if (data !== '' && data !== '[DONE]') {
+          yield fromResponsesEvent(event.event, parseJson(data), target.apiKey);
+        }
+      }
+      return;
+    }
     for await (const event of this.http.postStream(upstreamCall(target, request, true, signal))) {
       const data = event.data.trim();
       if (data === '[DONE]') return;
@@ -96,6 +112,11 @@ export class OpenAiAdapter implements ProviderAdapter {
       yield toStreamChunk(textChunkAsChat(parsed), target.apiKey);
     }
   }
+}
+
+/** A Responses body goes as is to OpenAI itself; openai-compatible servers get chat completions. */
+function speaksResponses(target: ProviderTarget, request: ChatRequest): boolean {
+  return request.passthrough?.api === 'responses' && target.provider === 'openai';
 }
 
 function upstreamCall(

@@ -31,6 +31,18 @@ export interface ToolDefinition {
 export type ToolChoice =
   'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
 
+/**
+ * A client body in a provider's own API (OpenAI `responses`, Anthropic `messages`), for the
+ * adapter of that provider to send as is (model replaced) instead of the translated chat fields.
+ * It rides on the request so the call pipeline keeps routing, fallback, holds and settlement:
+ * an adapter that does not speak `api` ignores it and uses the chat fields, which the surface
+ * always fills in too.
+ */
+export interface Passthrough {
+  api: 'responses' | 'messages';
+  body: Record<string, unknown>;
+}
+
 /** What the gateway asks of an upstream (model = the deployment's provider_model). */
 export interface ChatRequest {
   model: string;
@@ -49,6 +61,8 @@ export interface ChatRequest {
   logit_bias?: Record<string, number>;
   /** The end user, passed on for the provider's abuse monitoring. */
   user?: string;
+  /** The client's own body, for an adapter that speaks its API (see Passthrough). */
+  passthrough?: Passthrough;
 }
 
 /**
@@ -85,6 +99,8 @@ export interface ChatResult {
   usage: Usage;
   /** True when the upstream gave no usage and the adapter estimated it (~4 characters a token). */
   usage_estimated?: boolean;
+  /** A passed-through request's answer, exactly as the upstream sent it. */
+  raw?: Record<string, unknown>;
 }
 
 /** One OpenAI `chat.completion.chunk`; the last one may carry `usage` and no choices. */
@@ -108,6 +124,8 @@ export interface StreamChunk {
     finish_reason: FinishReason | null;
   }>;
   usage?: Usage | null;
+  /** A passed-through stream's event as the upstream sent it; the chunk's fields only meter it. */
+  raw?: { event?: string; data: Record<string, unknown> };
 }
 
 /** A credential's non-secret settings (SPEC §9). */

@@ -1,0 +1,74 @@
+import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiGatewayTimeoutResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
+import { CreateResponseDto } from './dto/create-response.dto';
+import { ResponsesBody, ResponsesRequestBody } from './responses-body';
+import { ResponsesService } from './responses.service';
+
+/** OpenAI's Responses API, for the openai SDK's `responses` and Codex CLI (`wire_api = "responses"`). */
+@ApiTags('OpenAI-compatible')
+@TeamAuth()
+@Controller()
+export class ResponsesController {
+  constructor(private readonly responses: ResponsesService) {}
+
+  /** Creates a model response (stateless); `stream: true` answers with the Responses API's SSE events. */
+  @Post('v1/responses')
+  @HttpCode(200)
+  @ApiBody({ type: CreateResponseDto })
+  @ApiHeader({
+    name: 'X-Job-Id',
+    required: false,
+    description:
+      'Join this open job; without it the request is a one-call job of type `responses` (id returned in X-Job-Id)',
+  })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOkResponse({
+    description:
+      'A Response object (`object: "response"`, `store: false`), or SSE events (response.created … response.completed)',
+  })
+  @ApiBadRequestResponse({
+    description:
+      'Malformed body, previous_response_id / conversation / background (nothing is stored), or what a non-OpenAI deployment cannot take (`param` names it)',
+  })
+  @ApiForbiddenResponse({ description: 'Model not allowed, insufficient credits, team suspended' })
+  @ApiNotFoundResponse({ description: 'Unknown model (code model_not_found) or X-Job-Id' })
+  @ApiConflictResponse({ description: 'The X-Job-Id job is already completed or failed' })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited (Retry-After)' })
+  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed' })
+  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out' })
+  async create(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Headers('x-job-id') jobId: string | undefined,
+    @ResponsesRequestBody() body: ResponsesBody,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    if (body.req.stream === true) return this.responses.stream(principal, jobId, body, req, res);
+    const answer = await this.responses.create(principal, jobId, body, (id) =>
+      res.setHeader('X-Job-Id', id),
+    );
+    res.json(answer);
+  }
+
+  /** Always 404: the gateway stores no responses (every response is `store: false`). */
+  @Get('v1/responses/:response_id')
+  @ApiNotFoundResponse({ description: 'Responses are not stored by this gateway' })
+  retrieve(@Param('response_id') id: string): never {
+    return this.responses.retrieve(id);
+  }
+}

@@ -685,39 +685,11 @@ export interface components {
             };
         };
         CreateTeamDto: {
-            /** @example acme */
-            organization_id: string;
-            /**
-             * @description Caller-chosen id, unique across organizations.
-             * @example acme-research
-             */
-            team_id: string;
-            /** @example Research */
-            team_alias?: string;
-            /**
-             * @description Model groups the team may use.
-             * @example [
-             *       "fast-chat"
-             *     ]
-             */
-            model_groups?: string[];
-            /**
-             * @description Synonym of model_groups (the reference API's name).
-             * @example [
-             *       "fast-chat"
-             *     ]
-             */
-            access_groups?: string[];
             /**
              * @description Initial credits, written to the ledger as an allocation.
              * @example 1000
              */
             credits_allocated?: number;
-            /**
-             * @example consumption_usd
-             * @enum {string}
-             */
-            budget_mode?: "job_based" | "consumption_usd" | "consumption_tokens";
             /**
              * @description consumption_usd: credits per dollar of client cost (default 10).
              * @example 10
@@ -743,6 +715,34 @@ export interface components {
              * @example 200000
              */
             tpm_limit?: number;
+            /** @example acme */
+            organization_id: string;
+            /**
+             * @description Caller-chosen id, unique across organizations.
+             * @example acme-research
+             */
+            team_id: string;
+            /** @example Research */
+            team_alias?: string;
+            /**
+             * @description Model groups the team may use.
+             * @example [
+             *       "fast-chat"
+             *     ]
+             */
+            model_groups?: string[];
+            /**
+             * @description Synonym of model_groups (the reference API's name).
+             * @example [
+             *       "fast-chat"
+             *     ]
+             */
+            access_groups?: string[];
+            /**
+             * @example consumption_usd
+             * @enum {string}
+             */
+            budget_mode?: "job_based" | "consumption_usd" | "consumption_tokens";
             /**
              * @example {
              *       "cost_center": "R&D"
@@ -753,32 +753,32 @@ export interface components {
             };
         };
         UpdateTeamDto: {
-            /** @example Research (EU) */
-            team_alias?: string | null;
             /**
-             * @example consumption_tokens
-             * @enum {string}
-             */
-            budget_mode?: "job_based" | "consumption_usd" | "consumption_tokens";
-            /**
-             * @description consumption_usd: credits per dollar of client cost.
+             * @description consumption_usd: credits per dollar of client cost (default 10).
              * @example 10
              */
             credits_per_dollar?: number;
             /**
-             * @description consumption_tokens: tokens per credit.
-             * @example 5000
+             * @description consumption_tokens: tokens per credit (default 10000).
+             * @example 10000
              */
             tokens_per_credit?: number;
             /**
              * @description Client cost = provider cost × (1 + markup/100).
-             * @example 15
+             * @example 20
              */
             cost_markup_percentage?: number;
+            /**
+             * @example consumption_usd
+             * @enum {string}
+             */
+            budget_mode?: "job_based" | "consumption_usd" | "consumption_tokens";
             /** @example 1200 */
             rpm_limit?: number | null;
             /** @example 400000 */
             tpm_limit?: number | null;
+            /** @example Research (EU) */
+            team_alias?: string | null;
             /**
              * @description Replaces the team's metadata; `null` empties it.
              * @example {
@@ -800,6 +800,15 @@ export interface components {
             model_groups: string[];
         };
         CreateKeyDto: {
+            /**
+             * @description Credits this key may spend per budget_duration window (or in total without one).
+             * @example 500
+             */
+            max_budget?: number;
+            /** @description Requests per minute through this key. */
+            rpm_limit?: number;
+            /** @description Tokens per minute through this key. */
+            tpm_limit?: number;
             /** @description Human-readable name of the key. */
             key_alias?: string;
             /**
@@ -816,25 +825,20 @@ export interface components {
              */
             duration?: string;
             /**
-             * @description Credits this key may spend per budget_duration window (or in total without one).
-             * @example 500
-             */
-            max_budget?: number;
-            /**
              * @description Window after which the key's spend resets, e.g. "30d"; only with max_budget.
              * @example 30d
              */
             budget_duration?: string;
-            /** @description Requests per minute through this key. */
-            rpm_limit?: number;
-            /** @description Tokens per minute through this key. */
-            tpm_limit?: number;
             /** @description Free-form JSON object stored with the key. */
             metadata?: {
                 [key: string]: unknown;
             };
         };
         UpdateKeyDto: {
+            /** @description Credits per budget window; `null` removes the budget (and budget_duration). */
+            max_budget?: number | null;
+            rpm_limit?: number | null;
+            tpm_limit?: number | null;
             key_alias?: string | null;
             /** @description New allow-list (a subset of the team's models); `[]` or `null` = all the team's models. */
             models?: string[] | null;
@@ -843,12 +847,8 @@ export interface components {
              * @example 7d
              */
             duration?: string | null;
-            /** @description Credits per budget window; `null` removes the budget (and budget_duration). */
-            max_budget?: number | null;
             /** @description A new window restarts the spend count now; `null` = one budget for the key's lifetime. */
             budget_duration?: string | null;
-            rpm_limit?: number | null;
-            tpm_limit?: number | null;
             /** @description Replaces the key's metadata; `null` empties it. */
             metadata?: {
                 [key: string]: unknown;
@@ -880,21 +880,21 @@ export interface components {
         };
         UpdateBudgetModeDto: {
             /**
+             * @description consumption_usd: credits per dollar of client cost (default 10).
+             * @example 10
+             */
+            credits_per_dollar?: number;
+            /**
+             * @description consumption_tokens: tokens per credit (default 10000).
+             * @example 10000
+             */
+            tokens_per_credit?: number;
+            /**
              * @description job_based: 1 credit per completed job; consumption_usd / consumption_tokens: per call.
              * @example consumption_usd
              * @enum {string}
              */
             budget_mode: "job_based" | "consumption_usd" | "consumption_tokens";
-            /**
-             * @description consumption_usd: credits per dollar of client cost.
-             * @example 100
-             */
-            credits_per_dollar?: number;
-            /**
-             * @description consumption_tokens: tokens per credit.
-             * @example 10000
-             */
-            tokens_per_credit?: number;
         };
         ConfigureAutoRefillDto: {
             /**
@@ -924,7 +924,7 @@ export interface components {
              * @example openai
              * @enum {string}
              */
-            provider: "openai" | "openai-compatible" | "anthropic" | "mock";
+            provider: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
             /**
              * @description Unique within the organization (or among shared credentials).
              * @example openai-prod
@@ -932,34 +932,84 @@ export interface components {
             credential_name: string;
             /**
              * @description The provider's API key. Encrypted at rest (AES-256-GCM) and never returned: responses show
-             *     `has_api_key` and a masked tail. Required for openai and anthropic.
+             *     `has_api_key` and a masked tail. Required for openai, anthropic, azure-openai and gemini;
+             *     bedrock takes an AWS key pair instead (aws_access_key_id, aws_secret_access_key).
              * @example sk-proj-XXXXXXXXXXXXXXXXXXXXXXXX
              */
             api_key?: string;
             /**
              * Format: uri
-             * @description http(s) base URL with its version segment; required for openai-compatible.
-             *     Defaults: openai https://api.openai.com/v1, anthropic https://api.anthropic.com.
+             * @description http(s) base URL with its version segment; required for openai-compatible, and for
+             *     azure-openai (the resource endpoint, e.g. https://my-resource.openai.azure.com).
+             *     Defaults: openai https://api.openai.com/v1, anthropic https://api.anthropic.com, gemini
+             *     https://generativelanguage.googleapis.com, bedrock https://bedrock-runtime.{aws_region}.amazonaws.com.
              *     Link-local and cloud metadata addresses are refused unless ALLOW_LINK_LOCAL_API_BASE=true.
              * @example http://localhost:11434/v1
              */
             api_base?: string;
+            /**
+             * @description azure-openai only: the `api-version` sent with every request (default 2024-10-21).
+             * @example 2024-10-21
+             */
+            api_version?: string;
+            /**
+             * @description bedrock only (required there): the AWS region requests are signed for.
+             * @example us-east-1
+             */
+            aws_region?: string;
+            /**
+             * @description bedrock only (required there): the AWS access key id. Sealed with the secret, never
+             *     returned (responses show its last 4 characters).
+             * @example AKIAIOSFODNN7EXAMPLE
+             */
+            aws_access_key_id?: string;
+            /**
+             * @description bedrock only (required there): the AWS secret access key. Encrypted at rest, never returned.
+             * @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+             */
+            aws_secret_access_key?: string;
+            /**
+             * @description bedrock only, optional: an AWS session token of temporary credentials. Encrypted at rest,
+             *     never returned.
+             */
+            aws_session_token?: string;
         };
         UpdateProviderCredentialDto: {
             /** @example openai-prod-2 */
             credential_name?: string;
             /**
-             * @description A new provider key, re-encrypted under the current ENCRYPTION_KEY.
+             * @description A new provider key, re-encrypted under the current ENCRYPTION_KEY (not for bedrock: send
+             *     a new aws_access_key_id and aws_secret_access_key).
              * @example sk-proj-YYYYYYYYYYYYYYYYYYYYYYYY
              */
             api_key?: string;
             /**
              * Format: uri
-             * @description New base URL; null clears it (not allowed for openai-compatible).
+             * @description New base URL; null clears it (not allowed for openai-compatible and azure-openai).
              *     Link-local and cloud metadata addresses are refused unless ALLOW_LINK_LOCAL_API_BASE=true.
              * @example https://api.together.xyz/v1
              */
             api_base?: string | null;
+            /**
+             * @description azure-openai only: a new `api-version`; null goes back to the default.
+             * @example 2025-04-01-preview
+             */
+            api_version?: string | null;
+            /**
+             * @description bedrock only: a new AWS region.
+             * @example eu-west-1
+             */
+            aws_region?: string;
+            /**
+             * @description bedrock only: a new AWS access key id, sent together with aws_secret_access_key (and
+             *     aws_session_token for temporary credentials); the pair is re-sealed as a whole.
+             * @example AKIAIOSFODNN7EXAMPLE
+             */
+            aws_access_key_id?: string;
+            /** @description bedrock only: the new AWS secret access key, with aws_access_key_id. */
+            aws_secret_access_key?: string;
+            /** @description bedrock only, optional: the session token of new temporary credentials. */
+            aws_session_token?: string;
         };
         CreateModelDto: {
             /**
@@ -971,7 +1021,7 @@ export interface components {
              * @example openai
              * @enum {string}
              */
-            provider: "openai" | "openai-compatible" | "anthropic" | "mock";
+            provider: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
             /**
              * @description The provider's own model id.
              * @example gpt-4o-mini-2024-07-18
@@ -1002,6 +1052,16 @@ export interface components {
              */
             output_price_per_million: number;
             /**
+             * @description USD per million prompt tokens read from the provider's cache; null or absent = the input price.
+             * @example 0.075
+             */
+            cached_input_price_per_million?: number | null;
+            /**
+             * @description USD per million prompt tokens written to the provider's cache; null or absent = the input price.
+             * @example 0.1875
+             */
+            cache_write_price_per_million?: number | null;
+            /**
              * @description Share of traffic among deployments of the same model_name (default 1).
              * @example 1
              */
@@ -1019,7 +1079,7 @@ export interface components {
              * @example openai
              * @enum {string}
              */
-            provider?: "openai" | "openai-compatible" | "anthropic" | "mock";
+            provider?: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
             /** @example gpt-4o-mini-2024-07-18 */
             provider_model?: string;
             /**
@@ -1038,6 +1098,10 @@ export interface components {
             input_price_per_million?: number;
             /** @example 0.6 */
             output_price_per_million?: number;
+            /** @description A price for cached prompt tokens, or null to bill them at the input price. */
+            cached_input_price_per_million?: number | null;
+            /** @description A price for cache-written prompt tokens, or null to bill them at the input price. */
+            cache_write_price_per_million?: number | null;
             /** @example 2 */
             weight?: number;
             /**
@@ -2722,7 +2786,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Only the credentials owned by this organization (shared ones have none). */
                 organization_id?: string;
-                provider?: "openai" | "openai-compatible" | "anthropic" | "mock";
+                provider?: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
             };
             header?: never;
             path?: never;
@@ -3042,7 +3106,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Only the deployments of this public model name. */
                 model_name?: string;
-                provider?: "openai" | "openai-compatible" | "anthropic" | "mock";
+                provider?: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
                 status?: "active" | "inactive";
             };
             header?: never;

@@ -412,6 +412,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/embeddings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI embeddings; billed for `usage.prompt_tokens` at the deployment's input price. */
+        post: operations["EmbeddingsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OpenAI legacy text completions, for openai, openai-compatible and mock deployments. */
+        post: operations["CompletionsController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Creates a model response (stateless); `stream: true` answers with the Responses API's SSE events. */
+        post: operations["ResponsesController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/responses/{response_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Always 404: the gateway stores no responses (every response is `store: false`). */
+        get: operations["ResponsesController_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -423,6 +491,7 @@ export interface components {
             job_type: string;
             /** @description The end user the job runs for. */
             user_id?: string;
+            /** @description The job's metadata. */
             metadata?: {
                 [key: string]: unknown;
             };
@@ -437,14 +506,6 @@ export interface components {
             tool_call_id?: string;
         };
         CreateAndCallDto: {
-            /** @description Must be the key's own team when given. */
-            team_id?: string;
-            job_type: string;
-            user_id?: string;
-            /** @description The job's metadata. */
-            metadata?: {
-                [key: string]: unknown;
-            };
             /** @description Synonym of metadata. */
             job_metadata?: {
                 [key: string]: unknown;
@@ -481,6 +542,16 @@ export interface components {
             user?: string;
             /** @description Stored on the call record. */
             call_metadata?: {
+                [key: string]: unknown;
+            };
+            /** @description Must be the key's own team when given. */
+            team_id?: string;
+            /** @description What the job does, e.g. "document_analysis". */
+            job_type: string;
+            /** @description The end user the job runs for. */
+            user_id?: string;
+            /** @description The job's metadata. */
+            metadata?: {
                 [key: string]: unknown;
             };
         };
@@ -609,6 +680,101 @@ export interface components {
             };
             prompt_cache_key?: string;
             safety_identifier?: string;
+        };
+        EmbeddingsRequestDto: {
+            /**
+             * @description Text, an array of texts, an array of token ids, or an array of token-id arrays (up to 2048 items).
+             * @example The food was delicious
+             */
+            input: string | string[] | number[] | number[][];
+            /** @example text-embedding-3-small */
+            model: string;
+            /**
+             * @description `float` (default) or `base64` (little-endian float32).
+             * @enum {string}
+             */
+            encoding_format?: "float" | "base64";
+            /** @description Output dimensions, for models that support them. */
+            dimensions?: number;
+            /** @description The end user, passed on for the provider's abuse monitoring (and the one-call job's user_id). */
+            user?: string;
+        };
+        CompletionRequestDto: {
+            /**
+             * @description The text to continue: a string, or an array holding one string.
+             * @example Say this is a test
+             */
+            prompt: string | string[];
+            stop?: string | string[];
+            /** @description Not supported (only null). */
+            logprobs?: number | null;
+            /** @example gpt-3.5-turbo-instruct */
+            model: string;
+            /** @description Text after the completion (passed to the upstream). */
+            suffix?: string;
+            /** @description Default 16, as OpenAI's. */
+            max_tokens?: number;
+            temperature?: number;
+            top_p?: number;
+            seed?: number;
+            presence_penalty?: number;
+            frequency_penalty?: number;
+            logit_bias?: {
+                [key: string]: number;
+            };
+            /** @description The end user, passed on for the provider's abuse monitoring (and the one-call job's user_id). */
+            user?: string;
+            /** @description Answer as Server-Sent Events (text_completion chunks, then `data: [DONE]`). */
+            stream?: boolean;
+            stream_options?: components["schemas"]["StreamOptionsDto"];
+            /**
+             * @description Only 1 is supported.
+             * @enum {number}
+             */
+            n?: 1;
+            /**
+             * @description Only 1 is supported.
+             * @enum {number}
+             */
+            best_of?: 1;
+            /** @description Not supported (only false). */
+            echo?: boolean;
+        };
+        CreateResponseDto: {
+            /** @description A model name or a model-group name the key may use. */
+            model: string;
+            /** @description A user message as text, or input items (messages, function calls and their outputs). */
+            input: Record<string, never>;
+            /** @description A system (developer) message placed before the input. */
+            instructions?: string | null;
+            /** @description Function tools (`{type:"function", name, parameters}`); built-in tools only on OpenAI deployments. */
+            tools?: Record<string, never>[];
+            /** @description "none" | "auto" | "required" | {type:"function", name}. */
+            tool_choice?: Record<string, never>;
+            parallel_tool_calls?: boolean | null;
+            max_output_tokens?: number | null;
+            temperature?: number | null;
+            top_p?: number | null;
+            /** @description `{format: {type: "text" | "json_object" | "json_schema", …}}`. */
+            text?: {
+                [key: string]: unknown;
+            };
+            /** @description Sent to OpenAI deployments; dropped for chat-style providers. */
+            reasoning?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Accepted and ignored: nothing is stored, and the response says `store: false`. */
+            store?: boolean | null;
+            /** @description Answer as Server-Sent Events (the Responses API's semantic events). */
+            stream?: boolean | null;
+            /** @description Refused: the gateway keeps no responses to continue from (send the whole input). */
+            previous_response_id?: string | null;
+            /** @description Stored with the call and on the one-call job. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The end user, passed on to the provider and stored as the one-call job's user_id. */
+            user?: string;
         };
         ApiErrorDto: {
             /**
@@ -1863,6 +2029,289 @@ export interface operations {
                 content?: never;
             };
             /** @description Unknown model (code model_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    EmbeddingsController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Join this open job; without it the request is a one-call job (id returned in X-Job-Id) */
+                "X-Job-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmbeddingsRequestDto"];
+            };
+        };
+        responses: {
+            /** @description A list of embedding objects, with usage */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body (`param` names the field), or a model whose provider cannot embed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid or missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Model not allowed, insufficient credits, team suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown model (code model_not_found) or X-Job-Id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The X-Job-Id job is already completed or failed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Rate limited (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Every upstream attempt failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Upstream timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    CompletionsController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Join this open job; without it the request is a one-call job (id returned in X-Job-Id) */
+                "X-Job-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompletionRequestDto"];
+            };
+        };
+        responses: {
+            /** @description A text_completion object, or SSE text_completion chunks then `data: [DONE]` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body (`param` names the field), or a model whose provider has no legacy completions */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid or missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Model not allowed, insufficient credits, team suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown model (code model_not_found) or X-Job-Id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The X-Job-Id job is already completed or failed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Rate limited (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Every upstream attempt failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Upstream timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ResponsesController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Join this open job; without it the request is a one-call job of type `responses` (id returned in X-Job-Id) */
+                "X-Job-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateResponseDto"];
+            };
+        };
+        responses: {
+            /** @description A Response object (`object: "response"`, `store: false`), or SSE events (response.created … response.completed) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body, previous_response_id / conversation / background (nothing is stored), or what a non-OpenAI deployment cannot take (`param` names it) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid or missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Model not allowed, insufficient credits, team suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown model (code model_not_found) or X-Job-Id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The X-Job-Id job is already completed or failed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Rate limited (Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Every upstream attempt failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Upstream timed out */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    ResponsesController_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                response_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid or missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Team suspended/paused, or resource of another team */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Responses are not stored by this gateway */
             404: {
                 headers: {
                     [name: string]: unknown;

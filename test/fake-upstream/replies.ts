@@ -173,7 +173,23 @@ export function openAiError(status: number, message: string) {
 
 const anthropicStop = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use' } as const;
 
-export function anthropicMessage(a: Answer, withUsage = true) {
+/** Anthropic's prompt-cache counts, reported beside input_tokens. */
+export interface AnthropicCache {
+  read: number;
+  write: number;
+}
+
+const cacheUsage = (cache?: AnthropicCache): Record<string, number> =>
+  cache ? { cache_read_input_tokens: cache.read, cache_creation_input_tokens: cache.write } : {};
+
+/** The fake's count_tokens answer: its own count of the prompt (system, messages, tools). */
+export function anthropicInputTokens(body: Record<string, unknown>): number {
+  const answer = answerFor(body, { toolCalls: false, chunks: 1 });
+  const tools = Array.isArray(body.tools) ? JSON.stringify(body.tools) : '';
+  return answer.usage.prompt_tokens + (tools ? countTokens(tools) : 0);
+}
+
+export function anthropicMessage(a: Answer, withUsage = true, cache?: AnthropicCache) {
   const content: unknown[] = [];
   if (a.content) content.push({ type: 'text', text: a.content });
   if (a.toolCall) {
@@ -197,6 +213,7 @@ export function anthropicMessage(a: Answer, withUsage = true) {
           usage: {
             input_tokens: a.usage.prompt_tokens,
             output_tokens: a.usage.completion_tokens,
+            ...cacheUsage(cache),
           },
         }
       : {}),
@@ -208,6 +225,7 @@ export function anthropicEvents(
   a: Answer,
   pieces: number,
   withUsage: boolean,
+  cache?: AnthropicCache,
 ): Array<[string, unknown]> {
   const usage = (u: Record<string, number>) => (withUsage ? { usage: u } : {});
   const events: Array<[string, unknown]> = [
@@ -219,7 +237,7 @@ export function anthropicEvents(
           ...anthropicMessage({ ...a, content: '', toolCall: null }, false),
           content: [],
           stop_reason: null,
-          ...usage({ input_tokens: a.usage.prompt_tokens, output_tokens: 1 }),
+          ...usage({ input_tokens: a.usage.prompt_tokens, output_tokens: 1, ...cacheUsage(cache) }),
         },
       },
     ],

@@ -7,6 +7,7 @@ import {
   answerFor,
   anthropicError,
   anthropicEvents,
+  anthropicInputTokens,
   anthropicMessage,
   openAiChunks,
   openAiCompletion,
@@ -32,6 +33,8 @@ export interface ModelBehavior {
   content?: string;
   /** Overrides of the computed token counts. */
   usage?: { prompt_tokens?: number; completion_tokens?: number };
+  /** Anthropic's prompt-cache counts to report (beside input_tokens, as Anthropic does). */
+  anthropicCache?: { read: number; write: number };
   /** Answer with a tool call when the request has tools (default false). */
   toolCalls: boolean;
   /** Delay before the response headers (`slow` defaults it to 200 ms). */
@@ -146,6 +149,9 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
         res.socket?.destroy();
       };
 
+      if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
+        return json(res, 200, { input_tokens: anthropicInputTokens(body) });
+      }
       const dialect = route(req.method, path);
       if (!dialect) {
         if (req.method === 'GET' && path === '/v1/models') {
@@ -282,7 +288,9 @@ async function respond(
       return drop();
     }
     const withUsage = b.mode !== 'no_usage';
-    if (dialect === 'anthropic') return json(res, 200, anthropicMessage(answer, withUsage));
+    if (dialect === 'anthropic') {
+      return json(res, 200, anthropicMessage(answer, withUsage, b.anthropicCache));
+    }
     const completion: Record<string, unknown> = openAiCompletion(answer);
     if (!withUsage) delete completion.usage;
     return json(res, 200, completion);
@@ -317,7 +325,9 @@ function streamEvents(
   body: Record<string, any>,
 ): Array<[string | null, unknown]> {
   const withUsage = b.mode !== 'no_usage';
-  if (dialect === 'anthropic') return anthropicEvents(answer, b.chunks, withUsage);
+  if (dialect === 'anthropic') {
+    return anthropicEvents(answer, b.chunks, withUsage, b.anthropicCache);
+  }
   const asked = body.stream_options?.include_usage === true;
   return openAiChunks(answer, b.chunks, withUsage && asked).map((d) => [null, d]);
 }

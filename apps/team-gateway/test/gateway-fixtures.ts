@@ -17,6 +17,8 @@ const cipher = new CredentialCipher({
 });
 
 export interface ModelSpec {
+  /** Default openai-compatible; `anthropic` speaks Anthropic's Messages API to the fake. */
+  provider?: 'openai-compatible' | 'anthropic' | 'mock';
   /** Where the deployment sends requests (default: the fake upstream). */
   apiBase?: string;
   providerModel?: string;
@@ -80,16 +82,22 @@ export class World {
     const rows = await this.pg.query(
       `INSERT INTO model_deployments (model_name, provider, provider_model, credential_id, api_base,
          input_price_per_million, output_price_per_million, weight, status)
-       VALUES ($1, 'openai-compatible', $2, $3, $4, $5, $6, $7, $8) RETURNING model_id`,
+       VALUES ($1, $9, $2, $3, $4, $5, $6, $7, $8) RETURNING model_id`,
       [
         name,
         spec.providerModel ?? name,
         this.credentialId,
-        spec.apiBase ?? `${this.fake.url}/v1`,
+        spec.apiBase ??
+          (spec.provider === 'anthropic'
+            ? this.fake.url
+            : spec.provider === 'mock'
+              ? null
+              : `${this.fake.url}/v1`),
         spec.input ?? 2,
         spec.output ?? 8,
         spec.weight ?? 1,
         spec.status ?? 'active',
+        spec.provider ?? 'openai-compatible',
       ],
     );
     return (rows.rows[0] as { model_id: string }).model_id;

@@ -541,6 +541,7 @@ export class CallsService implements BeforeApplicationShutdown {
       frequency_penalty: body.frequency_penalty,
       logit_bias: body.logit_bias,
       user: body.user?.slice(0, 255),
+      passthrough: body.passthrough,
     };
   }
 

@@ -49,6 +49,19 @@ export interface ChatRequest {
   logit_bias?: Record<string, number>;
   /** The end user, passed on for the provider's abuse monitoring. */
   user?: string;
+  /**
+   * Anthropic pass-through (the /v1/messages surface): the client's Messages body as it came,
+   * fields the gateway does not understand included (thinking, cache_control, unknown blocks).
+   * Only the anthropic adapter honours it: it sends this body (with `model`, `max_tokens` and
+   * `stream` set by the pipeline) instead of translating the fields above, and returns
+   * Anthropic's own answer beside the normalised one. Every other adapter ignores it and uses
+   * the translated fields, so routing, fallback, holds and settlement stay the pipeline's.
+   */
+  passthrough?: {
+    anthropic: Record<string, unknown>;
+    /** The client's `anthropic-beta` header, sent on with its body. */
+    beta?: string;
+  };
 }
 
 /**
@@ -85,6 +98,14 @@ export interface ChatResult {
   usage: Usage;
   /** True when the upstream gave no usage and the adapter estimated it (~4 characters a token). */
   usage_estimated?: boolean;
+  /** The upstream's own answer body, for a request with `passthrough` (see ChatRequest). */
+  passthrough?: Record<string, unknown>;
+}
+
+/** One upstream Server-Sent Event as it came (name and parsed data), for pass-through streams. */
+export interface RawStreamEvent {
+  event?: string;
+  data: unknown;
 }
 
 /** One OpenAI `chat.completion.chunk`; the last one may carry `usage` and no choices. */
@@ -108,6 +129,11 @@ export interface StreamChunk {
     finish_reason: FinishReason | null;
   }>;
   usage?: Usage | null;
+  /**
+   * For a request with `passthrough`: the upstream's own events this chunk was translated from
+   * (a chunk without choices carries events that translate to nothing, e.g. ping).
+   */
+  passthrough?: RawStreamEvent[];
 }
 
 /** Where and how to reach one deployment; apiKey is decrypted just before the call. */

@@ -7,6 +7,6 @@ import { UpstreamHttp } from './upstream-http';
 
 @Module({
   providers: [UpstreamHttp, OpenAiAdapter, AnthropicAdapter, MockAdapter, ProvidersService],
-  exports: [ProvidersService],
+  exports: [ProvidersService, AnthropicAdapter],
 })
 export class ProvidersModule {}

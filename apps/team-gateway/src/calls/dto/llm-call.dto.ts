@@ -16,8 +16,10 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
+import { ApiHideProperty } from '@nestjs/swagger';
 import type {
   ChatMessage,
+  ChatRequest,
   ContentPart,
   ToolCall,
   ToolChoice,
@@ -157,4 +159,11 @@ export class LlmCallDto {
   @IsOptional()
   @IsObject()
   call_metadata?: Record<string, unknown>;
+
+  /**
+   * Set by the /v1/messages surface only (never from a request body: it has no validator, so the
+   * strict pipes refuse or drop it): see ChatRequest.passthrough.
+   */
+  @ApiHideProperty()
+  passthrough?: ChatRequest['passthrough'];
 }

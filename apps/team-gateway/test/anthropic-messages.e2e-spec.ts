@@ -354,6 +354,57 @@ describe('Anthropic Messages surface (@anthropic-ai/sdk)', () => {
       expect(body).not.toHaveProperty('thinking');
     });
 
+    it('takes a Claude Code request as it sends it (beta fields, system turns mid-conversation)', async () => {
+      const { model, teamId, key } = await setup();
+      const body = {
+        model,
+        max_tokens: 32000,
+        stream: true,
+        system: [
+          { type: 'text', text: 'x-anthropic-billing-header: cc_version=2.1' },
+          { type: 'text', text: 'You are a Claude agent.', cache_control: { type: 'ephemeral' } },
+        ],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: '<system-reminder>context</system-reminder>' },
+              { type: 'text', text: 'say hi', cache_control: { type: 'ephemeral' } },
+            ],
+          },
+          { role: 'system', content: 'Available agent types: claude' },
+        ],
+        tools: [{ name: 'Bash', description: 'Run', input_schema: { type: 'object' } }],
+        metadata: { user_id: JSON.stringify({ device_id: 'd'.repeat(64), session_id: 's' }) },
+        thinking: { type: 'adaptive' },
+        context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
+        output_config: { effort: 'high' },
+      };
+      const res = await post(
+        '/v1/messages?beta=true',
+        {
+          authorization: `Bearer ${key}`,
+          'anthropic-version': '2023-06-01',
+          'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14',
+          'anthropic-dangerous-direct-browser-access': 'true',
+        },
+        body,
+      );
+      expect(res.status).toBe(200);
+      const events = await rawEvents(res);
+      expect(events.at(-1)!.event).toBe('message_stop');
+      const sent = w.fake.requests.at(-1)!.body;
+      expect(sent.messages.map((m: { role: string }) => m.role)).toEqual([
+        'system',
+        'user',
+        'system',
+      ]);
+      expect(sent).not.toHaveProperty('thinking');
+      expect(sent).not.toHaveProperty('context_management');
+      const row = await callRow(teamId);
+      expect(row).toMatchObject({ status: 'success', streamed: true, job_type: 'messages' });
+    });
+
     it('joins the open job named by X-Job-Id', async () => {
       const { model, key, sdk } = await setup();
       const job = await w.gw('POST', '/api/jobs/create', key, { job_type: 'agent' });

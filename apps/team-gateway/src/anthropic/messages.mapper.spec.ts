@@ -97,6 +97,21 @@ describe('toChatMessages', () => {
     ]);
   });
 
+  it('keeps system turns mid-conversation (as newer Claude Code sends them) as system messages', () => {
+    expect(
+      toChatMessages('top', [
+        { role: 'user', content: 'hi' },
+        { role: 'system', content: [{ type: 'text', text: 'agents: …' }] },
+        { role: 'system', content: 'more' },
+      ]),
+    ).toEqual([
+      { role: 'system', content: 'top' },
+      { role: 'user', content: 'hi' },
+      { role: 'system', content: 'agents: …' },
+      { role: 'system', content: 'more' },
+    ]);
+  });
+
   it('leaves out turns with nothing a chat model can read', () => {
     expect(
       toChatMessages(undefined, [

@@ -109,6 +109,11 @@ export function toChatMessages(
   const sys = systemText(system);
   if (sys) out.push({ role: 'system', content: sys });
   for (const message of messages) {
+    if (message.role === 'system') {
+      const text = systemText(message.content);
+      if (text) out.push({ role: 'system', content: text });
+      continue;
+    }
     if (typeof message.content === 'string') {
       out.push({ role: message.role, content: message.content });
       continue;

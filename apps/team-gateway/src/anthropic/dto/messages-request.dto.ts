@@ -39,8 +39,9 @@ const IsContent = (what = 'an array of content blocks') =>
   });
 
 export class MessageParamDto {
-  @IsIn(['user', 'assistant'])
-  role!: 'user' | 'assistant';
+  /** `system` mid-conversation is what newer Claude Code versions send (a beta of Anthropic's). */
+  @IsIn(['user', 'assistant', 'system'])
+  role!: 'user' | 'assistant' | 'system';
 
   /** Text, or content blocks (text, image, tool_use, tool_result, thinking, …). */
   @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] })

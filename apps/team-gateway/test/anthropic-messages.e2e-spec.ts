@@ -749,6 +749,29 @@ describe('Anthropic Messages surface (@anthropic-ai/sdk)', () => {
       expect(row).toMatchObject({ provider: 'anthropic', job_type: 'messages', user_id: 'bob' });
     });
 
+    it('is for /v1/messages only: a `passthrough` field sent elsewhere is refused or dropped', async () => {
+      const { model, key } = await setup({}, anthropic);
+      const passthrough = { anthropic: { smuggled: true, messages: [] } };
+      const job = await w.gw('POST', '/api/jobs/create-and-call', key, {
+        job_type: 'x',
+        model,
+        messages: [{ role: 'user', content: 'hi' }],
+        passthrough,
+      });
+      expect(job.status).toBe(400);
+      const chat = await w.gw('POST', '/v1/chat/completions', key, {
+        model,
+        messages: [{ role: 'user', content: 'hi' }],
+        passthrough,
+      });
+      expect(chat.status).toBe(200);
+      expect(w.fake.requests).toHaveLength(1);
+      expect(w.fake.requests[0].body).not.toHaveProperty('smuggled');
+      expect(w.fake.requests[0].body.messages).toEqual([
+        { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+      ]);
+    });
+
     it("streams Anthropic's own events (model renamed) and bills their usage", async () => {
       const { model, teamId, key } = await setup({}, anthropic);
       w.fake.setBehavior({ toolCalls: true });

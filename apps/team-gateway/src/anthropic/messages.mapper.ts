@@ -1,4 +1,4 @@
-import { LlmCallDto } from '../calls/dto/llm-call.dto';
+import { LlmCallBody, LlmCallDto } from '../calls/dto/llm-call.dto';
 import type {
   ChatMessage,
   ChatResult,
@@ -178,7 +178,7 @@ export function toChatToolChoice(choice: Json | undefined): ToolChoice | undefin
  * deployments, and carrying the client's body for Anthropic ones (see ChatRequest.passthrough).
  * `thinking`, `top_k` and other Anthropic-only fields reach Anthropic deployments only.
  */
-export function toCallBody(req: MessagesRequestDto, beta?: string): LlmCallDto {
+export function toCallBody(req: MessagesRequestDto, beta?: string): LlmCallBody {
   const tools = toChatTools(req.tools);
   const choice = tools.length > 0 ? toChatToolChoice(req.tool_choice) : undefined;
   const user = req.metadata?.user_id ?? undefined;

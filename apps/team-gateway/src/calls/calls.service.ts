@@ -43,7 +43,7 @@ import {
   toGatewayError,
   ZERO_USAGE,
 } from './call-outcomes';
-import { LlmCallDto } from './dto/llm-call.dto';
+import { LlmCallBody, LlmCallDto } from './dto/llm-call.dto';
 import { HoldRenewal } from './hold-renewal';
 import { TeamQueue } from './team-queue';
 import { DEFAULT_COMPLETION_CAP, estimatePromptTokens } from './estimate';
@@ -524,7 +524,7 @@ export class CallsService implements BeforeApplicationShutdown {
     };
   }
 
-  private request(body: LlmCallDto, deployment: Deployment): ChatRequest {
+  private request(body: LlmCallBody, deployment: Deployment): ChatRequest {
     return {
       model: deployment.providerModel,
       messages: body.messages,

@@ -16,7 +16,6 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { ApiHideProperty } from '@nestjs/swagger';
 import type {
   ChatMessage,
   ChatRequest,
@@ -159,11 +158,13 @@ export class LlmCallDto {
   @IsOptional()
   @IsObject()
   call_metadata?: Record<string, unknown>;
+}
 
-  /**
-   * Set by the /v1/messages surface only (never from a request body: it has no validator, so the
-   * strict pipes refuse or drop it): see ChatRequest.passthrough.
-   */
-  @ApiHideProperty()
+/**
+ * A call as a surface hands it to the pipeline: the validated body and, from /v1/messages only,
+ * the client's own Messages body (see ChatRequest.passthrough). An interface, not a DTO field:
+ * no request body can set it (the strict pipes refuse or drop it) and the docs do not show it.
+ */
+export interface LlmCallBody extends LlmCallDto {
   passthrough?: ChatRequest['passthrough'];
 }

@@ -216,8 +216,9 @@ describe('security probes: mass assignment', () => {
     ],
   ];
   /**
-   * OpenAI's wire format: unknown fields are dropped, as OpenAI does (checked below); the
-   * Responses API keeps them only for an `openai` deployment's pass-through (billing is the key's).
+   * OpenAI's wire format: unknown fields are dropped, as OpenAI does; the Responses API keeps them
+   * only for an `openai` deployment's pass-through, Anthropic's only for an Anthropic upstream
+   * (billing is the key's). Checked below.
    */
   const GATEWAY_LENIENT = [
     'POST /v1/chat/completions',
@@ -225,6 +226,8 @@ describe('security probes: mass assignment', () => {
     'POST /v1/embeddings',
     'POST /v1/completions',
     'POST /v1/responses',
+    'POST /v1/messages',
+    'POST /v1/messages/count_tokens',
   ];
 
   beforeAll(async () => {
@@ -346,5 +349,28 @@ describe('security probes: mass assignment', () => {
     expect(await w.team_row(other.teamId)).toEqual(before);
     const jobs = await w.pg.query('SELECT 1 FROM jobs WHERE team_id = $1', [other.teamId]);
     expect(jobs.rows).toEqual([]);
+  });
+
+  it("/v1/messages ignores unknown fields: another team's team_id bills the caller", async () => {
+    const other = await w.team({ groups: [group], credits: 30 });
+    const before = await w.team_row(other.teamId);
+    const res = await w.gw('POST', '/v1/messages', t.key, {
+      model,
+      max_tokens: 20,
+      messages: [{ role: 'user', content: 'hi' }],
+      team_id: other.teamId,
+      key_id: other.teamId,
+      credits_used: 0,
+      passthrough: { anthropic: { model: 'x' } },
+    });
+    expect(res.status).toBe(200);
+    const job = await w.pg.query('SELECT team_id, job_type FROM jobs WHERE job_id = $1', [
+      res.headers.get('x-job-id'),
+    ]);
+    expect(job.rows).toEqual([{ team_id: t.teamId, job_type: 'messages' }]);
+    expect(await w.team_row(other.teamId)).toEqual(before);
+    const upstream = w.fake.requests.at(-1)!.body as Record<string, unknown>;
+    expect(upstream).not.toHaveProperty('team_id');
+    expect(upstream).not.toHaveProperty('passthrough');
   });
 });

@@ -298,6 +298,19 @@ export function openAiError(status: number, message: string) {
 
 const anthropicStop = { stop: 'end_turn', length: 'max_tokens', tool_calls: 'tool_use' } as const;
 
+/** Anthropic's prompt-cache counts, reported beside input_tokens. */
+export interface AnthropicCache {
+  read: number;
+  write: number;
+}
+
+/** The fake's count_tokens answer: its own count of the prompt (system, messages, tools). */
+export function anthropicInputTokens(body: Record<string, unknown>): number {
+  const answer = answerFor(body, { toolCalls: false, chunks: 1 });
+  const tools = Array.isArray(body.tools) ? JSON.stringify(body.tools) : '';
+  return answer.usage.prompt_tokens + (tools ? countTokens(tools) : 0);
+}
+
 export function anthropicMessage(a: Answer, withUsage = true) {
   const content: unknown[] = [];
   if (a.content) content.push({ type: 'text', text: a.content });

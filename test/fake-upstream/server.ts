@@ -7,6 +7,7 @@ import {
   answerFor,
   anthropicError,
   anthropicEvents,
+  anthropicInputTokens,
   anthropicMessage,
   openAiChunks,
   openAiCompletion,
@@ -76,6 +77,8 @@ export interface ModelBehavior {
   usage?: { prompt_tokens?: number; completion_tokens?: number };
   /** Cached, cache-written and reasoning tokens, each reported in the dialect's own way. */
   details?: UsageDetails;
+  /** Anthropic's prompt-cache counts to report (beside input_tokens, as Anthropic does). */
+  anthropicCache?: { read: number; write: number };
   /** Answer with a tool call when the request has tools (default false). */
   toolCalls: boolean;
   /** Delay before the response headers (`slow` defaults it to 200 ms). */
@@ -134,14 +137,7 @@ const DEFAULTS: Behavior = {
 
 /** `text`: OpenAI's legacy completions; `embeddings`: OpenAI's embeddings. */
 type Dialect =
-  | 'openai'
-  | 'anthropic'
-  | 'responses'
-  | 'text'
-  | 'embeddings'
-  | 'azure'
-  | 'gemini'
-  | 'bedrock';
+  'openai' | 'anthropic' | 'responses' | 'text' | 'embeddings' | 'azure' | 'gemini' | 'bedrock';
 
 interface Exchange {
   req: IncomingMessage;
@@ -203,6 +199,9 @@ export async function startFakeUpstream(options: { port?: number } = {}): Promis
         res.socket?.destroy();
       };
 
+      if (req.method === 'POST' && path === '/v1/messages/count_tokens') {
+        return json(res, 200, { input_tokens: anthropicInputTokens(body) });
+      }
       const routed = route(req.method, path);
       if (!routed) {
         if (req.method === 'GET' && path === '/v1/models') {
@@ -436,6 +435,13 @@ async function respond(
     toolCalls: b.toolCalls,
     chunks: b.chunks,
   });
+  if (b.anthropicCache) {
+    // Anthropic counts cache reads and writes beside input_tokens: the prompt grows by them
+    const { read, write } = b.anthropicCache;
+    answer.usage.prompt_tokens += read + write;
+    answer.usage.total_tokens += read + write;
+    answer.details = { ...answer.details, cached: read, cacheWrite: write };
+  }
   const stream = body.stream === true;
 
   if (b.mode === 'malformed') {
@@ -456,7 +462,7 @@ async function respond(
     if (dialect === 'responses') {
       return json(res, 200, openAiResponse(answer, body, 'done', withUsage));
     }
-        if (dialect === 'gemini') return json(res, 200, geminiResponse(answer, withUsage));
+    if (dialect === 'gemini') return json(res, 200, geminiResponse(answer, withUsage));
     if (dialect === 'bedrock') return json(res, 200, converseResponse(answer, withUsage));
     const completion: Record<string, unknown> =
       dialect === 'embeddings'

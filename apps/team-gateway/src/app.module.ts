@@ -6,6 +6,7 @@ import { CacheModule } from '@app/cache';
 import { TollgateConfig, TollgateConfigModule } from '@app/config';
 import { DbModule } from '@app/db';
 import { HealthModule, LoggingModule, ShutdownModule } from '@app/http';
+import { AnthropicModule } from './anthropic/anthropic.module';
 import { CreditsModule } from './credits/credits.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -33,6 +34,7 @@ export class AppModule {
         CreditsModule,
         OpenAiModule,
         ResponsesModule,
+        AnthropicModule,
       ],
       providers: [
         VirtualKeyStrategy,

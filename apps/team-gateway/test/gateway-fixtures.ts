@@ -87,7 +87,12 @@ export class World {
         name,
         spec.providerModel ?? name,
         this.credentialId,
-        spec.apiBase ?? (spec.provider === 'anthropic' ? this.fake.url : `${this.fake.url}/v1`),
+        spec.apiBase ??
+          (spec.provider === 'anthropic'
+            ? this.fake.url
+            : spec.provider === 'mock'
+              ? null
+              : `${this.fake.url}/v1`),
         spec.input ?? 2,
         spec.output ?? 8,
         spec.weight ?? 1,

@@ -1,4 +1,9 @@
-import { applyDecorators, createParamDecorator, ExecutionContext } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  ExecutionContext,
+  SetMetadata,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiForbiddenResponse,
@@ -10,6 +15,9 @@ import type { TeamPrincipal } from './team-principal';
 
 export const ADMIN_SECURITY = 'admin-key';
 export const BEARER_SECURITY = 'virtual-key';
+export const X_API_KEY_SECURITY = 'x-api-key';
+/** Metadata of routes that also take the virtual key as `x-api-key` (Anthropic's header). */
+export const ACCEPTS_X_API_KEY = 'tollgate:accepts-x-api-key';
 
 /** Documents the admin key on a controller; the global AdminKeyGuard enforces it everywhere. */
 export const AdminAuth = () =>
@@ -25,6 +33,13 @@ export const TeamAuth = () =>
     ApiUnauthorizedResponse({ description: 'Invalid or missing API key' }),
     ApiForbiddenResponse({ description: 'Team suspended/paused, or resource of another team' }),
   );
+
+/**
+ * Lets a route (or controller) of the team gateway also take the virtual key as `x-api-key`, as
+ * Anthropic's clients send it; every other route reads only `Authorization: Bearer`.
+ */
+export const AcceptsApiKeyHeader = () =>
+  applyDecorators(SetMetadata(ACCEPTS_X_API_KEY, true), ApiSecurity(X_API_KEY_SECURITY));
 
 /** The authenticated virtual key and its team. */
 export const CurrentTeam = createParamDecorator(

@@ -1,8 +1,11 @@
 import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import type { Request } from 'express';
 import { TollgateError } from '@app/errors';
+import { ACCEPTS_X_API_KEY } from './decorators';
 import { IS_PUBLIC } from './public.decorator';
+import { allowXApiKey } from './virtual-key.strategy';
 
 /** Global guard of team-gateway: a valid virtual key on every route unless @Public(). */
 @Injectable()
@@ -17,6 +20,11 @@ export class TeamAuthGuard extends AuthGuard('bearer') {
       context.getClass(),
     ]);
     if (isPublic) return true;
+    const acceptsXApiKey = this.reflector.getAllAndOverride<boolean>(ACCEPTS_X_API_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (acceptsXApiKey) allowXApiKey(context.switchToHttp().getRequest<Request>());
     return super.canActivate(context);
   }
 

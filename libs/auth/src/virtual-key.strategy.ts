@@ -29,6 +29,25 @@ interface PrincipalRow {
 
 const LAST_USED_EVERY_MS = 30_000;
 
+/** Requests whose route takes the key as `x-api-key` too (marked by TeamAuthGuard). */
+const xApiKeyRequests = new WeakSet<object>();
+
+/** Lets this request's key come from `x-api-key` (routes marked @AcceptsApiKeyHeader()). */
+export function allowXApiKey(req: Request): void {
+  xApiKeyRequests.add(req);
+}
+
+/**
+ * The Authorization header; on routes that accept it, `x-api-key` read as a bearer token when
+ * there is no Authorization header. Nowhere else is `x-api-key` looked at.
+ */
+function authorizationOf(req: Request): string | undefined {
+  if (req.headers.authorization || !xApiKeyRequests.has(req)) return req.headers.authorization;
+  const key = req.headers['x-api-key'];
+  const value = Array.isArray(key) ? key[0] : key;
+  return value ? `Bearer ${value.trim()}` : undefined;
+}
+
 /** passport-http-bearer: virtual key → team, through the key cache. */
 @Injectable()
 export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
@@ -47,10 +66,7 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
    * `?access_token=` and a body `access_token`, which end up in access logs and proxies.
    */
   override authenticate(req: Request, options?: object): void {
-    super.authenticate(
-      { headers: { authorization: req.headers.authorization } } as Request,
-      options,
-    );
+    super.authenticate({ headers: { authorization: authorizationOf(req) } } as Request, options);
   }
 
   async validate(token: string): Promise<TeamPrincipal | false> {

@@ -88,7 +88,10 @@ export interface CallSurface<T extends Metered> extends CallSpec {
  * A call's body as a surface builds it: the checked options, plus (never from a client) its own
  * body for an adapter that speaks the surface's API (see Passthrough).
  */
-export type CallBody = LlmCallDto & { passthrough?: Passthrough };
+export type CallBody = LlmCallDto & {
+  passthrough?: Passthrough;
+  anthropicPassthrough?: ChatRequest['anthropicPassthrough'];
+};
 
 /** A one-call job opened in memory for a leased call; the journal writes it with its call. */
 export type MemoryJob = Omit<JournalJob, 'status' | 'error_message' | 'completed_at'>;
@@ -653,6 +656,7 @@ export class CallsService implements BeforeApplicationShutdown {
       logit_bias: body.logit_bias,
       user: body.user?.slice(0, 255),
       passthrough: body.passthrough,
+      anthropicPassthrough: body.anthropicPassthrough,
     };
   }
 

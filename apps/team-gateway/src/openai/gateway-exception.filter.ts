@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { renderError, requestIdOf } from '@app/http';
+import { isAnthropicPath, writeAnthropicError } from '../anthropic/anthropic-error';
 import { isOpenAiPath, paramOf, toOpenAiError } from './openai-error';
 
 /** The gateway's one filter: `{detail, code}` on /api, OpenAI's `{error:{…}}` under /v1. */
@@ -12,6 +13,8 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
+    // before routing (malformed JSON, too large, no such route): /v1/messages speaks Anthropic's shape
+    if (isAnthropicPath(req.path)) return writeAnthropicError(exception, req, res, this.logger);
     const err = renderError(exception, this.logger, requestIdOf(req));
     if (res.headersSent) {
       res.end();

@@ -7,6 +7,7 @@ import type {
   FinishReason,
   ProviderAdapter,
   ProviderTarget,
+  RawStreamEvent,
   StreamChunk,
   ToolCall,
   ToolChoice,
@@ -59,9 +60,14 @@ export class AnthropicAdapter implements ProviderAdapter {
   constructor(private readonly http: UpstreamHttp) {}
 
   async complete(target: ProviderTarget, request: ChatRequest, signal: AbortSignal) {
-    const body = toAnthropicRequest(request, target.providerModel, false);
-    const json = await this.http.postJson({ ...this.endpoint(target), body, signal });
-    return fromAnthropicMessage(json, request);
+    const body = request.anthropicPassthrough
+      ? passthroughRequest(request, target.providerModel, false)
+      : toAnthropicRequest(request, target.providerModel, false);
+    const json = await this.http.postJson({ ...this.endpoint(target, request), body, signal });
+    const result = fromAnthropicMessage(json, request);
+    // pass-through: the client gets Anthropic's own answer; the pipeline meters the result
+    if (request.anthropicPassthrough) result.anthropicPassthrough = json as Record<string, unknown>;
+    return result;
   }
 
   async *stream(
@@ -69,9 +75,12 @@ export class AnthropicAdapter implements ProviderAdapter {
     request: ChatRequest,
     signal: AbortSignal,
   ): AsyncGenerator<StreamChunk> {
-    const body = toAnthropicRequest(request, target.providerModel, true);
+    const body = request.anthropicPassthrough
+      ? passthroughRequest(request, target.providerModel, true)
+      : toAnthropicRequest(request, target.providerModel, true);
     const translator = new AnthropicStreamTranslator(target.providerModel, target.apiKey);
-    for await (const event of this.http.postStream({ ...this.endpoint(target), body, signal })) {
+    const call = { ...this.endpoint(target, request), body, signal };
+    for await (const event of this.http.postStream(call)) {
       if (event.data.trim() === '') continue;
       let data: unknown;
       try {
@@ -79,17 +88,76 @@ export class AnthropicAdapter implements ProviderAdapter {
       } catch {
         throw malformed('invalid JSON in the stream');
       }
-      yield* translator.translate(data);
+      const chunks = translator.translate(data);
+      if (request.anthropicPassthrough) yield* withRawEvent(chunks, { event: event.event, data });
+      else yield* chunks;
     }
     translator.finish();
   }
 
-  private endpoint(target: ProviderTarget) {
+  /**
+   * Anthropic's own token count for a Messages body (`POST /v1/messages/count_tokens`, free of
+   * charge upstream); `body` is the client's, its model replaced by the deployment's.
+   */
+  async countTokens(
+    target: ProviderTarget,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<number> {
+    const endpoint = this.endpoint(target);
+    const json = await this.http.postJson({
+      ...endpoint,
+      url: `${endpoint.url}/count_tokens`,
+      body: { ...body, model: target.providerModel },
+      signal,
+    });
+    if (!isObject(json) || typeof json.input_tokens !== 'number')
+      throw malformed('no input_tokens');
+    return json.input_tokens;
+  }
+
+  private endpoint(target: ProviderTarget, request?: ChatRequest) {
     const base = (target.apiBase || ANTHROPIC_DEFAULT_API_BASE).replace(/\/+$/, '');
     const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION };
     if (target.apiKey) headers['x-api-key'] = target.apiKey;
+    const beta = request?.anthropicPassthrough?.beta;
+    if (beta) headers['anthropic-beta'] = beta;
     return { url: `${base}/v1/messages`, headers, secret: target.apiKey };
   }
+}
+
+/**
+ * The client's own Messages body for a pass-through request: its fields kept as they came, the
+ * model the deployment's, max_tokens the pipeline's (it may cap it to what the hold pays for).
+ */
+export function passthroughRequest(
+  request: ChatRequest,
+  model: string,
+  stream: boolean,
+): Record<string, unknown> {
+  const { stream: _stream, ...body } = request.anthropicPassthrough?.anthropic ?? {};
+  return {
+    ...body,
+    model,
+    ...(request.max_tokens !== undefined ? { max_tokens: request.max_tokens } : {}),
+    ...(stream ? { stream: true } : {}),
+  };
+}
+
+/** Attaches one upstream event to the chunks it became (a bare carrier chunk when none). */
+function withRawEvent(chunks: StreamChunk[], raw: RawStreamEvent): StreamChunk[] {
+  if (chunks.length === 0) {
+    const carrier: StreamChunk = {
+      id: '',
+      object: 'chat.completion.chunk',
+      created: 0,
+      model: '',
+      choices: [],
+      anthropicPassthrough: [raw],
+    };
+    return [carrier];
+  }
+  return chunks.map((chunk, i) => (i === 0 ? { ...chunk, anthropicPassthrough: [raw] } : chunk));
 }
 
 // ---- OpenAI request → Anthropic request ----

@@ -63,6 +63,19 @@ export interface ChatRequest {
   user?: string;
   /** The client's own body, for an adapter that speaks its API (see Passthrough). */
   passthrough?: Passthrough;
+  /**
+   * Anthropic pass-through (the /v1/messages surface): the client's Messages body as it came,
+   * fields the gateway does not understand included (thinking, cache_control, unknown blocks).
+   * Only the anthropic adapter honours it: it sends this body (with `model`, `max_tokens` and
+   * `stream` set by the pipeline) instead of translating the fields above, and returns
+   * Anthropic's own answer beside the normalised one. Every other adapter ignores it and uses
+   * the translated fields, so routing, fallback, holds and settlement stay the pipeline's.
+   */
+  anthropicPassthrough?: {
+    anthropic: Record<string, unknown>;
+    /** The client's `anthropic-beta` header, sent on with its body. */
+    beta?: string;
+  };
 }
 
 /**
@@ -101,6 +114,14 @@ export interface ChatResult {
   usage_estimated?: boolean;
   /** A passed-through request's answer, exactly as the upstream sent it. */
   raw?: Record<string, unknown>;
+  /** The upstream's own answer body, for a request with `anthropicPassthrough` (see ChatRequest). */
+  anthropicPassthrough?: Record<string, unknown>;
+}
+
+/** One upstream Server-Sent Event as it came (name and parsed data), for pass-through streams. */
+export interface RawStreamEvent {
+  event?: string;
+  data: unknown;
 }
 
 /** One OpenAI `chat.completion.chunk`; the last one may carry `usage` and no choices. */
@@ -126,6 +147,11 @@ export interface StreamChunk {
   usage?: Usage | null;
   /** A passed-through stream's event as the upstream sent it; the chunk's fields only meter it. */
   raw?: { event?: string; data: Record<string, unknown> };
+  /**
+   * For a request with `anthropicPassthrough`: the upstream's own events this chunk was translated from
+   * (a chunk without choices carries events that translate to nothing, e.g. ping).
+   */
+  anthropicPassthrough?: RawStreamEvent[];
 }
 
 /** A credential's non-secret settings (SPEC §9). */

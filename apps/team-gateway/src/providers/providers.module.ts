@@ -19,6 +19,6 @@ import { UpstreamHttp } from './upstream-http';
     MockAdapter,
     ProvidersService,
   ],
-  exports: [ProvidersService],
+  exports: [ProvidersService, AnthropicAdapter],
 })
 export class ProvidersModule {}

@@ -480,6 +480,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a message; `stream: true` answers with Anthropic's Server-Sent Events. */
+        post: operations["AnthropicController_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/messages/count_tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Count a prompt's input tokens (not billed): Anthropic's count, or the gateway's estimate. */
+        post: operations["AnthropicController_countTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -775,6 +809,84 @@ export interface components {
             } | null;
             /** @description The end user, passed on to the provider and stored as the one-call job's user_id. */
             user?: string;
+        };
+        MessagesMetadataDto: {
+            /** @description The end user (passed on; also the one-call job's user_id). */
+            user_id?: string | null;
+        };
+        MessageParamDto: {
+            /** @description Text, or content blocks (text, image, tool_use, tool_result, thinking, …). */
+            content: string | Record<string, never>[];
+            /**
+             * @description `system` mid-conversation is what newer Claude Code versions send (a beta of Anthropic's).
+             * @enum {string}
+             */
+            role: "user" | "assistant" | "system";
+        };
+        MessagesRequestDto: {
+            /** @description A system prompt: text, or text blocks. */
+            system?: string | Record<string, never>[];
+            max_tokens: number;
+            stop_sequences?: string[];
+            temperature?: number;
+            top_p?: number;
+            /** @description Anthropic deployments only. */
+            top_k?: number;
+            /** @description Answer with Anthropic's Server-Sent Events (message_start … message_stop). */
+            stream?: boolean;
+            metadata?: components["schemas"]["MessagesMetadataDto"];
+            service_tier?: string;
+            /** @description A model name or a model-group name the key may use. */
+            model: string;
+            messages: components["schemas"]["MessageParamDto"][];
+            /** @description Client tools `{name, description, input_schema}` (server tools only reach Anthropic). */
+            tools?: Record<string, never>[];
+            /** @description `{type: "auto" | "any" | "none"}` or `{type: "tool", name}`. */
+            tool_choice?: {
+                [key: string]: unknown;
+            };
+            /** @description Extended thinking: passed to Anthropic deployments, dropped for the others. */
+            thinking?: {
+                [key: string]: unknown;
+            };
+        };
+        MessagesUsageDto: {
+            input_tokens: number;
+            output_tokens: number;
+            cache_creation_input_tokens: number | null;
+            cache_read_input_tokens: number | null;
+        };
+        MessageResponseDto: {
+            /** @description `msg_<call_id>` when translated; Anthropic's own id when passed through. */
+            id: string;
+            type: string;
+            role: string;
+            model: string;
+            content: Record<string, never>[];
+            /** @description end_turn, max_tokens, stop_sequence, tool_use, refusal (pause_turn from Anthropic). */
+            stop_reason: string | null;
+            stop_sequence: string | null;
+            usage: components["schemas"]["MessagesUsageDto"];
+        };
+        CountTokensRequestDto: {
+            /** @description A system prompt: text, or text blocks. */
+            system?: string | Record<string, never>[];
+            /** @description A model name or a model-group name the key may use. */
+            model: string;
+            messages: components["schemas"]["MessageParamDto"][];
+            /** @description Client tools `{name, description, input_schema}` (server tools only reach Anthropic). */
+            tools?: Record<string, never>[];
+            /** @description `{type: "auto" | "any" | "none"}` or `{type: "tool", name}`. */
+            tool_choice?: {
+                [key: string]: unknown;
+            };
+            /** @description Extended thinking: passed to Anthropic deployments, dropped for the others. */
+            thinking?: {
+                [key: string]: unknown;
+            };
+        };
+        CountTokensResponseDto: {
+            input_tokens: number;
         };
         ApiErrorDto: {
             /**
@@ -2312,6 +2424,158 @@ export interface operations {
                 content?: never;
             };
             /** @description Responses are not stored by this gateway */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    AnthropicController_create: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Passed on to Anthropic deployments */
+                "anthropic-beta"?: string;
+                /** @description Accepted, ignored */
+                "anthropic-version"?: string;
+                /** @description Join this open job; without it the request is a one-call job (id returned in X-Job-Id) */
+                "X-Job-Id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessagesRequestDto"];
+            };
+        };
+        responses: {
+            /** @description A Message, or SSE: message_start, content_block_start/delta/stop, message_delta, message_stop */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageResponseDto"];
+                    "text/event-stream": components["schemas"]["MessageResponseDto"];
+                };
+            };
+            /** @description Malformed body (invalid_request_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid or missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Model not allowed, insufficient credits, key budget (permission_error)
+             *
+             *     Team suspended/paused, or resource of another team
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown model (not_found_error) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The X-Job-Id job is already completed or failed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Rate limited (rate_limit_error, Retry-After) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Every upstream attempt failed (api_error) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Upstream timed out (api_error) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    AnthropicController_countTokens: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Passed on to Anthropic deployments */
+                "anthropic-beta"?: string;
+                /** @description Accepted, ignored */
+                "anthropic-version"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CountTokensRequestDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CountTokensResponseDto"];
+                };
+            };
+            /** @description Malformed body (invalid_request_error) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid or missing API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description Model not allowed, insufficient credits, key budget (permission_error)
+             *
+             *     Team suspended/paused, or resource of another team
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unknown model (not_found_error) */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -18,6 +18,7 @@ import {
 } from 'class-validator';
 import type {
   ChatMessage,
+  ChatRequest,
   ContentPart,
   ToolCall,
   ToolChoice,
@@ -157,4 +158,13 @@ export class LlmCallDto {
   @IsOptional()
   @IsObject()
   call_metadata?: Record<string, unknown>;
+}
+
+/**
+ * A call as a surface hands it to the pipeline: the validated body and, from /v1/messages only,
+ * the client's own Messages body (see ChatRequest.anthropicPassthrough). An interface, not a DTO field:
+ * no request body can set it (the strict pipes refuse or drop it) and the docs do not show it.
+ */
+export interface LlmCallBody extends LlmCallDto {
+  anthropicPassthrough?: ChatRequest['anthropicPassthrough'];
 }

@@ -1,0 +1,95 @@
+import { Controller, Headers, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
+import {
+  ApiBadGatewayResponse,
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiForbiddenResponse,
+  ApiGatewayTimeoutResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiProduces,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AcceptsApiKeyHeader, CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
+import { AnthropicExceptionFilter } from './anthropic-error';
+import { AnthropicService } from './anthropic.service';
+import { CountTokensRequestDto, MessagesRequestDto } from './dto/messages-request.dto';
+import { CountTokensResponseDto, MessageResponseDto } from './dto/messages-response.dto';
+import { CountTokensBody, MessagesBody } from './messages-body';
+
+/**
+ * Anthropic's Messages API (`ANTHROPIC_BASE_URL=http://host:8003` for Claude Code and the
+ * Anthropic SDKs). The virtual key is taken as `x-api-key` or `Authorization: Bearer`; errors
+ * answer in Anthropic's shape. `anthropic-version` is accepted and ignored; `anthropic-beta` is
+ * passed on to Anthropic deployments with the body.
+ */
+@ApiTags('Anthropic-compatible')
+@TeamAuth()
+@AcceptsApiKeyHeader()
+@UseFilters(AnthropicExceptionFilter)
+@ApiHeader({ name: 'anthropic-version', required: false, description: 'Accepted, ignored' })
+@ApiHeader({
+  name: 'anthropic-beta',
+  required: false,
+  description: 'Passed on to Anthropic deployments',
+})
+@ApiBadRequestResponse({ description: 'Malformed body (invalid_request_error)' })
+@ApiForbiddenResponse({
+  description: 'Model not allowed, insufficient credits, key budget (permission_error)',
+})
+@ApiNotFoundResponse({ description: 'Unknown model (not_found_error)' })
+@Controller('v1/messages')
+export class AnthropicController {
+  constructor(private readonly messages: AnthropicService) {}
+
+  /** Create a message; `stream: true` answers with Anthropic's Server-Sent Events. */
+  @Post()
+  @HttpCode(200)
+  @ApiBody({ type: MessagesRequestDto })
+  @ApiHeader({
+    name: 'X-Job-Id',
+    required: false,
+    description:
+      'Join this open job; without it the request is a one-call job (id returned in X-Job-Id)',
+  })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiOkResponse({
+    type: MessageResponseDto,
+    description:
+      'A Message, or SSE: message_start, content_block_start/delta/stop, message_delta, message_stop',
+  })
+  @ApiConflictResponse({ description: 'The X-Job-Id job is already completed or failed' })
+  @ApiTooManyRequestsResponse({ description: 'Rate limited (rate_limit_error, Retry-After)' })
+  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed (api_error)' })
+  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out (api_error)' })
+  async create(
+    @CurrentTeam() principal: TeamPrincipal,
+    @Headers('x-job-id') jobId: string | undefined,
+    @Headers('anthropic-beta') beta: string | undefined,
+    @MessagesBody() body: MessagesRequestDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    if (body.stream === true) return this.messages.stream(principal, jobId, body, beta, req, res);
+    const message = await this.messages.create(principal, jobId, body, beta, (id) =>
+      res.setHeader('X-Job-Id', id),
+    );
+    res.json(message);
+  }
+
+  /** Count a prompt's input tokens (not billed): Anthropic's count, or the gateway's estimate. */
+  @Post('count_tokens')
+  @HttpCode(200)
+  @ApiBody({ type: CountTokensRequestDto })
+  @ApiOkResponse({ type: CountTokensResponseDto })
+  countTokens(
+    @CurrentTeam() principal: TeamPrincipal,
+    @CountTokensBody() body: CountTokensRequestDto,
+  ): Promise<CountTokensResponseDto> {
+    return this.messages.countTokens(principal, body);
+  }
+}

@@ -510,13 +510,8 @@ describe('OpenAI embeddings, legacy completions and cache-aware prices (openai S
     // 10,000 prompt tokens: 6,000 read from the cache, 1,000 written to it; 2,000 completion
     // tokens of which 500 reasoning. At $3 / $15 / cached $0.30 / write $3.75 per million:
     // (3,000×3 + 6,000×0.3 + 1,000×3.75 + 2,000×15) / 1e6 = $0.04455; +50% = $0.066825.
-    const USAGE = {
-      prompt_tokens: 10_000,
-      completion_tokens: 2_000,
-      cached_tokens: 6_000,
-      cache_write_tokens: 1_000,
-      reasoning_tokens: 500,
-    };
+    const USAGE = { prompt_tokens: 10_000, completion_tokens: 2_000 };
+    const DETAILS = { cached: 6_000, cacheWrite: 1_000, reasoning: 500 };
 
     async function cachedModel() {
       const { model, group } = await w.modelInGroup({ input: 3, output: 15 });
@@ -559,7 +554,7 @@ describe('OpenAI embeddings, legacy completions and cache-aware prices (openai S
       async (_name, viaLease, stream) => {
         const { model, group } = await cachedModel();
         const { teamId, key } = await usdTeam([group], 1_000_000, 50);
-        w.fake.setBehavior({ usage: USAGE });
+        w.fake.setBehavior({ usage: USAGE, details: DETAILS });
         const client = sdk(key, viaLease ? leased.url : w.gateway.url);
         const messages = [{ role: 'user' as const, content: 'cached prompt' }];
         let jobId: string | null;
@@ -602,7 +597,7 @@ describe('OpenAI embeddings, legacy completions and cache-aware prices (openai S
     it('without cache prices, cached tokens bill at the input price', async () => {
       const { model, group } = await w.modelInGroup({ input: 3, output: 15 });
       const { teamId, key } = await usdTeam([group], 1_000_000, 50);
-      w.fake.setBehavior({ usage: USAGE });
+      w.fake.setBehavior({ usage: USAGE, details: DETAILS });
       await sdk(key).chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }] });
       const [row] = await callRows(teamId);
       // (10,000×3 + 2,000×15) / 1e6 = $0.06; +50% = $0.09

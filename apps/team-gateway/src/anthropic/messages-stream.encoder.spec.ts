@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import type { StreamChunk } from '../providers/provider.types';
 import { MessagesStreamEncoder } from './messages-stream.encoder';
 

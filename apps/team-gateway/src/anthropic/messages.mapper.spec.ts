@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import type { MessagesRequestDto } from './dto/messages-request.dto';
 import {
   estimateInputTokens,

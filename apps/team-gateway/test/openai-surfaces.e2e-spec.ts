@@ -469,6 +469,35 @@ describe('OpenAI embeddings, legacy completions and cache-aware prices (openai S
       expect(await books(teamId)).toMatchObject({ used: rows[0].total_tokens });
     });
 
+    it('race: 40 concurrent completions, streamed and not, on 12 credits → exactly 12 served, upstream called 12 times', async () => {
+      const { group } = await w.modelInGroup();
+      const { teamId, key } = await w.team({ groups: [group], credits: 12 }); // job_based
+      const client = sdk(key);
+      const one = async (i: number) => {
+        if (i % 2 === 0) {
+          await client.completions.create({ model: group, prompt: PROMPT, max_tokens: 5 });
+          return;
+        }
+        const stream = await client.completions.create({
+          model: group,
+          prompt: PROMPT,
+          max_tokens: 5,
+          stream: true,
+        });
+        for await (const chunk of stream) void chunk;
+      };
+      const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => one(i)));
+      const ok = results.filter((r) => r.status === 'fulfilled').length;
+      const refused = results.filter(
+        (r) => r.status === 'rejected' && r.reason instanceof APIError && r.reason.status === 403,
+      ).length;
+      expect({ ok, refused }).toEqual({ ok: 12, refused: 28 });
+      expect(w.fake.requests).toHaveLength(12);
+      const row = await books(teamId);
+      expect(row).toMatchObject({ allocated: 12, used: 12 });
+      expect(await deductions(teamId)).toHaveLength(12);
+    });
+
     it('refuses without an upstream call or a charge: other providers 400, no credits 403, unknown 404, echo 400', async () => {
       const { model, group } = await w.modelInGroup();
       const anthropic = await deployment('anthropic');

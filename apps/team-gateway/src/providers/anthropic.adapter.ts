@@ -16,7 +16,7 @@ import type {
   UpstreamErrorKind,
 } from './provider.types';
 import { UpstreamError } from './provider.types';
-import { approxTokens, promptText, textOf } from './tokens';
+import { estimateUsage, textOf } from './tokens';
 import { scrub } from './upstream-errors';
 import { UpstreamHttp } from './upstream-http';
 import { tokenCount, withDetails } from './usage';
@@ -364,23 +364,11 @@ export function fromAnthropicMessage(json: unknown, request: ChatRequest): ChatR
     model: typeof json.model === 'string' ? json.model : request.model,
     content,
     finish_reason: mapStopReason(json.stop_reason),
-    usage: fromAnthropicUsage(json.usage) ?? estimate(request, text, toolCalls),
+    usage: fromAnthropicUsage(json.usage) ?? estimateUsage(request.messages, text, toolCalls),
   };
   if (!fromAnthropicUsage(json.usage)) result.usage_estimated = true;
   if (toolCalls.length > 0) result.tool_calls = toolCalls;
   return result;
-}
-
-function estimate(request: ChatRequest, text: string, calls: ToolCall[]): Usage {
-  const prompt = approxTokens(promptText(request.messages));
-  const completion = approxTokens(
-    text + calls.map((c) => c.function.name + c.function.arguments).join(''),
-  );
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-  };
 }
 
 export function anthropicErrorKind(type: unknown): UpstreamErrorKind {

@@ -21,7 +21,7 @@ import type {
   UpstreamErrorKind,
 } from './provider.types';
 import { UpstreamError } from './provider.types';
-import { approxTokens, promptText, textOf } from './tokens';
+import { estimateUsage, textOf } from './tokens';
 import { errorExcerpt, kindForStatus, retryAfterMs, scrub } from './upstream-errors';
 import { UpstreamCall, UpstreamHttp } from './upstream-http';
 import { tokenCount, withDetails } from './usage';
@@ -424,23 +424,11 @@ export function fromConverseResponse(
     model,
     content: text === '' && toolCalls.length > 0 ? null : text,
     finish_reason: mapStopReason(json.stopReason),
-    usage: usage ?? estimate(request, text, toolCalls),
+    usage: usage ?? estimateUsage(request.messages, text, toolCalls),
   };
   if (!usage) result.usage_estimated = true;
   if (toolCalls.length > 0) result.tool_calls = toolCalls;
   return result;
-}
-
-function estimate(request: ChatRequest, text: string, calls: ToolCall[]): Usage {
-  const prompt = approxTokens(promptText(request.messages));
-  const completion = approxTokens(
-    text + calls.map((c) => c.function.name + c.function.arguments).join(''),
-  );
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-  };
 }
 
 // ---- errors ----

@@ -83,9 +83,9 @@ const health = (gw: string) => async () =>
   void expectJson(await http(`${gw}/health`, 'GET'), 200, '/health');
 const models = (gw: string, team: BenchTeam) => async () =>
   void expectJson(
-    await http(`${gw}/v1/models`, 'GET', undefined, T.bearer(team.key)),
+    await http(`${gw}/v1/models/bench-model`, 'GET', undefined, T.bearer(team.key)),
     200,
-    '/v1/models',
+    '/v1/models/bench-model',
   );
 
 type Kind = 'chat' | 'stream' | 'llm-call';
@@ -250,8 +250,10 @@ export async function concurrencyOne(b: Bench, jobs: T.JobPool, report: Report):
       await sequential([{ name: 'health', send: health(b.A) }], n, limit),
     ),
   );
-  const modelsRun = await counted('GET /v1/models', [{ name: 'models', send: models(b.A, b.one) }]);
-  rows.push(c1Row(F, 'GET /v1/models (auth, no upstream)', modelsRun));
+  const modelsRun = await counted('GET /v1/models/{model}', [
+    { name: 'models', send: models(b.A, b.one) },
+  ]);
+  rows.push(c1Row(F, 'GET /v1/models/{model} (auth + routing, no upstream)', modelsRun));
 
   report.trips = trips.length
     ? trips
@@ -302,6 +304,10 @@ export async function connections(b: Bench, jobs: T.JobPool, report: Report): Pr
   const F = `${C} conns floor`;
   rows.push(loadRow(F, 'GET /health (no auth)', await timed({ send: health(b.A) })));
   rows.push(
-    loadRow(F, 'GET /v1/models (auth, no upstream)', await timed({ send: models(b.A, b.one) })),
+    loadRow(
+      F,
+      'GET /v1/models/{model} (auth + routing, no upstream)',
+      await timed({ send: models(b.A, b.one) }),
+    ),
   );
 }

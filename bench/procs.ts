@@ -13,6 +13,12 @@ let stopping = false;
 
 const logPath = (name: string) => join(RESULTS, `${name.replace(/\W+/g, '-')}.log`);
 
+const spawnedAt = new WeakMap<ChildProcess, number>();
+/** When a child was spawned (Date.now()), e.g. to find a window in its CPU profile. */
+export function spawnTime(child: ChildProcess): number {
+  return spawnedAt.get(child) ?? Date.now();
+}
+
 /** Spawns `node args…` (or `command`); its output goes to bench/results/<name>.log. */
 export function start(
   name: string,
@@ -28,6 +34,7 @@ export function start(
     stdio: options.ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log],
   });
   children.add(child);
+  spawnedAt.set(child, Date.now());
   child.once('exit', (code, signal) => {
     children.delete(child);
     if (!stopping && code !== 0) {

@@ -10,7 +10,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CFG } from './config';
 import { fixedTime } from './load';
-import { killAllNow, RESULTS, stopAll, stopGracefully } from './procs';
+import { killAllNow, RESULTS, spawnTime, stopAll, stopGracefully } from './procs';
 import { setUp } from './setup';
 import * as T from './targets';
 
@@ -20,12 +20,15 @@ async function main(): Promise<void> {
   const b = await setUp();
   const chat = T.chat(b.A, b.one);
   for (let i = 0; i < CFG.BENCH_WARMUP_REQUESTS; i++) await chat();
+  // the profile's window: the load alone (start-up, warm-up and shutdown left out)
+  const loadFrom = Date.now() - spawnTime(b.gwA);
   const load = await fixedTime(
     { send: () => chat() },
     CFG.BENCH_CONNECTIONS,
     CFG.BENCH_SECONDS,
     CFG.BENCH_WARMUP_SECONDS,
   );
+  const loadTo = Date.now() - spawnTime(b.gwA);
   console.log(
     `profile: ${load.ok} calls, ${load.errors} errors, ${(load.ok / CFG.BENCH_SECONDS).toFixed(0)} req/s`,
   );
@@ -38,7 +41,14 @@ async function main(): Promise<void> {
     .sort((x, y) => statSync(y).size - statSync(x).size);
   if (written.length === 0) throw new Error('no CPU profile was written');
   // the loaded replica's profile is the larger one
-  console.log(execFileSync(process.execPath, ['bench/profile-top.js', written[0], '30']).toString());
+  console.log(
+    execFileSync(process.execPath, [
+      'bench/profile-top.js',
+      written[0],
+      '30',
+      `--window=${loadFrom},${loadTo}`,
+    ]).toString(),
+  );
   await b.db.end();
   await b.server.end();
 }

@@ -119,12 +119,12 @@ function targets(r: Report): Target[] {
     });
   } else {
     const worst = Math.max(
-      ...r.trips.filter((t) => t.target !== 'GET /v1/models').map((t) => t.pgSync),
+      ...r.trips.filter((t) => t.target !== 'GET /v1/models/{model}').map((t) => t.pgSync),
     );
     out.push({
       target: 'Synchronous PG round trips per metered call (hot path) = 0',
       measured: r.trips
-        .filter((t) => t.target !== 'GET /v1/models')
+        .filter((t) => t.target !== 'GET /v1/models/{model}')
         .map((t) => `${t.target}: ${fmt(t.pgSync)}`)
         .join('; '),
       verdict: judge(Number.isFinite(worst) ? worst < 0.005 : null),

@@ -24,6 +24,11 @@ export interface HoldRequest {
    * balance, refused when even the required part does not fit) and counts against its spend_held.
    */
   budgetKeyId: string | null;
+  /**
+   * The team's budget settings as the caller last saw them (a cache): the hold uses them instead
+   * of reading them first, and reads them again only when they no longer match (an admin edit).
+   */
+  settings?: BudgetSettings;
 }
 
 export type HoldOutcome =
@@ -61,8 +66,10 @@ export async function holdForCall(
   db: DataSource | EntityManager,
   req: HoldRequest,
 ): Promise<HoldOutcome> {
+  let known = req.settings;
   for (let attempt = 1; ; attempt++) {
-    const settings = await budgetSettings(db, req.teamId);
+    const settings = known ?? (await budgetSettings(db, req.teamId));
+    known = undefined;
     const outcome = await holdWith(db, req, settings);
     // null: the team's budget settings changed between the read and the hold (an admin edit)
     if (outcome) return outcome;

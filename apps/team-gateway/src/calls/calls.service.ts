@@ -164,6 +164,8 @@ export class CallsService implements BeforeApplicationShutdown {
   private readonly teams = new TeamQueue();
   /** Exact one-call jobs Postgres could not close mid-outage, closed once it is back. */
   private readonly deferred = new DeferredCloses();
+  /** Each team's budget settings as its last hold saw them: the next hold skips reading them. */
+  private readonly settingsSeen = new Map<string, BudgetSettings>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -407,12 +409,15 @@ export class CallsService implements BeforeApplicationShutdown {
       callHoldSeconds: this.holds.ttlSeconds,
       jobHoldSeconds: this.config.jobs.ttlSeconds + 3600,
       budgetKeyId: principal.maxBudget !== null ? (principal.budgetKeyId ?? principal.keyId) : null,
+      settings: this.settingsSeen.get(principal.teamId),
     };
     const held = await this.hold(hold).catch((err: unknown) => {
       // refused before any upstream request: the tokens it reserved go back to the tpm buckets
       this.rateLimits.settle(ticket, 0);
       throw err;
     });
+    if (this.settingsSeen.size >= 10_000) this.settingsSeen.clear();
+    this.settingsSeen.set(principal.teamId, held.settings);
     const holdId = held.settings.budgetMode === 'job_based' ? null : held.holdId;
     if (holdId) this.holds.keep(holdId);
     return {

@@ -85,16 +85,14 @@ export class OpenAiService {
 
   /** Every value the key may send as `model`: model names and group names. */
   async listModels(principal: TeamPrincipal): Promise<{ object: 'list'; data: OpenAiModel[] }> {
-    const names = await this.routing.usableNames(principal);
-    const created = await this.createdAt(names);
-    return { object: 'list', data: names.map((n) => toModel(n, created.get(n) ?? 0)) };
+    const models = await this.routing.usableModels(principal);
+    return { object: 'list', data: models.map((m) => toModel(m.name, m.created)) };
   }
 
   /** One model or group name: 404 model_not_found when unknown, 403 when the key may not use it. */
   async getModel(principal: TeamPrincipal, model: string): Promise<OpenAiModel> {
     await this.routing.resolve(principal, model);
-    const created = await this.createdAt([model]);
-    return toModel(model, created.get(model) ?? 0);
+    return toModel(model, await this.routing.createdAt(model));
   }
 
   /** A non-streaming call inside an open job. */
@@ -105,20 +103,6 @@ export class OpenAiService {
   ): Promise<ChatCompletion> {
     const done = await this.calls.call(principal, jobId, body);
     return toChatCompletion(done.settled.callId, done.value, done.answered.deployment.modelName);
-  }
-
-  /** When each name first appeared (its oldest deployment, or its group), in Unix seconds. */
-  private async createdAt(names: string[]): Promise<Map<string, number>> {
-    if (names.length === 0) return new Map();
-    const rows = await this.db.query<Array<{ name: string; created: number }>>(
-      `SELECT name, extract(epoch FROM min(created_at))::int AS created FROM (
-         SELECT model_name AS name, created_at FROM model_deployments WHERE model_name = ANY($1)
-         UNION ALL
-         SELECT group_name, created_at FROM model_groups WHERE group_name = ANY($1)) n
-        GROUP BY name`,
-      [names],
-    );
-    return new Map(rows.map((r) => [r.name, r.created]));
   }
 }
 

@@ -36,6 +36,7 @@ interface DeploymentRow {
   credential_settings: ProviderCredentialSettings | null;
   credential_active: boolean | null;
   credential_org: string | null;
+  created: number;
 }
 
 interface Cached<T> {
@@ -127,21 +128,26 @@ export class CatalogService implements OnModuleInit {
                 d.credential_id, c.api_key_encrypted, c.encryption_key_id,
                 c.api_base AS credential_api_base, c.settings AS credential_settings,
                 c.is_active AS credential_active,
-                c.organization_id AS credential_org
+                c.organization_id AS credential_org,
+                extract(epoch FROM d.created_at)::int AS created
            FROM model_deployments d LEFT JOIN provider_credentials c ON c.credential_id = d.credential_id
           ORDER BY d.created_at, d.model_id`,
       ),
-      this.db.query<Array<{ group_name: string; models: string[] }>>(
-        'SELECT group_name, models FROM model_groups',
+      this.db.query<Array<{ group_name: string; models: string[]; created: number }>>(
+        'SELECT group_name, models, extract(epoch FROM created_at)::int AS created FROM model_groups',
       ),
     ]);
     const catalog: Catalog = {
       deployments: new Map(),
       groups: new Map(groups.map((g) => [g.group_name, g.models])),
       models: new Set(groups.flatMap((g) => g.models)),
+      createdAt: new Map(groups.map((g) => [g.group_name, g.created])),
     };
     for (const row of deployments) {
       catalog.models.add(row.model_name);
+      // deployments come oldest first: the first one of a name dates it (unless its group is older)
+      const dated = catalog.createdAt.get(row.model_name);
+      if (dated === undefined || row.created < dated) catalog.createdAt.set(row.model_name, row.created);
       const usable =
         row.status === 'active' && (row.credential_id === null || row.credential_active === true);
       if (!usable) continue;

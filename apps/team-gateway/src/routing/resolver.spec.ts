@@ -35,6 +35,7 @@ const catalog: Catalog = {
     ['premium', ['claude']],
   ]),
   models: new Set(['gpt-a', 'gpt-b', 'claude', 'ghost']),
+  createdAt: new Map(),
 };
 
 const code = (fn: () => unknown) => {

@@ -30,6 +30,8 @@ export interface Catalog {
   groups: Map<string, string[]>;
   /** Every model name that exists: in a deployment (any status) or a group. */
   models: Set<string>;
+  /** When each model or group name first appeared (its oldest deployment, or its group), Unix seconds. */
+  createdAt: Map<string, number>;
 }
 
 export interface Access {

@@ -22,6 +22,12 @@ const DEFAULT_API_BASE: Partial<Record<ProviderTarget['provider'], string>> = {
 @Injectable()
 export class RoutingService {
   private readonly health = new DeploymentHealth();
+  /**
+   * Each deployment's target, its credential decrypted once (an AES-GCM decipher per attempt was
+   * ~1 % of a loaded gateway's CPU). Keyed by the catalog's own objects: a reload (a credential
+   * changed, rotated or re-encrypted) makes new ones, and the old plaintext goes with the old catalog.
+   */
+  private readonly targets = new WeakMap<Deployment, ProviderTarget>();
 
   constructor(
     private readonly catalog: CatalogService,
@@ -71,12 +77,24 @@ export class RoutingService {
     }
   }
 
-  /** Every value the key may send as `model` (model and group names), on freshly loaded data. */
-  async usableNames(principal: TeamPrincipal): Promise<string[]> {
+  /**
+   * Every value the key may send as `model` (model and group names) with when it first appeared
+   * (Unix seconds), on data loaded after the request arrived: a list answers what an operator
+   * has just granted (a listing is rare; calls use the cache).
+   */
+  async usableModels(principal: TeamPrincipal): Promise<Array<{ name: string; created: number }>> {
     const now = Date.now();
     const catalog = await this.catalog.refreshOnMiss(now);
     const teamGroups = await this.catalog.groupsOf(principal.teamId, now);
-    return usableNames(catalog, { teamGroups, keyModels: principal.keyModels });
+    return usableNames(catalog, { teamGroups, keyModels: principal.keyModels }).map((name) => ({
+      name,
+      created: catalog.createdAt.get(name) ?? 0,
+    }));
+  }
+
+  /** When a model or group name first appeared (Unix seconds; 0 when unknown). */
+  async createdAt(name: string): Promise<number> {
+    return (await this.catalog.get()).createdAt.get(name) ?? 0;
   }
 
   /**
@@ -103,12 +121,17 @@ export class RoutingService {
 
   /** Where to send the attempt; the provider key is decrypted only now and never logged. */
   target(deployment: Deployment): ProviderTarget {
-    return {
-      provider: deployment.provider,
-      apiBase: deployment.apiBase ?? DEFAULT_API_BASE[deployment.provider] ?? '',
-      apiKey: deployment.credential ? this.cipher.decrypt(deployment.credential) : null,
-      providerModel: deployment.providerModel,
-      ...(deployment.settings ? { settings: deployment.settings } : {}),
-    };
+    let target = this.targets.get(deployment);
+    if (!target) {
+      target = {
+        provider: deployment.provider,
+        apiBase: deployment.apiBase ?? DEFAULT_API_BASE[deployment.provider] ?? '',
+        apiKey: deployment.credential ? this.cipher.decrypt(deployment.credential) : null,
+        providerModel: deployment.providerModel,
+        ...(deployment.settings ? { settings: deployment.settings } : {}),
+      };
+      this.targets.set(deployment, target);
+    }
+    return target;
   }
 }

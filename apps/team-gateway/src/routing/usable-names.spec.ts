@@ -9,6 +9,7 @@ const catalog: Catalog = {
     ['b', ['c']], // a group named like a model: the model wins
   ]),
   models: new Set(['a', 'b', 'c', 'ghost']),
+  createdAt: new Map(),
 };
 
 describe('usableNames', () => {

@@ -95,6 +95,45 @@ describe('credits, budgets and the job sweep', () => {
     expect(w.fake.requests.at(-1)!.body).not.toHaveProperty('max_tokens');
   });
 
+  it('an admin edit of the budget settings between two calls of a job prices the next call at once', async () => {
+    // the gateway's hold reuses the settings its last hold saw: a change must void them
+    const { model, group } = await w.modelInGroup();
+    const { teamId, key } = await w.team({
+      groups: [group],
+      credits: 1_000,
+      budget_mode: 'consumption_tokens',
+      tokens_per_credit: 10,
+    });
+    const job = await w.gw('POST', '/api/jobs/create', key, { job_type: 'x' });
+    const charges = async () =>
+      (
+        await w.pg.query<{ credits: number; tokens: number }>(
+          `SELECT credits_charged::int AS credits, total_tokens AS tokens
+             FROM llm_calls WHERE job_id = $1 ORDER BY created_at`,
+          [job.body.job_id],
+        )
+      ).rows;
+    const first = await w.gw('POST', `/api/jobs/${job.body.job_id}/llm-call`, key, {
+      model,
+      messages: hello,
+    });
+    expect(first.status).toBe(200);
+    const edit = await call(w.admin.url, 'PATCH', `/api/teams/${teamId}`, {
+      admin: true,
+      body: { tokens_per_credit: 1 },
+    });
+    expect(edit.status).toBe(200);
+    const second = await w.gw('POST', `/api/jobs/${job.body.job_id}/llm-call`, key, {
+      model,
+      messages: hello,
+    });
+    expect(second.status).toBe(200);
+    const [a, b] = await charges();
+    expect(a.credits).toBe(Math.ceil(a.tokens / 10));
+    expect(b.credits).toBe(b.tokens); // one credit per token now, not the cached 10
+    expect(b.credits).toBeGreaterThan(a.credits);
+  });
+
   it('starts a fresh key budget window once budget_duration has passed', async () => {
     const { model, group } = await w.modelInGroup();
     const { teamId } = await w.team({ groups: [group], credits: 20 });

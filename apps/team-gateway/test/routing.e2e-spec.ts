@@ -11,6 +11,38 @@ describe('model access and resolution', () => {
   afterAll(() => w.stop());
   beforeEach(() => w.fake.reset());
 
+  it('observes every request by route and status: answered, refused by auth and unmatched ones', async () => {
+    const count = async (labels: string) => {
+      const text = await (await fetch(`${w.gateway.url}/metrics`)).text();
+      const prefix = `tollgate_http_request_duration_seconds_count{${labels}} `;
+      const line = text.split('\n').find((l) => l.startsWith(prefix));
+      return Number(line?.slice(prefix.length) ?? 0);
+    };
+    const answered = 'method="POST",route="/api/jobs/create-and-call",status="200"';
+    const refused = 'method="GET",route="/v1/models",status="401"';
+    const unmatched = 'method="GET",route="unmatched",status="404"';
+    const before = [await count(answered), await count(refused), await count(unmatched)];
+    const { model, group } = await w.modelInGroup();
+    const { key } = await w.team({ groups: [group] });
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(res.status).toBe(200);
+    expect((await call(w.gateway.url, 'GET', '/v1/models', { bearer: 'sk-nobody' })).status).toBe(
+      401,
+    );
+    expect((await call(w.gateway.url, 'GET', `/no-such-path-${uid('p')}`)).status).toBe(404);
+    // observed when the response closes, which may follow the client's read by a tick
+    await eventually(
+      async () =>
+        (await count(answered)) === before[0] + 1 &&
+        (await count(refused)) === before[1] + 1 &&
+        (await count(unmatched)) === before[2] + 1,
+    );
+  });
+
   const attempts = async (jobId: string) =>
     (
       await w.pg.query(

@@ -1,18 +1,17 @@
-import { Global, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { GatewayMetrics, METRIC_PROVIDERS } from './gateway-metrics';
-import { HttpMetricsInterceptor } from './http-metrics.interceptor';
+import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { MetricsController } from './metrics.controller';
 
 @Global()
 @Module({
   imports: [PrometheusModule.register({ path: '/metrics', controller: MetricsController })],
-  providers: [
-    ...METRIC_PROVIDERS,
-    GatewayMetrics,
-    { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
-  ],
+  providers: [...METRIC_PROVIDERS, GatewayMetrics],
   exports: [GatewayMetrics],
 })
-export class MetricsModule {}
+export class MetricsModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('{*path}');
+  }
+}

@@ -35,6 +35,7 @@ export default tseslint.config(
       'scripts/*.js',
       'scripts/*.mjs',
       'bench/*.js',
+      'bench/framework/*.js',
       'test/fake-upstream/*.js',
       'test/reliability/*.js',
       'libs/client/src/generated/**',

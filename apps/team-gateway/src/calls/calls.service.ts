@@ -22,6 +22,7 @@ import {
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { retryingLockConflicts } from '@app/db';
 import { ShutdownCoordinator, TollgateError } from '@app/http';
+import { KeyBudgetAlerts } from '../alerts/key-budget-alerts';
 import { JobCompletionService, CompletionResult } from '../jobs/job-completion.service';
 import { assertOwnTeam, insertJob, NewJob } from '../jobs/job-rows';
 import { CallJournal } from '../metering/call-journal';
@@ -176,6 +177,7 @@ export class CallsService implements BeforeApplicationShutdown {
     private readonly leases: LeasesService,
     private readonly journal: CallJournal,
     private readonly holds: HoldRenewal,
+    private readonly keyBudgetAlerts: KeyBudgetAlerts,
     shutdown: ShutdownCoordinator,
   ) {
     this.drain = new CallDrain(shutdown.deadline);
@@ -411,6 +413,7 @@ export class CallsService implements BeforeApplicationShutdown {
     const held = await this.hold(hold).catch((err: unknown) => {
       // refused before any upstream request: the tokens it reserved go back to the tpm buckets
       this.rateLimits.settle(ticket, 0);
+      this.keyBudgetAlerts.refused(err, hold.budgetKeyId);
       throw err;
     });
     const holdId = held.settings.budgetMode === 'job_based' ? null : held.holdId;

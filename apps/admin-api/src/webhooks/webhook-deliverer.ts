@@ -121,8 +121,8 @@ export class WebhookDeliverer implements OnApplicationBootstrap, BeforeApplicati
     // Only the claim that made this attempt records it (attempts matches).
     await this.db.query(
       `UPDATE webhook_deliveries
-          SET status = $3, last_status_code = $4, last_error = $5,
-              delivered_at = CASE WHEN $3 = 'delivered' THEN now() END,
+          SET status = $3::varchar, last_status_code = $4, last_error = $5,
+              delivered_at = CASE WHEN $3::varchar = 'delivered' THEN now() END,
               next_attempt_at = now() + make_interval(secs => $6::float8)
         WHERE delivery_id = $1 AND attempts = $2 AND status = 'pending'`,
       [row.delivery_id, row.attempts, status, outcome.statusCode, outcome.error, delaySeconds],

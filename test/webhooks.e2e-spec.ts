@@ -23,26 +23,37 @@ class Receiver {
   ) {}
 
   static async start(): Promise<Receiver> {
-    let self: Receiver | undefined;
+    const ref: { self?: Receiver } = {};
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const path = req.url ?? '/';
-        const status = self!.scripts.get(path)?.shift() ?? 200;
+        const status = ref.self!.scripts.get(path)?.shift() ?? 200;
         const body = Buffer.concat(chunks).toString('utf8');
-        self!.received.push({ path, headers: req.headers, body, json: JSON.parse(body), status });
+        ref.self!.received.push({
+          path,
+          headers: req.headers,
+          body,
+          json: JSON.parse(body),
+          status,
+        });
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no');
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    self = new Receiver(server, `http://127.0.0.1:${port}`);
-    return self;
+    ref.self = new Receiver(server, `http://127.0.0.1:${port}`);
+    return ref.self;
   }
 
   script(path: string, statuses: number[]) {
     this.scripts.set(path, [...statuses]);
+  }
+
+  /** Resolves whether `path` has received `count` requests (for `eventually`). */
+  arrived(path: string, count: number): Promise<boolean> {
+    return Promise.resolve(this.at(path).length === count);
   }
 
   at(path: string, type?: string) {
@@ -238,7 +249,7 @@ describe('webhooks', () => {
     });
     expect(added.status).toBe(200);
 
-    await eventually(async () => receiver.at('/signed').length === 1, 10_000);
+    await eventually(() => receiver.arrived('/signed', 1), 10_000);
     const [got] = receiver.at('/signed');
     const signature = String(got.headers['tollgate-signature']);
     expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
@@ -375,7 +386,7 @@ describe('webhooks', () => {
     await spend(40);
     const afterFirst = await w.settled(team.teamId);
     expect(afterFirst.allocated - afterFirst.used).toBe(10);
-    await eventually(async () => receiver.at('/low').length === 1, 10_000);
+    await eventually(() => receiver.arrived('/low', 1), 10_000);
     expect(await eventsOf(team.teamId, 'team.balance_low')).toHaveLength(1);
     const [first] = receiver.at('/low');
     expect(first.json.data).toMatchObject({ team_id: team.teamId, threshold: 20 });
@@ -417,7 +428,7 @@ describe('webhooks', () => {
       statuses.push(res.status);
     }
     expect(statuses).toEqual([200, 200, 403, 403, 403, 403]);
-    await eventually(async () => receiver.at('/budget').length === 1, 10_000);
+    await eventually(() => receiver.arrived('/budget', 1), 10_000);
     const [got] = receiver.at('/budget');
     expect(got.json).toMatchObject({
       type: 'key.budget_exceeded',

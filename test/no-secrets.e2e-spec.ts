@@ -37,8 +37,9 @@ describe('no response of any endpoint contains a virtual key, a key hash or a pr
     job_id: [] as string[],
     credential_id: [] as string[],
     model_id: [] as string[],
+    webhook_id: [] as string[],
   };
-  /** key_hash and api_key_encrypted values read from the database after the set-up. */
+  /** key_hash, api_key_encrypted and secret_encrypted values read from the database after the set-up. */
   const stored: string[] = [];
 
   async function request(
@@ -165,6 +166,12 @@ describe('no response of any endpoint contains a virtual key, a key hash or a pr
     ids.key_id.push(rotated.key_id);
     await viaAdmin('patch key', 'PATCH', `/api/keys/${rotated.key_id}`, { metadata: { a: 1 } });
     await viaAdmin('patch team', 'PATCH', `/api/teams/${teamId}`, { rpm_limit: 1000 });
+    const webhook = await viaAdmin('webhook', 'POST', '/api/webhooks', {
+      url: 'http://127.0.0.1:9/hook',
+      events: ['credits.added'],
+      team_id: teamId,
+    });
+    ids.webhook_id.push(webhook.webhook_id);
     await viaAdmin(
       'add credits',
       'POST',
@@ -207,7 +214,15 @@ describe('no response of any endpoint contains a virtual key, a key hash or a pr
       'SELECT api_key_encrypted FROM provider_credentials WHERE credential_id = $1',
       [credential.credential_id],
     );
-    stored.push(...hashes.map((r) => r.key_hash), ...sealed.map((r) => r.api_key_encrypted));
+    const sealedHooks = await db.query<Array<{ secret_encrypted: string }>>(
+      'SELECT secret_encrypted FROM webhooks WHERE team_id = $1',
+      [teamId],
+    );
+    stored.push(
+      ...hashes.map((r) => r.key_hash),
+      ...sealed.map((r) => r.api_key_encrypted),
+      ...sealedHooks.map((r) => r.secret_encrypted),
+    );
   });
 
   afterAll(async () => {
@@ -216,7 +231,7 @@ describe('no response of any endpoint contains a virtual key, a key hash or a pr
 
   it('the set-up issued three keys and called the upstream with the provider key, three times', async () => {
     expect(issued).toHaveLength(3);
-    expect(stored).toHaveLength(4);
+    expect(stored).toHaveLength(5);
     expect(ids.job_id).toHaveLength(3);
     const upstreamAuth = fake.requests.map((r) => r.headers.authorization);
     expect(upstreamAuth).toHaveLength(3);

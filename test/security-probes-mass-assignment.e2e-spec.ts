@@ -17,7 +17,15 @@ describe('security probes: mass assignment', () => {
     call(w.admin.url, method, path, { admin: true, body });
 
   /** The target of the probes: a team of the caller's organization, its key and open job. */
-  const t = { teamId: '', key: '', keyId: '', jobId: '', credentialId: '', modelId: '' };
+  const t = {
+    teamId: '',
+    key: '',
+    keyId: '',
+    jobId: '',
+    credentialId: '',
+    modelId: '',
+    webhookId: '',
+  };
   const fresh = { org: uid('org-new'), team: uid('team-new'), model: uid('model-new') };
   const freshGroup = uid('group-new');
   const freshCredential = uid('cred-new');
@@ -47,6 +55,10 @@ describe('security probes: mass assignment', () => {
     total_cost_usd: 0,
     created_at: '2020-01-01T00:00:00Z',
     completed_at: '2020-01-01T00:00:00Z',
+    secret: 'whsec_chosen-by-the-caller',
+    secret_encrypted: 'AAAA',
+    webhook_id: '00000000-0000-4000-8000-000000000000',
+    attempts: 0,
   };
   const call1 = () => ({ model, messages: hello });
 
@@ -162,6 +174,18 @@ describe('security probes: mass assignment', () => {
       () => ({ models: [model] }),
       ['group_name', 'team_id', 'created_at'],
     ],
+    [
+      'POST /api/webhooks',
+      () => '/api/webhooks',
+      () => ({ url: 'http://127.0.0.1:9/hook', events: ['credits.added'], organization_id: w.org }),
+      ['secret', 'secret_encrypted', 'webhook_id', 'created_at'],
+    ],
+    [
+      'PATCH /api/webhooks/:webhook_id',
+      () => `/api/webhooks/${t.webhookId}`,
+      () => ({ description: 'renamed' }),
+      ['secret', 'secret_encrypted', 'webhook_id', 'attempts'],
+    ],
   ];
   /** Actions whose body is not read. */
   const ADMIN_NO_BODY = [
@@ -170,6 +194,7 @@ describe('security probes: mass assignment', () => {
     'PUT /api/teams/:team_id/resume',
     'PUT /api/provider-credentials/:credential_id/activate',
     'PUT /api/provider-credentials/:credential_id/deactivate',
+    'POST /api/webhooks/:webhook_id/rotate-secret',
   ];
   const gatewayCases: Case[] = [
     [
@@ -252,6 +277,12 @@ describe('security probes: mass assignment', () => {
       output_price_per_million: 1,
     });
     t.modelId = deployment.body.model_id;
+    const webhook = await admin('POST', '/api/webhooks', {
+      url: 'http://127.0.0.1:9/hook',
+      events: ['team.suspended'],
+      team_id: t.teamId,
+    });
+    t.webhookId = webhook.body.webhook_id;
   });
   afterAll(() => w.stop());
 
@@ -282,6 +313,10 @@ describe('security probes: mass assignment', () => {
       ),
       models: await rows('SELECT * FROM model_deployments ORDER BY model_id', []),
       modelGroups: await rows('SELECT * FROM model_groups ORDER BY group_name', []),
+      webhooks: await rows(
+        `SELECT * FROM webhooks WHERE team_id IN (${ofOrg}) OR organization_id = $1 ORDER BY webhook_id`,
+        [w.org],
+      ),
       upstream: w.fake.requests.length,
     };
   }

@@ -15,6 +15,7 @@ import { ModelsModule } from './models/models.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { ProviderCredentialsModule } from './provider-credentials/provider-credentials.module';
 import { TeamsModule } from './teams/teams.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -38,6 +39,7 @@ export class AppModule {
         ProviderCredentialsModule,
         ModelsModule,
         ModelGroupsModule,
+        WebhooksModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AdminKeyGuard },

@@ -6,7 +6,10 @@ import { CredentialCipher } from '../../../libs/auth/src';
 import { ENCRYPTION_KEY, RunningApp, startAdmin, uid } from '../../../test/helpers/apps';
 import { call, eventually, JsonResponse } from '../../../test/helpers/http';
 import { builtMain } from '../../../test/helpers/build';
-import { reencryptCredentials } from '../src/provider-credentials/reencrypt-credentials';
+import {
+  reencryptCredentials,
+  WEBHOOK_SECRETS,
+} from '../src/provider-credentials/reencrypt-credentials';
 
 const K1 = { id: 'k1', key: Buffer.from(ENCRYPTION_KEY, 'base64') };
 const cipherK1 = new CredentialCipher({ encryption: { current: K1, previous: [] } });
@@ -660,6 +663,14 @@ describe('admin-api catalog: provider credentials, models, model groups', () => 
       [org, uid('lost'), sealedLost.ciphertext],
     );
 
+    const hook = await api('POST', '/api/webhooks', {
+      url: 'http://127.0.0.1:9/hook',
+      events: ['credits.added'],
+      organization_id: org,
+    });
+    expect(hook.status).toBe(201);
+    const hookSecret = hook.body.secret as string;
+
     const run = promisify(execFile);
     const env = {
       ...process.env,
@@ -682,10 +693,12 @@ describe('admin-api catalog: provider credentials, models, model groups', () => 
     expect(failure!.code).toBe(1);
     expect(failure!.stdout).toMatch(/Re-encrypted \d+ provider credential\(s\) under key id 'k2'/);
     expect(failure!.stderr).toContain(lostId);
+    expect(failure!.stdout).toMatch(/Re-encrypted [1-9]\d* webhook secret\(s\) under key id 'k2'/);
     for (const text of [failure!.stdout, failure!.stderr]) {
       expect(text).not.toContain(ENCRYPTION_KEY);
       expect(text).not.toContain(K2.key.toString('base64'));
       expect(text).not.toContain(apiKey);
+      expect(text).not.toContain(hookSecret);
     }
 
     const rotated = new CredentialCipher({ encryption: { current: K2, previous: [K1] } });
@@ -708,6 +721,23 @@ describe('admin-api catalog: provider credentials, models, model groups', () => 
     expect((await storedRow(lostId)).api_key_encrypted).toBe(sealedLost.ciphertext);
     await db.query('DELETE FROM provider_credentials WHERE credential_id = $1', [lostId]);
     const mineIds = mine.map((r) => r.credential_id).filter((id) => id !== lostId);
+
+    const [sealedHook]: Array<{ secret_encrypted: string; encryption_key_id: string }> =
+      await db.query(
+        'SELECT secret_encrypted, encryption_key_id FROM webhooks WHERE webhook_id = $1',
+        [hook.body.webhook_id],
+      );
+    expect(sealedHook.encryption_key_id).toBe('k2');
+    expect(rotated.decrypt({ ciphertext: sealedHook.secret_encrypted, keyId: 'k2' })).toBe(
+      hookSecret,
+    );
+    const hooksBack = await reencryptCredentials(
+      db,
+      new CredentialCipher({ encryption: { current: K1, previous: [K2] } }),
+      WEBHOOK_SECRETS,
+    );
+    expect(hooksBack.failed).toEqual([]);
+    await api('DELETE', `/api/webhooks/${hook.body.webhook_id}`);
 
     // rotate back with the exported function, so later specs sharing this database keep decrypting
     const back = await reencryptCredentials(

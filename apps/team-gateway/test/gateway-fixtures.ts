@@ -53,11 +53,14 @@ export class World {
     readonly pg: Client,
   ) {}
 
-  static async start(gatewayEnv: Record<string, string> = {}): Promise<World> {
+  static async start(
+    gatewayEnv: Record<string, string> = {},
+    adminEnv: Record<string, string> = {},
+  ): Promise<World> {
     const pg = new Client({ connectionString: process.env.DATABASE_URL });
     await pg.connect();
     const [admin, gateway, fake] = await Promise.all([
-      startAdmin(),
+      startAdmin(adminEnv),
       startGateway(gatewayEnv),
       startFakeUpstream(),
     ]);

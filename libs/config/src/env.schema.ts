@@ -169,4 +169,36 @@ export class EnvironmentVariables {
   @Min(3)
   @Max(86400)
   HOLD_TTL_SECONDS?: number;
+
+  /** How often admin-api looks for webhook deliveries that are due. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(60000)
+  WEBHOOK_POLL_INTERVAL_MS?: number;
+
+  /** How long one webhook delivery may take (connect, answer) before it counts as failed. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120000)
+  WEBHOOK_TIMEOUT_MS?: number;
+
+  /** Attempts per webhook delivery before it is marked failed. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(50)
+  WEBHOOK_MAX_ATTEMPTS?: number;
+
+  /** The first retry's delay; each next one doubles (with jitter), up to one hour. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3600000)
+  WEBHOOK_RETRY_BASE_MS?: number;
 }

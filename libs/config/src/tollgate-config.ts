@@ -48,6 +48,8 @@ export interface TollgateConfig {
     leaseIdleMs: number;
     holdTtlSeconds: number;
   };
+  /** Webhook delivery (admin-api): poll interval, per-attempt timeout, attempts, first retry delay. */
+  webhooks: { pollIntervalMs: number; timeoutMs: number; maxAttempts: number; retryBaseMs: number };
   logLevel: string;
   /** Non-fatal notices for the boot log (dev defaults in use). */
   warnings: string[];
@@ -156,6 +158,12 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
       leaseTtlSeconds: env.LEASE_TTL_SECONDS ?? 30,
       leaseIdleMs: env.LEASE_IDLE_MS ?? 1000,
       holdTtlSeconds: env.HOLD_TTL_SECONDS ?? 120,
+    },
+    webhooks: {
+      pollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS ?? 1000,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS ?? 10000,
+      maxAttempts: env.WEBHOOK_MAX_ATTEMPTS ?? 10,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE_MS ?? 10000,
     },
     logLevel: env.LOG_LEVEL ?? 'info',
     warnings,

@@ -9,6 +9,7 @@ const PARAM_TARGETS: Record<string, string> = {
   name: 'model_group',
   group_name: 'model_group',
   job_id: 'job',
+  webhook_id: 'webhook',
 };
 
 /** First path segment after /api → resource kind (for routes without an id parameter). */
@@ -21,6 +22,7 @@ const SEGMENT_TARGETS: Record<string, string> = {
   'model-groups': 'model_group',
   credits: 'team',
   jobs: 'job',
+  webhooks: 'webhook',
 };
 
 const ID_FIELDS: Record<string, string> = {
@@ -31,6 +33,7 @@ const ID_FIELDS: Record<string, string> = {
   model: 'model_id',
   model_group: 'group_name',
   job: 'job_id',
+  webhook: 'webhook_id',
 };
 
 /** Ids a response may carry, kept in the summary (e.g. the key_id a create or rotate issued). */

@@ -6,10 +6,10 @@ const SAFE_FIELD = /(^|_)key_(id|alias)$|^key_ids?$/i;
 /**
  * A key pasted into a free-form field (metadata, reason…): virtual keys and OpenAI-style keys
  * (`sk-…`, `sk-proj-…`, Anthropic `sk-ant-…`), Google `AIza…`, Groq `gsk_…`, xAI `xai-…`, and
- * anything sent as a bearer token.
+ * Tollgate webhook secrets (`whsec_…`), and anything sent as a bearer token.
  */
 const SECRET_VALUE =
-  /\bsk-[A-Za-z0-9_-]{16,}|\bAIza[0-9A-Za-z_-]{30,}|\bgsk_[A-Za-z0-9]{20,}|\bxai-[A-Za-z0-9]{20,}|(?<=bearer\s+)[^\s"',]{8,}/gi;
+  /\bsk-[A-Za-z0-9_-]{16,}|\bwhsec_[A-Za-z0-9_-]{16,}|\bAIza[0-9A-Za-z_-]{30,}|\bgsk_[A-Za-z0-9]{20,}|\bxai-[A-Za-z0-9]{20,}|(?<=bearer\s+)[^\s"',]{8,}/gi;
 const MAX_DEPTH = 6;
 const MAX_ITEMS = 100;
 const MAX_STRING = 1000;

@@ -37,7 +37,7 @@ function isLinkLocal(host: string): boolean {
  * Judged on the literal host only, nothing is resolved; loopback and private networks (local
  * models) stay allowed. ALLOW_LINK_LOCAL_API_BASE=true turns the rule off.
  */
-export function linkLocalApiBaseProblem(apiBase: string): string | null {
+export function linkLocalApiBaseProblem(apiBase: string, field = 'api_base'): string | null {
   let host: string;
   try {
     host = new URL(apiBase).hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
@@ -45,7 +45,7 @@ export function linkLocalApiBaseProblem(apiBase: string): string | null {
     return null; // not a URL: the DTO's IsUrl says so
   }
   if (!METADATA_HOSTS.has(host) && !isLinkLocal(host)) return null;
-  return `api_base: ${host} is a link-local or cloud metadata address; an operator may allow it with ALLOW_LINK_LOCAL_API_BASE=true`;
+  return `${field}: ${host} is a link-local or cloud metadata address; an operator may allow it with ALLOW_LINK_LOCAL_API_BASE=true`;
 }
 
 /** Throws 400 for a link-local or metadata api_base unless the operator allows them. */

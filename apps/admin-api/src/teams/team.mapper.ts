@@ -18,6 +18,7 @@ export function toTeamResponse(team: Team, modelGroups: string[]) {
     credits_used: team.creditsUsed,
     credits_held: team.creditsHeld,
     credits_remaining: team.creditsAllocated - team.creditsUsed - team.creditsHeld,
+    balance_low_threshold: team.balanceLowThreshold,
     deleted_at: team.deletedAt?.toISOString() ?? null,
     created_at: team.createdAt.toISOString(),
     updated_at: team.updatedAt.toISOString(),

@@ -132,7 +132,7 @@ export class TeamsService {
     return this.get(teamId);
   }
 
-  /** Alias, limits, budget settings, markup, metadata: never credits (the DTO refuses them). */
+  /** Alias, limits, budget settings, markup, metadata, alert threshold: never credits (the DTO refuses them). */
   async update(teamId: string, dto: UpdateTeamDto) {
     await this.db.transaction(async (manager) => {
       await this.lockLiveTeam(manager, teamId);
@@ -147,6 +147,9 @@ export class TeamsService {
       if (dto.rpm_limit !== undefined) changes.rpmLimit = dto.rpm_limit;
       if (dto.tpm_limit !== undefined) changes.tpmLimit = dto.tpm_limit;
       if (dto.metadata !== undefined) changes.metadata = dto.metadata ?? {};
+      if (dto.balance_low_threshold !== undefined) {
+        changes.balanceLowThreshold = dto.balance_low_threshold;
+      }
       if (Object.keys(changes).length > 0)
         await manager.update(Team, { teamId }, changes as QueryDeepPartialEntity<Team>);
     });

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { KeyBudgetAlerts } from '../alerts/key-budget-alerts';
 import { JobCompletionService } from '../jobs/job-completion.service';
 import { MeteringModule } from '../metering/metering.module';
 import { ProvidersModule } from '../providers/providers.module';
@@ -10,7 +11,7 @@ import { HoldRenewal } from './hold-renewal';
 /** The call pipeline, and the job completion it closes one-call jobs with. */
 @Module({
   imports: [RoutingModule, RateLimitsModule, ProvidersModule, MeteringModule],
-  providers: [CallsService, JobCompletionService, HoldRenewal],
+  providers: [CallsService, JobCompletionService, HoldRenewal, KeyBudgetAlerts],
   exports: [CallsService, JobCompletionService, RoutingModule, RateLimitsModule, MeteringModule],
 })
 export class CallsModule {}

@@ -22,6 +22,7 @@ import {
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { retryingLockConflicts } from '@app/db';
 import { ShutdownCoordinator, TollgateError } from '@app/http';
+import { KeyBudgetAlerts } from '../alerts/key-budget-alerts';
 import { JobCompletionService, CompletionResult } from '../jobs/job-completion.service';
 import { assertOwnTeam, insertJob, NewJob } from '../jobs/job-rows';
 import { CallJournal } from '../metering/call-journal';
@@ -178,6 +179,7 @@ export class CallsService implements BeforeApplicationShutdown {
     private readonly leases: LeasesService,
     private readonly journal: CallJournal,
     private readonly holds: HoldRenewal,
+    private readonly keyBudgetAlerts: KeyBudgetAlerts,
     shutdown: ShutdownCoordinator,
   ) {
     this.drain = new CallDrain(shutdown.deadline);
@@ -414,6 +416,7 @@ export class CallsService implements BeforeApplicationShutdown {
     const held = await this.hold(hold).catch((err: unknown) => {
       // refused before any upstream request: the tokens it reserved go back to the tpm buckets
       this.rateLimits.settle(ticket, 0);
+      this.keyBudgetAlerts.refused(err, hold.budgetKeyId);
       throw err;
     });
     if (this.settingsSeen.size >= 10_000) this.settingsSeen.clear();

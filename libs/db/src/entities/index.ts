@@ -12,6 +12,9 @@ import { ProviderCredential } from './provider-credential.entity';
 import { TeamModelGroup } from './team-model-group.entity';
 import { Team } from './team.entity';
 import { VirtualKey } from './virtual-key.entity';
+import { WebhookDelivery } from './webhook-delivery.entity';
+import { WebhookEvent } from './webhook-event.entity';
+import { Webhook } from './webhook.entity';
 
 export * from './audit-log.entity';
 export * from './credit-hold.entity';
@@ -28,6 +31,9 @@ export * from './provider-credential.entity';
 export * from './team-model-group.entity';
 export * from './team.entity';
 export * from './virtual-key.entity';
+export * from './webhook-delivery.entity';
+export * from './webhook-event.entity';
+export * from './webhook.entity';
 
 export const ENTITIES = [
   Organization,
@@ -44,4 +50,7 @@ export const ENTITIES = [
   LlmCall,
   AuditLog,
   IdempotencyKey,
+  Webhook,
+  WebhookEvent,
+  WebhookDelivery,
 ];

@@ -67,6 +67,14 @@ export class Team {
   @Column({ name: 'credits_held', type: 'bigint', default: 0, transformer: numeric })
   creditsHeld!: number;
 
+  /** team.balance_low fires when allocated − used falls below this (null: no alert). */
+  @Column({ name: 'balance_low_threshold', type: 'bigint', nullable: true, transformer: numeric })
+  balanceLowThreshold!: number | null;
+
+  /** Whether the next fall below the threshold fires (cleared by it, set again above it). */
+  @Column({ name: 'balance_low_armed', type: 'boolean', default: true })
+  balanceLowArmed!: boolean;
+
   @Column({ name: 'auto_refill_enabled', type: 'boolean', default: false })
   autoRefillEnabled!: boolean;
 

@@ -3,6 +3,7 @@ import { CreditLeases1796000000000 } from './1796000000000-CreditLeases';
 import { AnalyticsIndexes1796290045574 } from './1796290045574-AnalyticsIndexes';
 import { ProviderCredentialSettings1796400000000 } from './1796400000000-ProviderCredentialSettings';
 import { CachePrices1796500000000 } from './1796500000000-CachePrices';
+import { Webhooks1796600000000 } from './1796600000000-Webhooks';
 
 /** Every migration, in order; listed explicitly so the webpack bundles carry them. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   AnalyticsIndexes1796290045574,
   ProviderCredentialSettings1796400000000,
   CachePrices1796500000000,
+  Webhooks1796600000000,
 ];

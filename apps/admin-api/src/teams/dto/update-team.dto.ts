@@ -1,7 +1,7 @@
 import { ApiHideProperty, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { Equals, IsObject, IsOptional, IsString, Length } from 'class-validator';
-import { RpmLimit, TpmLimit } from '../../dto-bounds';
+import { CreditCount, RpmLimit, TpmLimit } from '../../dto-bounds';
 import { CreateTeamDto } from './create-team.dto';
 
 const NO_CREDITS = {
@@ -31,6 +31,15 @@ export class UpdateTeamDto extends PickType(CreateTeamDto, [
   @IsOptional()
   @TpmLimit()
   tpm_limit?: number | null;
+
+  /**
+   * team.balance_low fires (once) when the team's balance (allocated − used) falls below this;
+   * it re-arms when credits bring the balance back to it. `null` turns the alert off.
+   * @example 1000
+   */
+  @IsOptional()
+  @CreditCount()
+  balance_low_threshold?: number | null;
 
   /**
    * Replaces the team's metadata; `null` empties it.

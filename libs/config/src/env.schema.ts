@@ -169,4 +169,15 @@ export class EnvironmentVariables {
   @Min(3)
   @Max(86400)
   HOLD_TTL_SECONDS?: number;
+
+  /**
+   * OpenTelemetry: where traces go (OTLP/HTTP); unset = no tracing. The SDK reads it, and the
+   * other OTEL_* variables, itself (see README); checked here so a typo is named at boot.
+   */
+  @IsOptional()
+  @Transform(trim)
+  @Matches(/^https?:\/\/[^\s]+$/, {
+    message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL',
+  })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 }

@@ -4,7 +4,7 @@ import { tracingApi } from '@app/tracing';
 import type { ChatRequest, ProviderTarget } from '../providers/provider.types';
 import type { Deployment } from '../routing/resolver';
 
-/** One upstream attempt's span (OpenTelemetry GenAI conventions); null while tracing is off. */
+/** One upstream attempt's span (OpenTelemetry GenAI conventions); none is made while tracing is off. */
 export type AttemptSpan = Span;
 
 /** What an attempt span is opened with (a PreparedCall provides it). */

@@ -1,6 +1,6 @@
 /** @type {import('jest').Config} */
 const moduleNameMapper = {
-  '^@app/(db|auth|cache|billing|config|http|errors|client)(|/.*)$': '<rootDir>/libs/$1/src$2',
+  '^@app/(db|auth|cache|billing|config|http|errors|client|tracing)(|/.*)$': '<rootDir>/libs/$1/src$2',
 };
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json' }],

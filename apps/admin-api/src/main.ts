@@ -1,3 +1,4 @@
+import './tracing';
 import { loadConfig } from '@app/config';
 import { startApp } from '@app/http';
 import { AppModule } from './app.module';

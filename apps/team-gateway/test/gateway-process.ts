@@ -6,14 +6,15 @@ import { builtMain } from '../../../test/helpers/build';
 import { eventually } from '../../../test/helpers/http';
 
 const ROOT = join(__dirname, '../../..');
-const MAIN = join(ROOT, 'dist/apps/team-gateway/main.js');
+type ServiceName = 'admin-api' | 'team-gateway';
+const mainOf = (app: ServiceName) => join(ROOT, `dist/apps/${app}/main.js`);
 
 /** The real build, made once per run by the e2e global setup. */
 export function ensureGatewayBuilt(): void {
   builtMain('team-gateway');
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -36,17 +37,29 @@ export interface GatewayProcess {
  * port is a free one the OS named; another process may take it before the gateway binds it, so a
  * gateway that fails with EADDRINUSE is started again on a fresh port.
  */
-export async function spawnGateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
+export function spawnGateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
+  return spawnService('team-gateway', env);
+}
+
+/** `node dist/apps/<app>/main.js` (either service), as spawnGateway does it. */
+export async function spawnService(
+  app: ServiceName,
+  env: Record<string, string> = {},
+): Promise<GatewayProcess> {
   for (let attempt = 1; ; attempt++) {
-    const started = await startOn(await freePort(), env);
+    const started = await startOn(app, await freePort(), env);
     if (started) return started;
-    if (attempt >= 5) throw new Error('gateway: no free port after 5 attempts');
+    if (attempt >= 5) throw new Error(`${app}: no free port after 5 attempts`);
   }
 }
 
-/** The gateway on `port`, once healthy; null when the port was taken meanwhile. */
-async function startOn(port: number, env: Record<string, string>): Promise<GatewayProcess | null> {
-  const child = spawn(process.execPath, [MAIN], {
+/** The service on `port`, once healthy; null when the port was taken meanwhile. */
+async function startOn(
+  app: ServiceName,
+  port: number,
+  env: Record<string, string>,
+): Promise<GatewayProcess | null> {
+  const child = spawn(process.execPath, [mainOf(app)], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -72,7 +85,7 @@ async function startOn(port: number, env: Record<string, string>): Promise<Gatew
   await eventually(async () => {
     if (child.exitCode !== null) {
       if (/EADDRINUSE/.test(output)) return (taken = true);
-      throw new Error(`gateway exited: ${output}`);
+      throw new Error(`${app} exited: ${output}`);
     }
     return fetch(`${url}/health`).then(
       (r) => r.ok,

@@ -201,4 +201,15 @@ export class EnvironmentVariables {
   @Min(10)
   @Max(3600000)
   WEBHOOK_RETRY_BASE_MS?: number;
+
+  /**
+   * OpenTelemetry: where traces go (OTLP/HTTP); unset = no tracing. The SDK reads it, and the
+   * other OTEL_* variables, itself (see README); checked here so a typo is named at boot.
+   */
+  @IsOptional()
+  @Transform(trim)
+  @Matches(/^https?:\/\/[^\s]+$/, {
+    message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL',
+  })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
 }

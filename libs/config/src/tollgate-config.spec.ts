@@ -88,6 +88,19 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('checks the OpenTelemetry endpoint is a URL (the SDK reads it and the other OTEL_* itself)', () => {
+    const dir = dataDir();
+    expect(
+      problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318', TOLLGATE_DATA_DIR: dir }),
+    ).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL',
+    ]);
+    expect(
+      problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', TOLLGATE_DATA_DIR: dir }),
+    ).toEqual([]);
+    expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: '', TOLLGATE_DATA_DIR: dir })).toEqual([]);
+  });
+
   it('refuses to start in production without strong secrets and real servers', () => {
     const problems = problemsOf({ NODE_ENV: 'production', MASTER_KEY: 'too-short-key-123' });
     expect(problems.join('\n')).toMatch(/DATABASE_URL: required in production/);

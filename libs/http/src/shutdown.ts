@@ -2,11 +2,12 @@ import type { Server } from 'node:http';
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
+import { stopTracing } from '@app/tracing';
 
 /**
  * Graceful shutdown: on SIGTERM stop accepting connections, let in-flight requests (streams
  * included) finish up to a deadline, then fire `deadline` so long streams abort and settle their
- * billing, then close the app (pools, Redis) and exit 0.
+ * billing, then close the app (pools, Redis), export the last spans and exit 0.
  */
 @Injectable()
 export class ShutdownCoordinator {
@@ -64,6 +65,7 @@ export class ShutdownCoordinator {
       await this.waitIdle(5000);
     }
     await app.close();
+    await stopTracing(); // the last requests' spans are exported before the process exits
     this.logger.log('Shut down cleanly');
   }
 

@@ -44,6 +44,13 @@ import type { Deployment } from '../routing/resolver';
 import { RoutingService } from '../routing/routing.service';
 import { CallDrain, DrainTicket } from '../shutdown-drain';
 import {
+  AttemptSpan,
+  answeredBy,
+  endFailedAttempt,
+  startAttemptSpan,
+  traceSettlement,
+} from './attempt-spans';
+import {
   assertHeld,
   capToHold,
   classify,
@@ -115,6 +122,10 @@ export interface PreparedCall {
   lease: Reservation | null;
   /** The leased call's one-call job (null: the job is a row in Postgres). */
   memoryJob: MemoryJob | null;
+  /** A non-chat call's operation (CallSpec.operation), for its trace. */
+  operation?: string;
+  /** With tracing on: the answering attempt's span, ended when the call is settled. */
+  span?: AttemptSpan;
 }
 
 /** The attempt that answered, and what it used. */
@@ -388,7 +399,7 @@ export class CallsService implements BeforeApplicationShutdown {
     plan = plan.slice(0, MAX_ATTEMPTS);
     const promptTokens = spec?.promptTokens ?? estimatePromptTokens(body.messages, body.tools);
     const ticket = await this.rateLimits.take(principal, promptTokens + (body.max_tokens ?? 0));
-    return { plan, promptTokens, ticket };
+    return { plan, promptTokens, ticket, operation: spec?.operation };
   }
 
   private async holdExactly(
@@ -396,7 +407,7 @@ export class CallsService implements BeforeApplicationShutdown {
     jobId: string,
     body: LlmCallDto,
     streamed: boolean,
-    { plan, promptTokens, ticket }: Awaited<ReturnType<CallsService['route']>>,
+    { plan, promptTokens, ticket, operation }: Awaited<ReturnType<CallsService['route']>>,
   ): Promise<PreparedCall> {
     const hold = {
       jobId,
@@ -437,6 +448,7 @@ export class CallsService implements BeforeApplicationShutdown {
       inFlight: this.drain.enter(),
       lease: null,
       memoryJob: null,
+      operation,
     };
   }
 
@@ -509,12 +521,11 @@ export class CallsService implements BeforeApplicationShutdown {
           ? [timeout.signal, prepared.inFlight.cut, clientSignal]
           : [timeout.signal, prepared.inFlight.cut],
       );
+      const request = this.request(prepared.body, deployment);
+      const span = startAttemptSpan(prepared, deployment, request);
       try {
-        const value = await run(
-          this.routing.target(deployment),
-          this.request(prepared.body, deployment),
-          signal,
-        );
+        const value = await run(this.routing.target(deployment), request, signal);
+        if (span) prepared.span = answeredBy(span, value);
         const usage = (value as Partial<ChatResult>).usage ?? ZERO_USAGE;
         this.metrics.recordUpstream(deployment.provider, 'success', (Date.now() - started) / 1000);
         this.routing.reportSuccess(deployment);
@@ -529,6 +540,7 @@ export class CallsService implements BeforeApplicationShutdown {
           Object.assign(row, { status: 'aborted', error_class: null, error_message: null });
         }
         prepared.attempts.push(row);
+        endFailedAttempt(span, row, last.status);
         if (last.retryable && !stopped()) {
           this.routing.reportFailure(deployment, last.retryAfterMs);
         }
@@ -573,7 +585,10 @@ export class CallsService implements BeforeApplicationShutdown {
         row.completion_tokens,
       );
     }
-    const settlement = await (
+    const answer = success ? calls[calls.length - 1] : undefined;
+    const settlement = await traceSettlement(
+      prepared.span,
+      answer,
       prepared.lease
         ? this.settleLeased(prepared, prepared.lease, success, calls, due, callId, failure)
         : this.settleExactly(prepared, {
@@ -584,7 +599,7 @@ export class CallsService implements BeforeApplicationShutdown {
             due,
             reason: `LLM call ${callId}`,
             calls,
-          })
+          }),
     ).finally(prepared.inFlight.leave);
     this.metrics.recordCredits(prepared.settings.budgetMode, settlement.charged);
     this.metrics.recordMetering(prepared.lease ? 'lease' : 'exact');

@@ -13,9 +13,10 @@ const gatewayPort = process.env.GATEWAY_PORT || '8003';
 const mains = ['admin-api', 'team-gateway'].map((app) =>
   path.join(root, 'dist/apps', app, 'main.js'),
 );
+const consoleIndex = path.join(root, 'dist/apps/admin-api/ui/index.html');
 
-if (!mains.every(existsSync) || process.argv.includes('--build')) {
-  console.log('Building both services (npm run build)…');
+if (![...mains, consoleIndex].every(existsSync) || process.argv.includes('--build')) {
+  console.log('Building both services and the console (npm run build)…');
   const built = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   if (built.status !== 0) process.exit(built.status ?? 1);
 }
@@ -73,6 +74,7 @@ async function waitHealthy(port, seconds = 90) {
   console.log(`
   Tollgate is running (${database}, ${process.env.REDIS_URL ? 'Redis' : 'in-process cache'})
     admin-api     http://localhost:${adminPort}    Swagger UI http://localhost:${adminPort}/docs
+    console       http://localhost:${adminPort}/ui  (sign in with the master key)
     team-gateway  http://localhost:${gatewayPort}    Swagger UI http://localhost:${gatewayPort}/docs
     OpenAI base   http://localhost:${gatewayPort}/v1
     dev master key (X-Admin-Key): ${key}

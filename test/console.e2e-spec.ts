@@ -273,6 +273,7 @@ describe('operator console (/ui) in chromium', () => {
     expect(index.status).toBe(200);
     expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(String(index.body)).toContain('<div id="root">');
+    expect((await call(admin.url, 'GET', '/ui/assets/missing.js')).status).toBe(404);
     expect((await call(admin.url, 'GET', '/api/teams')).status).toBe(401);
   });
 });

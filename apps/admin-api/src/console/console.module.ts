@@ -44,7 +44,15 @@ function setHeaders(res: Response, path: string): void {
         if (!existsSync(join(rootPath, 'index.html'))) {
           new Logger('Console').warn(`console not built (${rootPath}): run npm run build`);
         }
-        return [{ rootPath, serveRoot: '/ui', serveStaticOptions: { setHeaders, redirect: true } }];
+        return [
+          {
+            rootPath,
+            serveRoot: '/ui',
+            // a missing script or stylesheet is a 404, not the app's index.html
+            exclude: ['/ui/assets/{*path}'],
+            serveStaticOptions: { setHeaders, redirect: true },
+          },
+        ];
       },
     }),
   ],

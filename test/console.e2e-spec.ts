@@ -148,6 +148,7 @@ describe('operator console (/ui) in chromium', () => {
     expect(rotated).toMatch(/^sk-/);
     expect(rotated).not.toBe(firstKey);
     await page.getByRole('button', { name: 'Done' }).click();
+    await page.getByLabel('Refill automatically').check();
     for (const [button, done] of [
       ['Save model groups', 'Saved.'],
       ['Save budget mode', 'Saved.'],

@@ -461,7 +461,7 @@ function BudgetCard({ team }: { team: Team }) {
 
 function AutoRefillCard({ teamId }: { teamId: string }) {
   const api = useApi();
-  const [enabled, setEnabled] = useState(true);
+  const [enabled, setEnabled] = useState(false);
   const [amount, setAmount] = useState('100');
   const [period, setPeriod] = useState<'daily' | 'weekly' | 'monthly'>('monthly');
   const save = useMutation({
@@ -489,6 +489,9 @@ function AutoRefillCard({ teamId }: { teamId: string }) {
           <input type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
           Refill automatically
         </label>
+        <p className="muted small">
+          The API does not report the current schedule: saving replaces it (unchecked turns it off).
+        </p>
         <label>
           Credits per refill
           <input

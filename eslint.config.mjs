@@ -2,6 +2,7 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 // Import boundaries (issue "Structure", item 6): a lib never reaches into an app, an app never
 // into the other. Only src/ is checked: the e2e tests (apps/*/test, test/) may cross.
@@ -95,6 +96,10 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['apps/console/src/**/*.{ts,tsx}'],
+    ...reactHooks.configs.flat.recommended,
   },
   {
     files: ['apps/admin-api/src/**/*.ts'],

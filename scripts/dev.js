@@ -17,6 +17,7 @@ const gatewayPort = process.env.GATEWAY_PORT || '8003';
 const mains = ['admin-api', 'team-gateway'].map((app) =>
   path.join(root, 'dist/apps', app, 'main.js'),
 );
+const consoleIndex = path.join(root, 'dist/apps/admin-api/ui/index.html');
 
 const production = process.env.NODE_ENV === 'production';
 const verbose = ['debug', 'trace'].includes(process.env.LOG_LEVEL ?? '');
@@ -112,7 +113,7 @@ async function waitHealthy(port, seconds = 90) {
 }
 
 (async () => {
-  if (!mains.every(existsSync) || process.argv.includes('--build')) await build();
+  if (![...mains, consoleIndex].every(existsSync) || process.argv.includes('--build')) await build();
   run('admin-api', adminPort);
   await waitHealthy(adminPort);
   run('team-gateway', gatewayPort);
@@ -126,6 +127,7 @@ async function waitHealthy(port, seconds = 90) {
   console.log(`
   Tollgate is running (${database}, ${process.env.REDIS_URL ? 'Redis' : 'in-process cache'})
     admin-api     http://localhost:${adminPort}    Swagger UI http://localhost:${adminPort}/docs
+    console       http://localhost:${adminPort}/ui  (sign in with the master key)
     team-gateway  http://localhost:${gatewayPort}    Swagger UI http://localhost:${gatewayPort}/docs
     OpenAI base   http://localhost:${gatewayPort}/v1
     dev master key (X-Admin-Key): ${key}

@@ -14,6 +14,15 @@ if [ "$started" = 1 ] && [ -z "${KEEP_TEST_SERVICES:-}" ]; then
   trap 'bash scripts/test-services.sh stop' EXIT
 fi
 
+# The console's browser test (test/console.e2e-spec.ts) drives Debian's chromium.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test: installing chromium with apt-get"
+  sudo_=(); [ "$(id -u)" = 0 ] || sudo_=(sudo -n)
+  "${sudo_[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo_[@]}" apt-get install -y -qq chromium >/dev/null ||
+    { echo "test: could not install chromium"; exit 1; }
+fi
+
 mkdir -p .test-services
 rm -f .test-services/jest.json
 # TEST_RANDOMIZE=true shuffles the tests of each file (the seed is printed). Not yet on in CI: the

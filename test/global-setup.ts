@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import Redis from 'ioredis';
 import { runMigrations } from '../libs/db/src/migrate';
-import { buildStaleApps } from './helpers/build';
+import { buildStaleApps, buildStaleConsole } from './helpers/build';
 
 /**
  * One fresh database per run, migrated once; Redis flushed; the apps built when their dist is
@@ -41,6 +41,7 @@ export default async function globalSetup(): Promise<void> {
 
   // Specs that run `node dist/apps/…/main.js` use this one build; none builds on its own.
   buildStaleApps();
+  buildStaleConsole();
 }
 
 function isAlive(pid: number): boolean {

@@ -10,6 +10,7 @@ const PUBLIC_ROUTES: Record<string, string[]> = {
     'GET /docs',
     'GET /docs-json',
     'GET /docs-yaml',
+    'GET /ui', // the console's static files: no data, every call they make needs X-Admin-Key
   ],
   'team-gateway': [
     'GET /health',

@@ -212,7 +212,8 @@ describe('security probes: who may touch what', () => {
   });
 
   describe('wrong credential class → 401', () => {
-    const PUBLIC = /^\/(health|docs|metrics)|^\/\{\*path\}$/;
+    // /ui: the console's static files (route-auth.e2e-spec.ts keeps the list of public routes)
+    const PUBLIC = /^\/(health|docs|metrics|ui)|^\/\{\*path\}$/;
     const ZERO_UUID = '00000000-0000-4000-8000-000000000000';
 
     function concrete(path: string): string {

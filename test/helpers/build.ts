@@ -4,15 +4,34 @@ import { join } from 'node:path';
 
 const ROOT = join(__dirname, '../..');
 
-/** Newest modification time of the TypeScript sources under `dir`. */
-function newestSource(dir: string): number {
+/** Newest modification time of the sources (by default TypeScript) under `dir`. */
+function newestSource(dir: string, source = /\.ts$/): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path, source));
+    else if (source.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
+}
+
+const mtime = (path: string) => {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0; // not built yet
+  }
+};
+
+/** Builds the console (apps/console, served by admin-api at /ui) when its build is stale. */
+export function buildStaleConsole(): void {
+  const sources = Math.max(
+    newestSource(join(ROOT, 'apps/console'), /\.(tsx?|css|html)$/),
+    newestSource(join(ROOT, 'libs/client/src')),
+  );
+  if (mtime(join(ROOT, 'dist/apps/admin-api/ui/index.html')) < sources) {
+    execFileSync('npm', ['run', 'build:console'], { cwd: ROOT, stdio: 'ignore' });
+  }
 }
 
 export type AppName = 'admin-api' | 'team-gateway' | 'cli';
@@ -30,12 +49,7 @@ export function buildStaleApps(apps: AppName[] = ['admin-api', 'team-gateway', '
     statSync(join(ROOT, 'nest-cli.json')).mtimeMs,
   );
   for (const app of apps) {
-    let built = 0;
-    try {
-      built = statSync(mainOf(app)).mtimeMs;
-    } catch {
-      // not built yet
-    }
+    const built = mtime(mainOf(app));
     if (built < Math.max(libs, newestSource(join(ROOT, `apps/${app}/src`)))) {
       execFileSync('npx', ['nest', 'build', app], { cwd: ROOT, stdio: 'ignore' });
     }

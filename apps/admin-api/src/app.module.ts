@@ -8,6 +8,7 @@ import { HealthModule, LoggingModule, ShutdownModule, TollgateExceptionFilter } 
 import { AdminDbModule } from './admin-db/admin-db.module';
 import { AnalyticsModule } from './analytics/analytics.module';
 import { AuditModule } from './audit/audit.module';
+import { ConsoleModule } from './console/console.module';
 import { CreditsModule } from './credits/credits.module';
 import { KeysModule } from './keys/keys.module';
 import { ModelGroupsModule } from './model-groups/model-groups.module';
@@ -40,6 +41,7 @@ export class AppModule {
         ModelsModule,
         ModelGroupsModule,
         WebhooksModule,
+        ConsoleModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AdminKeyGuard },

@@ -118,3 +118,130 @@ export interface Balance {
   credits_per_dollar: number;
   tokens_per_credit: number;
 }
+
+/** A row of a team's credit ledger (GET /api/credits/teams/{team_id}/transactions). */
+export interface LedgerEntry {
+  transaction_id: string;
+  team_id: string;
+  job_id: string | null;
+  transaction_type: string;
+  credits_amount: number;
+  credits_before: number;
+  credits_after: number;
+  reason: string | null;
+  created_at: string;
+}
+
+/** POST /api/credits/teams/{team_id}/configure-auto-refill. */
+export interface AutoRefillSettings {
+  team_id: string;
+  enabled: boolean;
+  refill_amount: number | null;
+  refill_period: 'daily' | 'weekly' | 'monthly' | null;
+  next_refill_at: string | null;
+}
+
+/** A job with its call totals (GET /api/jobs/teams/{team_id}). */
+export interface JobSummary {
+  job_id: string;
+  team_id: string;
+  key_id: string | null;
+  job_type: string;
+  user_id: string | null;
+  status: 'pending' | 'in_progress' | 'completed' | 'failed';
+  metadata: Record<string, unknown>;
+  error_message: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  costs: {
+    total_calls: number;
+    successful_calls: number;
+    failed_calls: number;
+    total_tokens: number;
+    total_cost_usd: number;
+    provider_cost_usd: number;
+    credits_charged: number;
+    credit_applied: boolean;
+  };
+}
+
+/** One call attempt of a job. */
+export interface CallDetail {
+  call_id: string;
+  key_id: string | null;
+  model: string;
+  model_requested: string;
+  provider: string | null;
+  provider_model: string | null;
+  attempt: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  provider_cost_usd: number;
+  credits_charged: number;
+  latency_ms: number | null;
+  status: string;
+  error_class: string | null;
+  error_message: string | null;
+  purpose: string | null;
+  streamed: boolean;
+  finish_reason: string | null;
+  created_at: string;
+}
+
+/** GET /api/jobs/teams/{team_id}/{job_id}: the job with every call attempt. */
+export interface JobDetail extends JobSummary {
+  calls: CallDetail[];
+}
+
+export interface UsageTotals {
+  jobs: number;
+  jobs_completed: number;
+  jobs_failed: number;
+  calls: number;
+  failed_calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  tokens: number;
+  cost_usd: number;
+  provider_cost_usd: number;
+  credits_used: number;
+}
+
+/** GET /api/jobs/organizations/{org_id}/analytics: daily (UTC), per team and per model. */
+export interface OrganizationAnalytics {
+  organization_id: string;
+  from: string | null;
+  to: string | null;
+  daily: Array<Omit<UsageTotals, 'credits_used'> & { date: string; credits: number }>;
+  by_team: Array<UsageTotals & { team_id: string; team_alias: string | null }>;
+  by_model: Array<{
+    model: string;
+    jobs: number;
+    calls: number;
+    failed_calls: number;
+    prompt_tokens: number;
+    completion_tokens: number;
+    tokens: number;
+    cost_usd: number;
+    provider_cost_usd: number;
+    credits: number;
+    avg_latency_ms: number;
+  }>;
+}
+
+/** A row of the audit log (GET /api/audit-log). */
+export interface AuditEntry {
+  audit_id: string;
+  created_at: string;
+  method: string;
+  route: string;
+  path: string | null;
+  target_type: string | null;
+  target_id: string | null;
+  request_id: string | null;
+  status_code: number;
+  summary: Record<string, unknown>;
+}

@@ -25,11 +25,12 @@ fi
 
 mkdir -p .test-services
 rm -f .test-services/jest.json
-# TEST_RANDOMIZE=true shuffles the tests of each file (the seed is printed). Not yet on in CI: the
-# fuzz spec and security-probes-mass-assignment still depend on the order of their tests.
-order=()
-[ "${TEST_RANDOMIZE:-}" = "true" ] && order=(--randomize)
-npx jest --config jest.config.js --runInBand "${order[@]}" --json --outputFile=.test-services/jest.json "$@"
+# Every run shuffles the tests of each file (jest --randomize): any order must pass. The seed is
+# printed before and after the run; TEST_SEED=N replays one order.
+seed="${TEST_SEED:-$(( (RANDOM << 15 | RANDOM) % 2147483647 ))}"
+echo "test order: jest --randomize --seed=$seed (replay: TEST_SEED=$seed npm test)"
+npx jest --config jest.config.js --runInBand --randomize --seed="$seed" --json --outputFile=.test-services/jest.json "$@"
 status=$?
+[ "$status" = 0 ] || echo "test order was seed $seed: replay it with TEST_SEED=$seed npm test"
 node scripts/test-summary.js
 exit $status

@@ -360,18 +360,20 @@ describe('security probes: mass assignment', () => {
   it.each(gatewayCases)('gateway %s', async (...c) => refused('gateway', c));
 
   it('PATCH /api/teams/{id} names credits as settable only through the credits endpoints', async () => {
-    const res = await admin('PATCH', `/api/teams/${t.teamId}`, { credits_allocated: 999 });
+    const { teamId } = await w.team({ groups: [group], credits: 40 });
+    const res = await admin('PATCH', `/api/teams/${teamId}`, { credits_allocated: 999 });
     expect(res.body.detail).toMatch(/^credits_allocated: cannot be set here: .*\/add/);
-    expect((await admin('GET', `/api/credits/teams/${t.teamId}/balance`)).body).toMatchObject({
+    expect((await admin('GET', `/api/credits/teams/${teamId}/balance`)).body).toMatchObject({
       credits_allocated: 40,
       credits_used: 0,
     });
   });
 
   it("/v1/chat/completions drops unknown fields: another team's team_id bills the caller", async () => {
+    const caller = await w.team({ groups: [group], credits: 30 });
     const other = await w.team({ groups: [group], credits: 30 });
     const before = await w.team_row(other.teamId);
-    const res = await w.gw('POST', '/v1/chat/completions', t.key, {
+    const res = await w.gw('POST', '/v1/chat/completions', caller.key, {
       ...call1(),
       team_id: other.teamId,
       credits_used: 0,
@@ -380,16 +382,17 @@ describe('security probes: mass assignment', () => {
     const job = await w.pg.query('SELECT team_id FROM jobs WHERE job_id = $1', [
       res.headers.get('x-job-id'),
     ]);
-    expect(job.rows).toEqual([{ team_id: t.teamId }]);
+    expect(job.rows).toEqual([{ team_id: caller.teamId }]);
     expect(await w.team_row(other.teamId)).toEqual(before);
     const jobs = await w.pg.query('SELECT 1 FROM jobs WHERE team_id = $1', [other.teamId]);
     expect(jobs.rows).toEqual([]);
   });
 
   it("/v1/messages ignores unknown fields: another team's team_id bills the caller", async () => {
+    const caller = await w.team({ groups: [group], credits: 30 });
     const other = await w.team({ groups: [group], credits: 30 });
     const before = await w.team_row(other.teamId);
-    const res = await w.gw('POST', '/v1/messages', t.key, {
+    const res = await w.gw('POST', '/v1/messages', caller.key, {
       model,
       max_tokens: 20,
       messages: [{ role: 'user', content: 'hi' }],
@@ -402,7 +405,7 @@ describe('security probes: mass assignment', () => {
     const job = await w.pg.query('SELECT team_id, job_type FROM jobs WHERE job_id = $1', [
       res.headers.get('x-job-id'),
     ]);
-    expect(job.rows).toEqual([{ team_id: t.teamId, job_type: 'messages' }]);
+    expect(job.rows).toEqual([{ team_id: caller.teamId, job_type: 'messages' }]);
     expect(await w.team_row(other.teamId)).toEqual(before);
     const upstream = w.fake.requests.at(-1)!.body as Record<string, unknown>;
     expect(upstream).not.toHaveProperty('team_id');

@@ -1,9 +1,10 @@
 /**
  * Property/schema fuzzer over both committed OpenAPI documents (reliability issue, item 5).
  *
- *   FUZZ_REQUESTS  requests of the run, at least (default 1200, ~1 min; the reliability run uses
- *                  10000): about 20 % stateful sequences (fast-check model-based commands) first,
- *                  then the rest split evenly between admin-api and team-gateway (one request per case).
+ *   FUZZ_REQUESTS  requests of the run, about (default 1200, ~1 min; the reliability run uses
+ *                  10000): about 20 % stateful sequences (fast-check model-based commands), the
+ *                  rest split evenly between admin-api and team-gateway (one request per case).
+ *                  Each of the three tests has its share fixed up front and runs in any order.
  *   FUZZ_SEED      fast-check seed to replay a run (printed at the start and with every failure).
  *   FUZZ_SUMMARY_FILE  when set, the tallies are also written there as JSON.
  *
@@ -11,8 +12,8 @@
  * gateway, whose deployments answer from the fake upstream). Paths, queries and bodies are
  * schema-valid or schema-violating (ids that exist, belong to another team or are malformed; huge,
  * negative and NaN-ish numbers; unicode edges; unknown and missing fields; malformed JSON). No
- * answer may be >= 500 and no stream may end in an error event; afterwards both services are ready
- * and the books are exact (ledger sums to balances, no credits held but by open jobs).
+ * answer may be >= 500 and no stream may end in an error event; after each test both services are
+ * ready and the books are exact (ledger sums to balances, no credits held but by open jobs).
  *
  * Run alone:
  *   FUZZ_REQUESTS=10000 npx jest --config jest.config.js --selectProjects e2e --runInBand test/fuzz
@@ -41,6 +42,12 @@ const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 1200);
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
 /** What one stateful run sends, on average (measured: 20-30 requests). */
 const STATEFUL_REQUESTS_PER_RUN = 25;
+/** Each test's share of the run, fixed up front so that the tests run in any order. */
+const STATEFUL_RUNS = Math.max(1, Math.round((REQUESTS * 0.2) / STATEFUL_REQUESTS_PER_RUN));
+const STATELESS_RUNS = Math.max(
+  1,
+  Math.ceil((REQUESTS - STATEFUL_RUNS * STATEFUL_REQUESTS_PER_RUN) / 2),
+);
 
 jest.setTimeout(Math.max(300_000, REQUESTS * 150));
 
@@ -205,7 +212,6 @@ describe('OpenAPI fuzz: both services, valid auth, hostile input', () => {
   let other: { teamId: string; key: string };
   let startedAt: Date;
   const tally = new Tally();
-  const failures: string[] = [];
 
   // admin-api pools: a sandbox organization (the funded team is never a target of admin writes)
   const orgs = new Pool();
@@ -351,11 +357,13 @@ describe('OpenAPI fuzz: both services, valid auth, hostile input', () => {
     }
   }
 
+  /** Sends numRuns requests; fails with the first 20 answers >= 500 or streams ending in an error. */
   async function fuzz(
     service: FuzzRequest['service'],
     arb: fc.Arbitrary<FuzzRequest>,
     numRuns: number,
   ): Promise<void> {
+    const failures: string[] = [];
     const base = service === 'admin-api' ? w.admin.url : w.gateway.url;
     const auth = service === 'admin-api' ? { admin: true } : { bearer: funded.key };
     await fc.assert(
@@ -383,15 +391,54 @@ describe('OpenAPI fuzz: both services, valid auth, hostile input', () => {
       }),
       { numRuns, seed: SEED, endOnFailure: true },
     );
-  }
-
-  function reportFailures(): void {
     if (failures.length) {
       throw new Error(
         `FUZZ_SEED=${SEED}: ${failures.length} failing request(s), first ones:\n` +
           failures.slice(0, 20).join('\n'),
       );
     }
+  }
+
+  /** After each test: both services ready, the books exact, no credits held but by open jobs. */
+  async function servicesReadyAndBooksExact(): Promise<void> {
+    for (const app of [w.admin, w.gateway]) {
+      expect((await call(app.url, 'GET', '/health/ready')).status).toBe(200);
+    }
+    const books = () =>
+      w.pg.query<{
+        team_id: string;
+        budget_mode: string;
+        allocated: string;
+        used: string;
+        held: string;
+        ledger: string;
+        holds: string;
+        stray_holds: number;
+        leases: number;
+      }>(
+        `SELECT t.team_id, t.budget_mode, t.credits_allocated::text AS allocated,
+                t.credits_used::text AS used, t.credits_held::text AS held,
+                (SELECT COALESCE(sum(credits_amount), 0)::text FROM credit_transactions c WHERE c.team_id = t.team_id) AS ledger,
+                (SELECT COALESCE(sum(credits), 0)::text FROM credit_holds h WHERE h.team_id = t.team_id) AS holds,
+                (SELECT count(*)::int FROM credit_holds h LEFT JOIN jobs j ON j.job_id = h.job_id
+                  WHERE h.team_id = t.team_id AND (j.job_id IS NULL OR j.status IN ('completed', 'failed'))) AS stray_holds,
+                (SELECT count(*)::int FROM credit_leases l WHERE l.team_id = t.team_id) AS leases
+           FROM teams t WHERE t.created_at >= $1`,
+        [startedAt],
+      );
+    // leases of idle teams go back shortly after their last call (metering.md)
+    await eventually(async () => (await books()).rows.every((r) => r.leases === 0), 20_000, 200);
+    const rows = (await books()).rows;
+    expect(rows.length).toBeGreaterThan(3);
+    const wrong = rows.filter(
+      (r) =>
+        BigInt(r.ledger) !== BigInt(r.allocated) - BigInt(r.used) ||
+        r.held !== r.holds ||
+        r.stray_holds !== 0,
+    );
+    // a job_based hold stays with its open job even if the admin fuzz changed the budget mode since
+    expect(wrong).toEqual([]);
+    expect(rows.find((r) => r.team_id === funded.teamId)).toMatchObject({ held: '0' });
   }
 
   it('stateful sequences: create → use → revoke/rotate/suspend/delete → use, jobs to closed', async () => {
@@ -423,7 +470,6 @@ describe('OpenAPI fuzz: both services, valid auth, hostile input', () => {
         .status,
     ).toBe(201);
     const ctx = new StatefulContext(w.admin.url, w.gateway.url, group, group, tally);
-    const runs = Math.max(1, Math.round((REQUESTS * 0.2) / STATEFUL_REQUESTS_PER_RUN));
     await fc.assert(
       fc.asyncProperty(statefulCommands(), async (cmds) => {
         const org = uid('fz-state');
@@ -436,8 +482,9 @@ describe('OpenAPI fuzz: both services, valid auth, hostile input', () => {
         await new CreateTeam(true).run(model, ctx);
         await fc.asyncModelRun(() => ({ model, real: ctx }), cmds);
       }),
-      { numRuns: runs, seed: SEED },
+      { numRuns: STATEFUL_RUNS, seed: SEED },
     );
+    await servicesReadyAndBooksExact();
   });
 
   it('admin-api: no answer >= 500', async () => {
@@ -483,9 +530,8 @@ describe('OpenAPI fuzz: both services, valid auth, hostile input', () => {
     const arb = fc
       .constantFrom(...ops)
       .chain((op) => requestArb('admin-api', op, pathHints, queryHints, bodyHints));
-    // the stateful runs went first: the stateless phases share what is left of the budget evenly
-    await fuzz('admin-api', arb, Math.ceil((REQUESTS - tally.total) / 2));
-    reportFailures();
+    await fuzz('admin-api', arb, STATELESS_RUNS);
+    await servicesReadyAndBooksExact();
   });
 
   it('team-gateway: no answer >= 500, no stream ending in an error', async () => {
@@ -510,48 +556,7 @@ describe('OpenAPI fuzz: both services, valid auth, hostile input', () => {
     const arb = fc
       .constantFrom(...ops)
       .chain((op) => requestArb('team-gateway', op, pathHints, queryHints, bodyHints));
-    await fuzz('team-gateway', arb, Math.max(1, REQUESTS - tally.total));
-    reportFailures();
-  });
-
-  it('afterwards: both services ready, the books exact, no credits held but by open jobs', async () => {
-    for (const app of [w.admin, w.gateway]) {
-      expect((await call(app.url, 'GET', '/health/ready')).status).toBe(200);
-    }
-    const books = () =>
-      w.pg.query<{
-        team_id: string;
-        budget_mode: string;
-        allocated: string;
-        used: string;
-        held: string;
-        ledger: string;
-        holds: string;
-        stray_holds: number;
-        leases: number;
-      }>(
-        `SELECT t.team_id, t.budget_mode, t.credits_allocated::text AS allocated,
-                t.credits_used::text AS used, t.credits_held::text AS held,
-                (SELECT COALESCE(sum(credits_amount), 0)::text FROM credit_transactions c WHERE c.team_id = t.team_id) AS ledger,
-                (SELECT COALESCE(sum(credits), 0)::text FROM credit_holds h WHERE h.team_id = t.team_id) AS holds,
-                (SELECT count(*)::int FROM credit_holds h LEFT JOIN jobs j ON j.job_id = h.job_id
-                  WHERE h.team_id = t.team_id AND (j.job_id IS NULL OR j.status IN ('completed', 'failed'))) AS stray_holds,
-                (SELECT count(*)::int FROM credit_leases l WHERE l.team_id = t.team_id) AS leases
-           FROM teams t WHERE t.created_at >= $1`,
-        [startedAt],
-      );
-    // leases of idle teams go back shortly after their last call (metering.md)
-    await eventually(async () => (await books()).rows.every((r) => r.leases === 0), 20_000, 200);
-    const rows = (await books()).rows;
-    expect(rows.length).toBeGreaterThan(3);
-    const wrong = rows.filter(
-      (r) =>
-        BigInt(r.ledger) !== BigInt(r.allocated) - BigInt(r.used) ||
-        r.held !== r.holds ||
-        r.stray_holds !== 0,
-    );
-    // a job_based hold stays with its open job even if the admin fuzz changed the budget mode since
-    expect(wrong).toEqual([]);
-    expect(rows.find((r) => r.team_id === funded.teamId)).toMatchObject({ held: '0' });
+    await fuzz('team-gateway', arb, STATELESS_RUNS);
+    await servicesReadyAndBooksExact();
   });
 });

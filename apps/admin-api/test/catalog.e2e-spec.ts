@@ -652,6 +652,16 @@ describe('admin-api catalog: provider credentials, models, model groups', () => 
     const K2 = { id: 'k2', key: randomBytes(32) };
     const apiKey = secret('rotate');
     const c = await credential({ organization_id: org, provider: 'openai', api_key: apiKey });
+    // more rows of its own under k1, whatever the other tests of this spec left
+    const more: string[] = [];
+    for (const name of ['more-1', 'more-2', 'more-3']) {
+      const extra = await credential({
+        organization_id: org,
+        provider: 'openai',
+        api_key: secret(name),
+      });
+      more.push(extra.credential_id as string);
+    }
     // a row under a key nobody configured: reported by id, left untouched
     const lost = new CredentialCipher({
       encryption: { current: { id: 'lost', key: randomBytes(32) }, previous: [] },
@@ -714,7 +724,9 @@ describe('admin-api catalog: provider credentials, models, model groups', () => 
         WHERE organization_id = $1 AND api_key_encrypted IS NOT NULL`,
       [org],
     );
-    expect(mine.length).toBeGreaterThan(5);
+    expect(mine.map((r) => r.credential_id)).toEqual(
+      expect.arrayContaining([c.credential_id, ...more, lostId]),
+    );
     expect(mine.filter((r) => r.encryption_key_id !== 'k2').map((r) => r.credential_id)).toEqual([
       lostId,
     ]);

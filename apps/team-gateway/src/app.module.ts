@@ -1,6 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { PassportModule } from '@nestjs/passport';
 import { TeamAuthGuard, VirtualKeyStrategy } from '@app/auth';
 import { CacheModule } from '@app/cache';
 import { TollgateConfig, TollgateConfigModule } from '@app/config';
@@ -26,7 +25,6 @@ export class AppModule {
         ShutdownModule,
         DbModule,
         CacheModule,
-        PassportModule,
         HealthModule,
         MetricsModule,
         TeamsModule,

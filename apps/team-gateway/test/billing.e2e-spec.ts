@@ -314,8 +314,7 @@ describe('credits, budgets and the job sweep', () => {
   });
 
   it('two replicas sweeping a backlog past one batch close and charge every job exactly once', async () => {
-    // In-process apps share passport's strategy registry: the second replica stays up until the
-    // end of the spec, so no gateway is left authenticating through a closed one.
+    // closed in afterAll too, should this test fail before its own close
     second = await startGateway({ JOB_TTL: '2s', JOB_SWEEP_INTERVAL_MS: '250' });
     const { model, group } = await w.modelInGroup();
     const { teamId, key } = await w.team({ groups: [group], credits: 1000 });
@@ -344,6 +343,8 @@ describe('credits, budgets and the job sweep', () => {
     );
     expect(ledger.rows[0]).toEqual({ n: 150, jobs: 150 });
     expect(await w.team_row(teamId)).toMatchObject({ used: 150, held: 0, holds: 0 });
+    await second.close();
+    second = undefined;
   });
 
   it('releases the expired hold of a crashed request', async () => {

@@ -18,7 +18,7 @@ describe('credit leases across gateway replicas', () => {
 
   beforeAll(async () => {
     w = await World.start(LEASED);
-    // kept up until afterAll: in-process apps share passport's strategy registry
+    // three replicas serve every test of this spec
     replicas = [w.gateway, await startGateway(LEASED), await startGateway(LEASED)];
     ({ group: model } = await w.modelInGroup());
   });

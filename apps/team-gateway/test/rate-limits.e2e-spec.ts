@@ -1,3 +1,4 @@
+import { startGateway } from '../../../test/helpers/apps';
 import { call, eventually } from '../../../test/helpers/http';
 import { hello, World } from './gateway-fixtures';
 
@@ -66,7 +67,6 @@ describe('rate limits', () => {
     expect((await w.gw('POST', '/api/jobs/create-and-call', key, body)).status).toBe(200);
   });
 
-  // Last on purpose: closing a second replica currently breaks the first one's Redis client.
   it('shares the limit across gateway replicas (Redis)', async () => {
     const { model, group } = await w.modelInGroup();
     const { teamId } = await w.team({ groups: [group], credits: 50 });
@@ -75,7 +75,6 @@ describe('rate limits', () => {
       body: { rpm_limit: 2 },
     });
     const key = created.body.virtual_key as string;
-    const { startGateway } = await import('../../../test/helpers/apps');
     const second = await startGateway();
     try {
       const body = { job_type: 'x', model, messages: hello };
@@ -89,5 +88,23 @@ describe('rate limits', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('a replica keeps authenticating through its own services after another one in the process closed', async () => {
+    const { model, group } = await w.modelInGroup();
+    const second = await startGateway();
+    const { key: before } = await w.team({ groups: [group], credits: 5 });
+    expect((await call(second.url, 'GET', '/api/credits/balance', { bearer: before })).status).toBe(
+      200,
+    );
+    await second.close();
+    // a key neither replica has cached: the first one must look it up in its own database
+    const { key } = await w.team({ groups: [group], credits: 5 });
+    const res = await w.gw('POST', '/api/jobs/create-and-call', key, {
+      job_type: 'x',
+      model,
+      messages: hello,
+    });
+    expect(res.status).toBe(200);
   });
 });

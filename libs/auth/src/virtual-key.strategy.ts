@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
+import passport from 'passport';
 import { Strategy } from 'passport-http-bearer';
 import { DataSource } from 'typeorm';
 import { KeyCacheService } from '@app/cache';
@@ -48,7 +49,12 @@ function authorizationOf(req: Request): string | undefined {
   return value ? `Bearer ${value.trim()}` : undefined;
 }
 
-/** passport-http-bearer: virtual key → team, through the key cache. */
+/**
+ * passport-http-bearer: virtual key → team, through the key cache. TeamAuthGuard authenticates
+ * with this instance, its app's own: passport's default registry is one per process, where a
+ * second app (a replica in the same process, as in the e2e specs) would replace it and leave the
+ * first authenticating through the second's database and cache, even after the second closed.
+ */
 @Injectable()
 export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
   private readonly logger = new Logger(VirtualKeyStrategy.name);
@@ -59,6 +65,11 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
     private readonly keyCache: KeyCacheService<TeamPrincipal>,
   ) {
     super();
+  }
+
+  /** Where @nestjs/passport registers the strategy: a registry of its own, not the process-wide one. */
+  getPassportInstance(): passport.Authenticator {
+    return new passport.Authenticator();
   }
 
   /**

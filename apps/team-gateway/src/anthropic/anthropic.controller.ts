@@ -1,17 +1,12 @@
 import { Controller, Headers, HttpCode, Post, Req, Res, UseFilters } from '@nestjs/common';
 import {
-  ApiBadGatewayResponse,
   ApiBadRequestResponse,
   ApiBody,
-  ApiConflictResponse,
   ApiForbiddenResponse,
-  ApiGatewayTimeoutResponse,
   ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiProduces,
   ApiTags,
-  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AcceptsApiKeyHeader, CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
@@ -20,6 +15,7 @@ import { AnthropicService } from './anthropic.service';
 import { CountTokensRequestDto, MessagesRequestDto } from './dto/messages-request.dto';
 import { CountTokensResponseDto, MessageResponseDto } from './dto/messages-response.dto';
 import { CountTokensBody, MessagesBody } from './messages-body';
+import { CallRouteDocs } from '../calls/call-route.docs';
 
 /**
  * Anthropic's Messages API (`ANTHROPIC_BASE_URL=http://host:8003` for Claude Code and the
@@ -49,23 +45,19 @@ export class AnthropicController {
   /** Create a message; `stream: true` answers with Anthropic's Server-Sent Events. */
   @Post()
   @HttpCode(200)
-  @ApiBody({ type: MessagesRequestDto })
-  @ApiHeader({
-    name: 'X-Job-Id',
-    required: false,
-    description:
-      'Join this open job; without it the request is a one-call job (id returned in X-Job-Id)',
+  @CallRouteDocs({
+    body: MessagesRequestDto,
+    ok: {
+      type: MessageResponseDto,
+      description:
+        'A Message, or SSE: message_start, content_block_start/delta/stop, message_delta, message_stop',
+    },
+    // on the controller: count_tokens answers them too
+    badRequest: false,
+    forbidden: false,
+    notFound: false,
+    errorTypes: { rateLimit: 'rate_limit_error', upstream: 'api_error' },
   })
-  @ApiProduces('application/json', 'text/event-stream')
-  @ApiOkResponse({
-    type: MessageResponseDto,
-    description:
-      'A Message, or SSE: message_start, content_block_start/delta/stop, message_delta, message_stop',
-  })
-  @ApiConflictResponse({ description: 'The X-Job-Id job is already completed or failed' })
-  @ApiTooManyRequestsResponse({ description: 'Rate limited (rate_limit_error, Retry-After)' })
-  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed (api_error)' })
-  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out (api_error)' })
   async create(
     @CurrentTeam() principal: TeamPrincipal,
     @Headers('x-job-id') jobId: string | undefined,

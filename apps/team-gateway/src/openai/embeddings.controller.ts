@@ -1,23 +1,12 @@
 import { Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
-import {
-  ApiBadGatewayResponse,
-  ApiBadRequestResponse,
-  ApiBody,
-  ApiConflictResponse,
-  ApiForbiddenResponse,
-  ApiGatewayTimeoutResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
 import { EmbeddingsRequestDto } from './dto/embeddings-request.dto';
 import { EmbeddingsResponse } from './embeddings.mapper';
 import { EmbeddingsService } from './embeddings.service';
 import { OpenAiBody } from './openai-body';
+import { CallRouteDocs } from '../calls/call-route.docs';
 
 @ApiTags('OpenAI-compatible')
 @TeamAuth()
@@ -28,23 +17,12 @@ export class EmbeddingsController {
   /** OpenAI embeddings; billed for `usage.prompt_tokens` at the deployment's input price. */
   @Post('v1/embeddings')
   @HttpCode(200)
-  @ApiBody({ type: EmbeddingsRequestDto })
-  @ApiHeader({
-    name: 'X-Job-Id',
-    required: false,
-    description:
-      'Join this open job; without it the request is a one-call job (id returned in X-Job-Id)',
+  @CallRouteDocs({
+    body: EmbeddingsRequestDto,
+    streams: false,
+    ok: { description: 'A list of embedding objects, with usage' },
+    badRequest: 'Malformed body (`param` names the field), or a model whose provider cannot embed',
   })
-  @ApiOkResponse({ description: 'A list of embedding objects, with usage' })
-  @ApiBadRequestResponse({
-    description: 'Malformed body (`param` names the field), or a model whose provider cannot embed',
-  })
-  @ApiForbiddenResponse({ description: 'Model not allowed, insufficient credits, team suspended' })
-  @ApiNotFoundResponse({ description: 'Unknown model (code model_not_found) or X-Job-Id' })
-  @ApiConflictResponse({ description: 'The X-Job-Id job is already completed or failed' })
-  @ApiTooManyRequestsResponse({ description: 'Rate limited (Retry-After)' })
-  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed' })
-  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out' })
   create(
     @CurrentTeam() principal: TeamPrincipal,
     @Headers('x-job-id') jobId: string | undefined,

@@ -1,23 +1,11 @@
 import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import {
-  ApiBadGatewayResponse,
-  ApiBadRequestResponse,
-  ApiBody,
-  ApiConflictResponse,
-  ApiForbiddenResponse,
-  ApiGatewayTimeoutResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiProduces,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
 import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import { OpenAiBody } from './openai-body';
 import { OpenAiService } from './openai.service';
+import { CallRouteDocs } from '../calls/call-route.docs';
 
 /** `baseURL = http://host:8003/v1` for the openai SDK, Open WebUI and Continue.dev. */
 @ApiTags('OpenAI-compatible')
@@ -29,25 +17,13 @@ export class OpenAiController {
   /** OpenAI chat completions (also at /chat/completions); `stream: true` answers with SSE. */
   @Post(['v1/chat/completions', 'chat/completions'])
   @HttpCode(200)
-  @ApiBody({ type: ChatCompletionRequestDto })
-  @ApiHeader({
-    name: 'X-Job-Id',
-    required: false,
-    description:
-      'Join this open job; without it the request is a one-call job (id returned in X-Job-Id)',
+  @CallRouteDocs({
+    body: ChatCompletionRequestDto,
+    ok: {
+      description:
+        'A chat.completion object, or SSE chat.completion.chunk events then `data: [DONE]`',
+    },
   })
-  @ApiProduces('application/json', 'text/event-stream')
-  @ApiOkResponse({
-    description:
-      'A chat.completion object, or SSE chat.completion.chunk events then `data: [DONE]`',
-  })
-  @ApiBadRequestResponse({ description: 'Malformed body (`param` names the field)' })
-  @ApiForbiddenResponse({ description: 'Model not allowed, insufficient credits, team suspended' })
-  @ApiNotFoundResponse({ description: 'Unknown model (code model_not_found) or X-Job-Id' })
-  @ApiConflictResponse({ description: 'The X-Job-Id job is already completed or failed' })
-  @ApiTooManyRequestsResponse({ description: 'Rate limited (Retry-After)' })
-  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed' })
-  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out' })
   async chatCompletions(
     @CurrentTeam() principal: TeamPrincipal,
     @Headers('x-job-id') jobId: string | undefined,

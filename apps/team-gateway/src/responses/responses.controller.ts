@@ -1,23 +1,11 @@
 import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import {
-  ApiBadGatewayResponse,
-  ApiBadRequestResponse,
-  ApiBody,
-  ApiConflictResponse,
-  ApiForbiddenResponse,
-  ApiGatewayTimeoutResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiProduces,
-  ApiTags,
-  ApiTooManyRequestsResponse,
-} from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
 import { CreateResponseDto } from './dto/create-response.dto';
 import { ResponsesBody, ResponsesRequestBody } from './responses-body';
 import { ResponsesService } from './responses.service';
+import { CallRouteDocs } from '../calls/call-route.docs';
 
 /** OpenAI's Responses API, for the openai SDK's `responses` and Codex CLI (`wire_api = "responses"`). */
 @ApiTags('OpenAI-compatible')
@@ -29,28 +17,16 @@ export class ResponsesController {
   /** Creates a model response (stateless); `stream: true` answers with the Responses API's SSE events. */
   @Post('v1/responses')
   @HttpCode(200)
-  @ApiBody({ type: CreateResponseDto })
-  @ApiHeader({
-    name: 'X-Job-Id',
-    required: false,
-    description:
-      'Join this open job; without it the request is a one-call job of type `responses` (id returned in X-Job-Id)',
-  })
-  @ApiProduces('application/json', 'text/event-stream')
-  @ApiOkResponse({
-    description:
-      'A Response object (`object: "response"`, `store: false`), or SSE events (response.created … response.completed)',
-  })
-  @ApiBadRequestResponse({
-    description:
+  @CallRouteDocs({
+    body: CreateResponseDto,
+    oneCallJobType: 'responses',
+    ok: {
+      description:
+        'A Response object (`object: "response"`, `store: false`), or SSE events (response.created … response.completed)',
+    },
+    badRequest:
       'Malformed body, previous_response_id / conversation / background (nothing is stored), or what a non-OpenAI deployment cannot take (`param` names it)',
   })
-  @ApiForbiddenResponse({ description: 'Model not allowed, insufficient credits, team suspended' })
-  @ApiNotFoundResponse({ description: 'Unknown model (code model_not_found) or X-Job-Id' })
-  @ApiConflictResponse({ description: 'The X-Job-Id job is already completed or failed' })
-  @ApiTooManyRequestsResponse({ description: 'Rate limited (Retry-After)' })
-  @ApiBadGatewayResponse({ description: 'Every upstream attempt failed' })
-  @ApiGatewayTimeoutResponse({ description: 'Upstream timed out' })
   async create(
     @CurrentTeam() principal: TeamPrincipal,
     @Headers('x-job-id') jobId: string | undefined,

@@ -540,6 +540,8 @@ export interface components {
             tool_call_id?: string;
         };
         CreateAndCallDto: {
+            /** @description Up to 4 stop sequences. */
+            stop?: string | string[];
             /** @description Synonym of metadata. */
             job_metadata?: {
                 [key: string]: unknown;
@@ -552,8 +554,6 @@ export interface components {
             temperature?: number;
             max_tokens?: number;
             top_p?: number;
-            /** @description Up to 4 stop sequences. */
-            stop?: Record<string, never>;
             response_format?: {
                 [key: string]: unknown;
             };
@@ -596,6 +596,8 @@ export interface components {
             };
         };
         LlmCallDto: {
+            /** @description Up to 4 stop sequences. */
+            stop?: string | string[];
             /** @description A model name or a model-group name the key may use. */
             model: string;
             messages: components["schemas"]["ChatMessageDto"][];
@@ -604,8 +606,6 @@ export interface components {
             temperature?: number;
             max_tokens?: number;
             top_p?: number;
-            /** @description Up to 4 stop sequences. */
-            stop?: Record<string, never>;
             response_format?: {
                 [key: string]: unknown;
             };
@@ -648,6 +648,8 @@ export interface components {
             include_usage?: boolean;
         };
         ChatCompletionRequestDto: {
+            /** @description Up to 4 stop sequences. */
+            stop?: string | string[];
             /** @description A model name or a model-group name the key may use. */
             model: string;
             messages: components["schemas"]["ChatMessageDto"][];
@@ -656,8 +658,6 @@ export interface components {
             temperature?: number;
             max_tokens?: number;
             top_p?: number;
-            /** @description Up to 4 stop sequences. */
-            stop?: Record<string, never>;
             response_format?: {
                 [key: string]: unknown;
             };
@@ -734,38 +734,47 @@ export interface components {
             user?: string;
         };
         CompletionRequestDto: {
-            /**
-             * @description The text to continue: a string, or an array holding one string.
-             * @example Say this is a test
-             */
-            prompt: string | string[];
+            /** @description Up to 4 stop sequences. */
             stop?: string | string[];
-            /** @description Not supported (only null). */
-            logprobs?: number | null;
-            /** @example gpt-3.5-turbo-instruct */
+            /**
+             * @description A model name or a model-group name the key may use.
+             * @example gpt-3.5-turbo-instruct
+             */
             model: string;
-            /** @description Text after the completion (passed to the upstream). */
-            suffix?: string;
             /** @description Default 16, as OpenAI's. */
             max_tokens?: number;
             temperature?: number;
             top_p?: number;
+            /** @description Best-effort determinism, for providers that support it. */
             seed?: number;
             presence_penalty?: number;
             frequency_penalty?: number;
+            /** @description Token id → bias from -100 to 100 (OpenAI-style providers only). */
             logit_bias?: {
                 [key: string]: number;
             };
-            /** @description The end user, passed on for the provider's abuse monitoring (and the one-call job's user_id). */
+            /**
+             * @description The end user, passed on to the provider (OpenAI `user`, Anthropic `metadata.user_id`); on
+             *     /v1 also the user_id of the one-call job. Longer than 255 characters is cut.
+             */
             user?: string;
             /** @description Answer as Server-Sent Events (text_completion chunks, then `data: [DONE]`). */
             stream?: boolean;
             stream_options?: components["schemas"]["StreamOptionsDto"];
             /**
-             * @description Only 1 is supported.
+             * @description Only 1 choice is supported.
              * @enum {number}
              */
             n?: 1;
+            /**
+             * @description The text to continue: a string, or an array holding one string.
+             * @example Say this is a test
+             */
+            prompt: string | string[];
+            /** @description Not supported (only null). */
+            logprobs?: number | null;
+            /** @description Text after the completion (passed to the upstream). */
+            suffix?: string;
             /**
              * @description Only 1 is supported.
              * @enum {number}

@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -34,8 +35,9 @@ const isStringOr = (name: string, other: (v: unknown) => boolean, what: string) 
     },
   });
 
-const isStringArray = (v: unknown) =>
-  Array.isArray(v) && v.length <= 4 && v.every((s) => typeof s === 'string');
+const MAX_STOP_SEQUENCES = 4;
+const isStopArray = (v: unknown) =>
+  Array.isArray(v) && v.length <= MAX_STOP_SEQUENCES && v.every((s) => typeof s === 'string');
 const isObjectArray = (v: unknown) =>
   Array.isArray(v) && v.every((p) => typeof p === 'object' && p !== null);
 const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -102,8 +104,15 @@ export class LlmCallDto {
   top_p?: number;
 
   /** Up to 4 stop sequences. */
+  @ApiProperty({
+    required: false,
+    oneOf: [
+      { type: 'string' },
+      { type: 'array', items: { type: 'string' }, maxItems: MAX_STOP_SEQUENCES },
+    ],
+  })
   @IsOptional()
-  @isStringOr('isStop', isStringArray, 'an array of up to 4 strings')
+  @isStringOr('isStop', isStopArray, `an array of up to ${MAX_STOP_SEQUENCES} strings`)
   stop?: string | string[];
 
   @IsOptional()

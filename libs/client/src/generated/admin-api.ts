@@ -738,15 +738,15 @@ export interface components {
     schemas: {
         CreateOrganizationDto: {
             /**
-             * @description Caller-chosen id, unique.
-             * @example acme
-             */
-            organization_id: string;
-            /**
              * @description Display name.
              * @example Acme Corp
              */
             name: string;
+            /**
+             * @description Caller-chosen id, unique.
+             * @example acme
+             */
+            organization_id: string;
             /**
              * @description Free-form JSON object.
              * @example {
@@ -758,6 +758,8 @@ export interface components {
             };
         };
         CreateTeamDto: {
+            /** @example Research */
+            team_alias?: string;
             /**
              * @description Initial credits, written to the ledger as an allocation.
              * @example 1000
@@ -795,8 +797,6 @@ export interface components {
              * @example acme-research
              */
             team_id: string;
-            /** @example Research */
-            team_alias?: string;
             /**
              * @description Model groups the team may use.
              * @example [
@@ -846,6 +846,8 @@ export interface components {
              * @enum {string}
              */
             budget_mode?: "job_based" | "consumption_usd" | "consumption_tokens";
+            /** @example Research (EU) */
+            team_alias?: string | null;
             /** @example 1200 */
             rpm_limit?: number | null;
             /** @example 400000 */
@@ -856,8 +858,6 @@ export interface components {
              * @example 1000
              */
             balance_low_threshold?: number | null;
-            /** @example Research (EU) */
-            team_alias?: string | null;
             /**
              * @description Replaces the team's metadata; `null` empties it.
              * @example {
@@ -879,6 +879,8 @@ export interface components {
             model_groups: string[];
         };
         CreateKeyDto: {
+            /** @description Human-readable name of the key. */
+            key_alias?: string;
             /**
              * @description Credits this key may spend per budget_duration window (or in total without one).
              * @example 500
@@ -888,8 +890,6 @@ export interface components {
             rpm_limit?: number;
             /** @description Tokens per minute through this key. */
             tpm_limit?: number;
-            /** @description Human-readable name of the key. */
-            key_alias?: string;
             /**
              * @description Allow-list of model or group names (a subset of the team's models); empty = all.
              * @example [
@@ -914,11 +914,11 @@ export interface components {
             };
         };
         UpdateKeyDto: {
+            key_alias?: string | null;
             /** @description Credits per budget window; `null` removes the budget (and budget_duration). */
             max_budget?: number | null;
             rpm_limit?: number | null;
             tpm_limit?: number | null;
-            key_alias?: string | null;
             /** @description New allow-list (a subset of the team's models); `[]` or `null` = all the team's models. */
             models?: string[] | null;
             /**
@@ -995,16 +995,6 @@ export interface components {
         };
         CreateProviderCredentialDto: {
             /**
-             * @description Owning organization; omit or null for a credential shared by every organization.
-             * @example acme
-             */
-            organization_id?: string | null;
-            /**
-             * @example openai
-             * @enum {string}
-             */
-            provider: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
-            /**
              * @description Unique within the organization (or among shared credentials).
              * @example openai-prod
              */
@@ -1027,6 +1017,26 @@ export interface components {
              */
             api_base?: string;
             /**
+             * @description bedrock only (required there): the AWS secret access key. Encrypted at rest, never returned.
+             * @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+             */
+            aws_secret_access_key?: string;
+            /**
+             * @description bedrock only, optional: an AWS session token of temporary credentials. Encrypted at rest,
+             *     never returned.
+             */
+            aws_session_token?: string;
+            /**
+             * @description Owning organization; omit or null for a credential shared by every organization.
+             * @example acme
+             */
+            organization_id?: string | null;
+            /**
+             * @example openai
+             * @enum {string}
+             */
+            provider: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
+            /**
              * @description azure-openai only: the `api-version` sent with every request (default 2024-10-21).
              * @example 2024-10-21
              */
@@ -1042,16 +1052,6 @@ export interface components {
              * @example AKIAIOSFODNN7EXAMPLE
              */
             aws_access_key_id?: string;
-            /**
-             * @description bedrock only (required there): the AWS secret access key. Encrypted at rest, never returned.
-             * @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
-             */
-            aws_secret_access_key?: string;
-            /**
-             * @description bedrock only, optional: an AWS session token of temporary credentials. Encrypted at rest,
-             *     never returned.
-             */
-            aws_session_token?: string;
         };
         UpdateProviderCredentialDto: {
             /** @example openai-prod-2 */
@@ -1069,6 +1069,10 @@ export interface components {
              * @example https://api.together.xyz/v1
              */
             api_base?: string | null;
+            /** @description bedrock only: the new AWS secret access key, with aws_access_key_id. */
+            aws_secret_access_key?: string;
+            /** @description bedrock only, optional: the session token of new temporary credentials. */
+            aws_session_token?: string;
             /**
              * @description azure-openai only: a new `api-version`; null goes back to the default.
              * @example 2025-04-01-preview
@@ -1085,34 +1089,13 @@ export interface components {
              * @example AKIAIOSFODNN7EXAMPLE
              */
             aws_access_key_id?: string;
-            /** @description bedrock only: the new AWS secret access key, with aws_access_key_id. */
-            aws_secret_access_key?: string;
-            /** @description bedrock only, optional: the session token of new temporary credentials. */
-            aws_session_token?: string;
         };
         CreateModelDto: {
-            /**
-             * @description Public model name clients send as `model`; several deployments may share it (load-balanced by weight).
-             * @example gpt-4o-mini
-             */
-            model_name: string;
-            /**
-             * @example openai
-             * @enum {string}
-             */
-            provider: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
             /**
              * @description The provider's own model id.
              * @example gpt-4o-mini-2024-07-18
              */
             provider_model: string;
-            /**
-             * Format: uuid
-             * @description Provider credential (its provider must match); optional when the deployment has its own
-             *     api_base, or for mock.
-             * @example 7d4a5d6e-0f3b-4c59-9a57-2f4b1e6f8c21
-             */
-            credential_id?: string;
             /**
              * Format: uri
              * @description http(s) base URL with its version segment; overrides the credential's.
@@ -1146,26 +1129,31 @@ export interface components {
              */
             weight?: number;
             /**
+             * @description Public model name clients send as `model`; several deployments may share it (load-balanced by weight).
+             * @example gpt-4o-mini
+             */
+            model_name: string;
+            /**
+             * @example openai
+             * @enum {string}
+             */
+            provider: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
+            /**
+             * Format: uuid
+             * @description Provider credential (its provider must match); optional when the deployment has its own
+             *     api_base, or for mock.
+             * @example 7d4a5d6e-0f3b-4c59-9a57-2f4b1e6f8c21
+             */
+            credential_id?: string;
+            /**
              * @example active
              * @enum {string}
              */
             status?: "active" | "inactive";
         };
         UpdateModelDto: {
-            /** @example gpt-4o-mini */
-            model_name?: string;
-            /**
-             * @example openai
-             * @enum {string}
-             */
-            provider?: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
             /** @example gpt-4o-mini-2024-07-18 */
             provider_model?: string;
-            /**
-             * Format: uuid
-             * @description A credential id, or null to detach the credential.
-             */
-            credential_id?: string | null;
             /**
              * Format: uri
              * @description A base URL, or null to fall back to the credential's (or the provider default).
@@ -1183,6 +1171,18 @@ export interface components {
             cache_write_price_per_million?: number | null;
             /** @example 2 */
             weight?: number;
+            /** @example gpt-4o-mini */
+            model_name?: string;
+            /**
+             * @example openai
+             * @enum {string}
+             */
+            provider?: "openai" | "openai-compatible" | "anthropic" | "azure-openai" | "gemini" | "bedrock" | "mock";
+            /**
+             * Format: uuid
+             * @description A credential id, or null to detach the credential.
+             */
+            credential_id?: string | null;
             /**
              * @example inactive
              * @enum {string}
@@ -1224,6 +1224,8 @@ export interface components {
              * @example https://alerts.example.com/tollgate
              */
             url: string;
+            /** @example Ops channel */
+            description?: string | null;
             /**
              * @description The events to deliver (at least one).
              * @example [
@@ -1242,12 +1244,12 @@ export interface components {
              * @example acme-research
              */
             team_id?: string | null;
-            /** @example Ops channel */
-            description?: string | null;
             /** @description Disabled webhooks get no new deliveries and send none. Default true. */
             enabled?: boolean;
         };
         UpdateWebhookDto: {
+            /** @example Ops channel */
+            description?: string | null;
             /**
              * @description Only events of this organization's teams; omit or null for every organization.
              * @example acme
@@ -1258,8 +1260,6 @@ export interface components {
              * @example acme-research
              */
             team_id?: string | null;
-            /** @example Ops channel */
-            description?: string | null;
             /**
              * Format: uri
              * @example https://alerts.example.com/tollgate
@@ -2816,14 +2816,14 @@ export interface operations {
     AuditController_list: {
         parameters: {
             query?: {
+                /** @description The target's id (team_id, key_id, group_name…). */
+                target_id?: string;
+                /** @description e.g. `team`, `key`, `organization`, `provider_credential`, `model`, `model_group`. */
+                target_type?: string;
                 /** @description Page size, 1–200 (default 50). */
                 limit?: number;
                 /** @description Opaque cursor from the previous page's `next_cursor`. */
                 cursor?: string;
-                /** @description e.g. `team`, `key`, `organization`, `provider_credential`, `model`, `model_group`. */
-                target_type?: string;
-                /** @description The target's id (team_id, key_id, group_name…). */
-                target_id?: string;
             };
             header?: never;
             path?: never;

@@ -1,5 +1,6 @@
-import { IsString, Length, Matches } from 'class-validator';
+import { Matches } from 'class-validator';
 import { OptionalNotNull, PageQueryDto } from '@app/http';
+import { ShortText } from '../../dto-bounds';
 
 export class ListAuditQueryDto extends PageQueryDto {
   /** e.g. `team`, `key`, `organization`, `provider_credential`, `model`, `model_group`. */
@@ -9,7 +10,6 @@ export class ListAuditQueryDto extends PageQueryDto {
 
   /** The target's id (team_id, key_id, group_name…). */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   target_id?: string;
 }

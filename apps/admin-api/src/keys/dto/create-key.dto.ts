@@ -1,13 +1,12 @@
-import { ArrayMaxSize, IsArray, IsObject, IsString, Length } from 'class-validator';
-import { CreditCount, RpmLimit, TpmLimit } from '../../dto-bounds';
+import { ArrayMaxSize, IsArray, IsObject, IsString } from 'class-validator';
+import { CreditCount, RpmLimit, ShortText, TpmLimit } from '../../dto-bounds';
 import { OptionalNotNull } from '@app/http';
 import { IsDuration } from './duration';
 
 export class CreateKeyDto {
   /** Human-readable name of the key. */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   key_alias?: string;
 
   /**

@@ -1,12 +1,11 @@
-import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, Length } from 'class-validator';
-import { CreditCount, RpmLimit, TpmLimit } from '../../dto-bounds';
+import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString } from 'class-validator';
+import { CreditCount, RpmLimit, ShortText, TpmLimit } from '../../dto-bounds';
 import { IsDuration } from './duration';
 
 /** Every field optional; `null` clears a limit (no budget, no expiry, no rate limit). */
 export class UpdateKeyDto {
   @IsOptional()
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   key_alias?: string | null;
 
   /** New allow-list (a subset of the team's models); `[]` or `null` = all the team's models. */

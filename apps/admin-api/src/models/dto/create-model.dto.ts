@@ -1,24 +1,11 @@
-import {
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsString,
-  IsUrl,
-  IsUUID,
-  Length,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  ValidateIf,
-} from 'class-validator';
+import { IsIn, IsUrl, IsUUID, Matches, ValidateIf } from 'class-validator';
 import { PROVIDERS, Provider } from '@app/db';
 import type { DeploymentStatus } from '@app/db';
 import { OptionalNotNull } from '@app/http';
 import { API_BASE_URL_OPTIONS, MODEL_NAME_MESSAGE, MODEL_NAME_PATTERN } from '../catalog-rules';
+import { DeploymentWeight, PricePerMillion, ShortText, UrlLength } from '../../dto-bounds';
 
 export const DEPLOYMENT_STATUSES: DeploymentStatus[] = ['active', 'inactive'];
-const MAX_PRICE = 1_000_000;
 const present = (_o: object, value: unknown) => value !== undefined && value !== null;
 
 export class CreateModelDto {
@@ -37,8 +24,7 @@ export class CreateModelDto {
    * The provider's own model id.
    * @example "gpt-4o-mini-2024-07-18"
    */
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   provider_model!: string;
 
   /**
@@ -57,25 +43,21 @@ export class CreateModelDto {
    */
   @OptionalNotNull()
   @IsUrl(API_BASE_URL_OPTIONS, { message: 'api_base must be an http(s) URL' })
-  @MaxLength(2048)
+  @UrlLength()
   api_base?: string;
 
   /**
    * USD per million prompt tokens.
    * @example 0.15
    */
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(MAX_PRICE)
+  @PricePerMillion()
   input_price_per_million!: number;
 
   /**
    * USD per million completion tokens.
    * @example 0.6
    */
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(MAX_PRICE)
+  @PricePerMillion()
   output_price_per_million!: number;
 
   /**
@@ -83,9 +65,7 @@ export class CreateModelDto {
    * @example 0.075
    */
   @ValidateIf(present)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(MAX_PRICE)
+  @PricePerMillion()
   cached_input_price_per_million?: number | null;
 
   /**
@@ -93,9 +73,7 @@ export class CreateModelDto {
    * @example 0.1875
    */
   @ValidateIf(present)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(MAX_PRICE)
+  @PricePerMillion()
   cache_write_price_per_million?: number | null;
 
   /**
@@ -103,9 +81,7 @@ export class CreateModelDto {
    * @example 1
    */
   @OptionalNotNull()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @DeploymentWeight()
   weight?: number;
 
   /** @example "active" */

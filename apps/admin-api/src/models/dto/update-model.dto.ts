@@ -1,22 +1,10 @@
-import {
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsString,
-  IsUrl,
-  IsUUID,
-  Length,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  ValidateIf,
-} from 'class-validator';
+import { IsIn, IsUrl, IsUUID, Matches, ValidateIf } from 'class-validator';
 import { PROVIDERS, Provider } from '@app/db';
 import type { DeploymentStatus } from '@app/db';
 import { OptionalNotNull } from '@app/http';
 import { API_BASE_URL_OPTIONS, MODEL_NAME_MESSAGE, MODEL_NAME_PATTERN } from '../catalog-rules';
 import { DEPLOYMENT_STATUSES } from './create-model.dto';
+import { DeploymentWeight, PricePerMillion, ShortText, UrlLength } from '../../dto-bounds';
 
 const present = (_o: object, value: unknown) => value !== undefined && value !== null;
 
@@ -34,8 +22,7 @@ export class UpdateModelDto {
 
   /** @example "gpt-4o-mini-2024-07-18" */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   provider_model?: string;
 
   /** A credential id, or null to detach the credential. */
@@ -50,42 +37,32 @@ export class UpdateModelDto {
    */
   @ValidateIf(present)
   @IsUrl(API_BASE_URL_OPTIONS, { message: 'api_base must be an http(s) URL' })
-  @MaxLength(2048)
+  @UrlLength()
   api_base?: string | null;
 
   /** @example 0.15 */
   @OptionalNotNull()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1_000_000)
+  @PricePerMillion()
   input_price_per_million?: number;
 
   /** @example 0.6 */
   @OptionalNotNull()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1_000_000)
+  @PricePerMillion()
   output_price_per_million?: number;
 
   /** A price for cached prompt tokens, or null to bill them at the input price. */
   @ValidateIf(present)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1_000_000)
+  @PricePerMillion()
   cached_input_price_per_million?: number | null;
 
   /** A price for cache-written prompt tokens, or null to bill them at the input price. */
   @ValidateIf(present)
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(1_000_000)
+  @PricePerMillion()
   cache_write_price_per_million?: number | null;
 
   /** @example 2 */
   @OptionalNotNull()
-  @IsInt()
-  @Min(1)
-  @Max(1_000_000)
+  @DeploymentWeight()
   weight?: number;
 
   /** @example "inactive" */

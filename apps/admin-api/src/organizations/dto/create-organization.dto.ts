@@ -1,5 +1,6 @@
-import { IsObject, IsString, Length, Matches } from 'class-validator';
+import { IsObject, Matches } from 'class-validator';
 import { OptionalNotNull } from '@app/http';
+import { ShortText } from '../../dto-bounds';
 
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const ID_MESSAGE =
@@ -17,8 +18,7 @@ export class CreateOrganizationDto {
    * Display name.
    * @example "Acme Corp"
    */
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   name!: string;
 
   /**

@@ -1,4 +1,4 @@
-import { IsIn, IsOptional, IsString, IsUrl, Length, Matches, MaxLength } from 'class-validator';
+import { IsIn, IsOptional, IsUrl, Matches } from 'class-validator';
 import {
   AWS_ACCESS_KEY_ID_MESSAGE,
   AWS_ACCESS_KEY_ID_PATTERN,
@@ -11,6 +11,7 @@ import { PROVIDERS, Provider } from '@app/db';
 import { OptionalNotNull } from '@app/http';
 import { ID_MESSAGE, ID_PATTERN } from '../../organizations/dto/create-organization.dto';
 import { API_BASE_URL_OPTIONS } from '../../models/catalog-rules';
+import { SecretText, SessionToken, ShortText, UrlLength } from '../../dto-bounds';
 
 export class CreateProviderCredentialDto {
   /**
@@ -29,8 +30,7 @@ export class CreateProviderCredentialDto {
    * Unique within the organization (or among shared credentials).
    * @example "openai-prod"
    */
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   credential_name!: string;
 
   /**
@@ -40,8 +40,7 @@ export class CreateProviderCredentialDto {
    * @example "sk-proj-XXXXXXXXXXXXXXXXXXXXXXXX"
    */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 4096)
+  @SecretText()
   api_key?: string;
 
   /**
@@ -54,7 +53,7 @@ export class CreateProviderCredentialDto {
    */
   @OptionalNotNull()
   @IsUrl(API_BASE_URL_OPTIONS, { message: 'api_base must be an http(s) URL' })
-  @MaxLength(2048)
+  @UrlLength()
   api_base?: string;
 
   /**
@@ -87,8 +86,7 @@ export class CreateProviderCredentialDto {
    * @example "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
    */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 4096)
+  @SecretText()
   aws_secret_access_key?: string;
 
   /**
@@ -96,7 +94,6 @@ export class CreateProviderCredentialDto {
    * never returned.
    */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 8192)
+  @SessionToken()
   aws_session_token?: string;
 }

@@ -1,4 +1,4 @@
-import { IsString, IsUrl, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsUrl, Matches, ValidateIf } from 'class-validator';
 import { OptionalNotNull } from '@app/http';
 import { API_BASE_URL_OPTIONS } from '../../models/catalog-rules';
 import {
@@ -9,13 +9,13 @@ import {
   API_VERSION_MESSAGE,
   API_VERSION_PATTERN,
 } from './provider-settings';
+import { SecretText, SessionToken, ShortText, UrlLength } from '../../dto-bounds';
 
 /** Partial update: only the fields sent change. Provider and organization are fixed at creation. */
 export class UpdateProviderCredentialDto {
   /** @example "openai-prod-2" */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   credential_name?: string;
 
   /**
@@ -24,8 +24,7 @@ export class UpdateProviderCredentialDto {
    * @example "sk-proj-YYYYYYYYYYYYYYYYYYYYYYYY"
    */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 4096)
+  @SecretText()
   api_key?: string;
 
   /**
@@ -35,7 +34,7 @@ export class UpdateProviderCredentialDto {
    */
   @ValidateIf((_o, value) => value !== undefined && value !== null)
   @IsUrl(API_BASE_URL_OPTIONS, { message: 'api_base must be an http(s) URL' })
-  @MaxLength(2048)
+  @UrlLength()
   api_base?: string | null;
 
   /**
@@ -65,13 +64,11 @@ export class UpdateProviderCredentialDto {
 
   /** bedrock only: the new AWS secret access key, with aws_access_key_id. */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 4096)
+  @SecretText()
   aws_secret_access_key?: string;
 
   /** bedrock only, optional: the session token of new temporary credentials. */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 8192)
+  @SessionToken()
   aws_session_token?: string;
 }

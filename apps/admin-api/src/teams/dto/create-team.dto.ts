@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsObject, IsString, Length, Matches } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsObject, IsString, Matches } from 'class-validator';
 import { BUDGET_MODES, BudgetMode } from '@app/db';
 import { OptionalNotNull } from '@app/http';
 import { ID_MESSAGE, ID_PATTERN } from '../../organizations/dto/create-organization.dto';
@@ -8,6 +8,7 @@ import {
   CreditsPerDollar,
   MarkupPercentage,
   RpmLimit,
+  ShortText,
   TokensPerCredit,
   TpmLimit,
 } from '../../dto-bounds';
@@ -26,8 +27,7 @@ export class CreateTeamDto {
 
   /** @example "Research" */
   @OptionalNotNull()
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   team_alias?: string;
 
   /**

@@ -1,7 +1,7 @@
 import { ApiHideProperty, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { Equals, IsObject, IsOptional, IsString, Length } from 'class-validator';
-import { CreditCount, RpmLimit, TpmLimit } from '../../dto-bounds';
+import { Equals, IsObject, IsOptional } from 'class-validator';
+import { CreditCount, RpmLimit, ShortText, TpmLimit } from '../../dto-bounds';
 import { CreateTeamDto } from './create-team.dto';
 
 const NO_CREDITS = {
@@ -18,8 +18,7 @@ export class UpdateTeamDto extends PickType(CreateTeamDto, [
 ] as const) {
   /** @example "Research (EU)" */
   @IsOptional()
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   team_alias?: string | null;
 
   /** @example 1200 */

@@ -6,16 +6,14 @@ import {
   IsBoolean,
   IsIn,
   IsOptional,
-  IsString,
   IsUrl,
-  Length,
   Matches,
-  MaxLength,
 } from 'class-validator';
 import { WEBHOOK_EVENTS, WebhookEventType } from '@app/db';
 import { OptionalNotNull } from '@app/http';
 import { ID_MESSAGE, ID_PATTERN } from '../../organizations/dto/create-organization.dto';
 import { API_BASE_URL_OPTIONS } from '../../models/catalog-rules';
+import { ShortText, UrlLength } from '../../dto-bounds';
 
 export class CreateWebhookDto {
   /**
@@ -24,7 +22,7 @@ export class CreateWebhookDto {
    * @example "https://alerts.example.com/tollgate"
    */
   @IsUrl(API_BASE_URL_OPTIONS, { message: 'url must be an http(s) URL' })
-  @MaxLength(2048)
+  @UrlLength()
   url!: string;
 
   /**
@@ -56,8 +54,7 @@ export class CreateWebhookDto {
 
   /** @example "Ops channel" */
   @IsOptional()
-  @IsString()
-  @Length(1, 255)
+  @ShortText()
   description?: string | null;
 
   /** Disabled webhooks get no new deliveries and send none. Default true. */

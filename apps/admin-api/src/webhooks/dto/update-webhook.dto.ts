@@ -7,12 +7,12 @@ import {
   IsBoolean,
   IsIn,
   IsUrl,
-  MaxLength,
 } from 'class-validator';
 import { WEBHOOK_EVENTS, WebhookEventType } from '@app/db';
 import { OptionalNotNull } from '@app/http';
 import { API_BASE_URL_OPTIONS } from '../../models/catalog-rules';
 import { CreateWebhookDto } from './create-webhook.dto';
+import { UrlLength } from '../../dto-bounds';
 
 /** Every field optional; `null` clears the organization, team or description. */
 export class UpdateWebhookDto extends PartialType(
@@ -21,7 +21,7 @@ export class UpdateWebhookDto extends PartialType(
   /** @example "https://alerts.example.com/tollgate" */
   @OptionalNotNull()
   @IsUrl(API_BASE_URL_OPTIONS, { message: 'url must be an http(s) URL' })
-  @MaxLength(2048)
+  @UrlLength()
   url?: string;
 
   /** @example ["team.balance_low"] */

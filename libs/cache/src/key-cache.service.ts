@@ -82,19 +82,23 @@ export class KeyCacheService<T extends { teamId: string } = { teamId: string }>
       return this.remember(keyHash, entry.value, startedAt);
 
     const value = await load();
-    if (value) {
-      const cached = await this.store
-        .setIfUnchanged(
-          this.redisKey(keyHash),
-          JSON.stringify({ epoch, value } satisfies SharedEntry<T>),
-          SHARED_TTL_MS,
-          GENERATION,
-          generation ?? '',
-        )
-        .catch((err) => this.sharedFailed(err, 'write') ?? null);
-      if (cached === false) return value; // changed while loading: answer this request, cache nothing
-    }
-    return this.remember(keyHash, value, startedAt);
+    if (!value) return this.remember(keyHash, value, startedAt);
+    // The shared copy is written off the request path (one Redis round trip less on a miss).
+    // This replica remembers the value only once that write shows no change came in between
+    // (changed while loading: this request is answered with what it read, nothing is cached).
+    void this.store
+      .setIfUnchanged(
+        this.redisKey(keyHash),
+        JSON.stringify({ epoch, value } satisfies SharedEntry<T>),
+        SHARED_TTL_MS,
+        GENERATION,
+        generation ?? '',
+      )
+      .catch((err) => this.sharedFailed(err, 'write') ?? null)
+      .then((cached) => {
+        if (cached !== false) this.remember(keyHash, value, startedAt);
+      });
+    return value;
   }
 
   /**

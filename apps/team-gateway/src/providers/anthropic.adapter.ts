@@ -17,6 +17,7 @@ import type {
 } from './provider.types';
 import { UpstreamError } from './provider.types';
 import { estimateUsage, textOf } from './tokens';
+import { splitTurns } from './turns';
 import { scrub } from './upstream-errors';
 import { UpstreamHttp } from './upstream-http';
 import { tokenCount, withDetails } from './usage';
@@ -224,22 +225,8 @@ export function toAnthropicMessages(messages: ChatMessage[]): {
   system?: string;
   messages: AnthropicMessage[];
 } {
-  const system: string[] = [];
-  const out: AnthropicMessage[] = [];
-  for (const message of messages) {
-    if (message.role === 'system' || message.role === 'developer') {
-      const text = textOf(message.content);
-      if (text) system.push(text);
-      continue;
-    }
-    const role = message.role === 'assistant' ? 'assistant' : 'user';
-    const blocks = blocksOf(message);
-    if (blocks.length === 0) continue;
-    const last = out[out.length - 1];
-    if (last?.role === role) last.content.push(...blocks);
-    else out.push({ role, content: blocks });
-  }
-  return system.length > 0 ? { system: system.join('\n\n'), messages: out } : { messages: out };
+  const { system, turns } = splitTurns(messages, blocksOf);
+  return system.length > 0 ? { system: system.join('\n\n'), messages: turns } : { messages: turns };
 }
 
 export function toAnthropicTools(tools: ToolDefinition[]): AnthropicRequest['tools'] {

@@ -22,6 +22,7 @@ import type {
 } from './provider.types';
 import { UpstreamError } from './provider.types';
 import { estimateUsage, textOf } from './tokens';
+import { splitTurns } from './turns';
 import { errorExcerpt, kindForStatus, retryAfterMs, scrub } from './upstream-errors';
 import { UpstreamCall, UpstreamHttp } from './upstream-http';
 import { tokenCount, withDetails } from './usage';
@@ -290,24 +291,10 @@ export function toConverseMessages(messages: ChatMessage[]): {
   system?: Block[];
   messages: BedrockMessage[];
 } {
-  const system: string[] = [];
-  const out: BedrockMessage[] = [];
-  for (const message of messages) {
-    if (message.role === 'system' || message.role === 'developer') {
-      const text = textOf(message.content);
-      if (text) system.push(text);
-      continue;
-    }
-    const role = message.role === 'assistant' ? 'assistant' : 'user';
-    const blocks = blocksOf(message);
-    if (blocks.length === 0) continue;
-    const last = out[out.length - 1];
-    if (last?.role === role) last.content.push(...blocks);
-    else out.push({ role, content: blocks });
-  }
+  const { system, turns } = splitTurns(messages, blocksOf);
   return system.length > 0
-    ? { system: system.map((text) => ({ text })), messages: out }
-    : { messages: out };
+    ? { system: system.map((text) => ({ text })), messages: turns }
+    : { messages: turns };
 }
 
 export function toConverseTools(tools: ToolDefinition[], choice?: ToolChoice): Json {

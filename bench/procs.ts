@@ -202,7 +202,27 @@ export interface Memory {
   heapAfterGc: number | null;
 }
 
-/** RSS as it is, then RSS and heap after a forced full collection (bench/query-counter.js). */
+/** The highest VmRSS of each process, sampled every 500 ms until `stop()`. */
+export function samplePeakRss(children: ChildProcess[]): { stop: () => Array<number | null> } {
+  const peaks: Array<number | null> = children.map(() => null);
+  const timer = setInterval(() => {
+    children.forEach((child, i) => {
+      const rss = rssMb(child.pid);
+      if (rss !== null && (peaks[i] === null || rss > peaks[i])) peaks[i] = rss;
+    });
+  }, 500);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peaks;
+    },
+  };
+}
+
+/**
+ * RSS as it is, then RSS and heap after forced full collections that also unmap the pages they
+ * freed (bench/query-counter.js).
+ */
 export async function memoryOf(child: ChildProcess): Promise<Memory> {
   const rss = rssMb(child.pid);
   const m = await ask<{ rss: number; heapUsed: number; collected: boolean }>(child, 'memory');

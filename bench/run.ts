@@ -18,7 +18,14 @@ import { agent } from './load';
 import { concurrencyOne, connections, warmUp } from './measure';
 import { analyticsPhase, cacheMissPhase } from './phases';
 import { PORTKEY_VERSION } from './portkey';
-import { killAllNow, markStopping, memoryOf, stopAll, stopGracefully } from './procs';
+import {
+  killAllNow,
+  markStopping,
+  memoryOf,
+  samplePeakRss,
+  stopAll,
+  stopGracefully,
+} from './procs';
 import { printReport, Report, writeReport } from './report';
 import { benchKey, CallHistory, insertCallHistory, insertKeys } from './seed';
 import { setUp } from './setup';
@@ -121,7 +128,8 @@ async function main(): Promise<void> {
 
   const jobs = new JobPool(CFG.BENCH_CALLS_PER_JOB);
   await phase('warm-up', () => warmUp(b, jobs));
-  const before = [await memoryOf(b.gwA), await memoryOf(b.gwB)];
+  const before = await Promise.all([memoryOf(b.gwA), memoryOf(b.gwB)]);
+  const peak = samplePeakRss([b.gwA, b.gwB]);
   await phase('concurrency 1', () => concurrencyOne(b, jobs, report));
   await phase(`${CFG.BENCH_CONNECTIONS} connections`, () => connections(b, jobs, report));
 
@@ -146,12 +154,14 @@ async function main(): Promise<void> {
     const failed = await jobs.completeAll(b.A);
     if (failed) throw new Error(`${failed} of ${jobs.all.length} job completions failed`);
   });
-  const after = [await memoryOf(b.gwA), await memoryOf(b.gwB)];
+  const peaks = peak.stop();
+  const after = await Promise.all([memoryOf(b.gwA), memoryOf(b.gwB)]);
   report.rss = ['A', 'B'].map((name, i) => ({
     process: `team-gateway ${name}`,
     ready: i ? b.rssReady.b : b.rssReady.a,
     before: before[i].rss,
     after: after[i].rss,
+    peak: peaks[i],
     beforeGc: before[i].rssAfterGc,
     afterGc: after[i].rssAfterGc,
     heapBeforeGc: before[i].heapAfterGc,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { BudgetSettings } from '@app/billing';
-import { free, LeaseBook, Reservation } from './lease-book';
+import { DEMAND_MEMORY_MS, free, LeaseBook, Reservation } from './lease-book';
 
 const SETTINGS: BudgetSettings = {
   budgetMode: 'consumption_tokens',
@@ -21,6 +21,36 @@ describe('LeaseBook', () => {
     for (let i = 1; i < 10; i++) b.touch('t', i);
     expect(b.wanted(lease, 10)).toEqual({ lease, credits: 20, keepFree: 20 });
     expect(book(null).wanted(book(null).touch('t', 0), 0)).toBeNull(); // leases off
+  });
+
+  it('remembers a busy team after its idle lease went back: its next burst asks at once', () => {
+    const b = book(10);
+    const lease = b.touch('t', 0);
+    for (let i = 1; i < 30; i++) b.touch('t', i);
+    b.granted(lease, 'L1', 60, SETTINGS, 0, VALID);
+    expect(b.idle(5_000, 1_000)).toEqual([lease]);
+    b.close(lease);
+    b.forget(lease);
+
+    const next = b.touch('t', 20_000); // one call after a pause: no ramp of 10 exact calls
+    expect(next).not.toBe(lease);
+    expect(b.wanted(next, 20_000)).toEqual({ lease: next, credits: 60, keepFree: 60 });
+    // the memory is used once; the real demand (one call) takes over when the window turns
+    b.touch('t', 22_500);
+    expect(b.wanted(next, 22_500)).toBeNull();
+
+    const quiet = book(10); // a team that never was busy is not remembered
+    const q = quiet.touch('q', 0);
+    quiet.close(q);
+    quiet.forget(q);
+    expect(quiet.wanted(quiet.touch('q', 5_000), 5_000)).toBeNull();
+
+    const old = book(10); // nor one whose burst is older than the memory
+    const o = old.touch('o', 0);
+    for (let i = 1; i < 30; i++) old.touch('o', i);
+    old.close(o);
+    old.forget(o);
+    expect(old.wanted(old.touch('o', DEMAND_MEMORY_MS + 100), DEMAND_MEMORY_MS + 100)).toBeNull();
   });
 
   it('reserves from the free part only, and caps a settle at what the lease holds', () => {

@@ -63,12 +63,23 @@ export interface LeaseBookOptions {
 export const free = (lease: TeamLease) => lease.granted - lease.pending - lease.reserved;
 
 /**
+ * How long a team's demand is remembered once its lease went back idle: the first call of its
+ * next burst asks for a lease at once, instead of ramping through `minCallsPerSecond` calls held
+ * exactly in Postgres (a bursty team would otherwise pay that ramp after every pause).
+ */
+export const DEMAND_MEMORY_MS = 60_000;
+/** Teams whose demand is remembered at most (the oldest are dropped first). */
+const DEMAND_MEMORY_TEAMS = 10_000;
+
+/**
  * The replica's leases, in memory and synchronous: reserving from and settling into a lease cost
  * no I/O. What needs Postgres (grant, give back) is decided here and done by LeasesService.
  */
 export class LeaseBook {
   private readonly teams = new Map<string, TeamLease>();
   private readonly byId = new Map<string, TeamLease>();
+  /** Calls per second of teams whose lease was given back idle, and when they last called. */
+  private readonly recentDemand = new Map<string, { rate: number; at: number }>();
 
   constructor(private readonly options: LeaseBookOptions) {}
 
@@ -89,6 +100,12 @@ export class LeaseBook {
     let lease = this.teams.get(teamId);
     if (!lease) {
       lease = emptyLease(teamId, now);
+      const recent = this.recentDemand.get(teamId);
+      if (recent) {
+        this.recentDemand.delete(teamId);
+        // counts as the window before this one: the real demand replaces it within 2 s
+        if (now - recent.at < DEMAND_MEMORY_MS) lease.previousCalls = recent.rate;
+      }
       this.teams.set(teamId, lease);
     }
     if (now - lease.windowStart >= 1000) {
@@ -219,8 +236,21 @@ export class LeaseBook {
   }
 
   forget(lease: TeamLease): void {
-    if (this.teams.get(lease.teamId) === lease) this.teams.delete(lease.teamId);
+    if (this.teams.get(lease.teamId) === lease) {
+      this.teams.delete(lease.teamId);
+      this.remember(lease);
+    }
     if (lease.leaseId) this.byId.delete(lease.leaseId);
+  }
+
+  private remember(lease: TeamLease): void {
+    const rate = Math.max(lease.windowCalls, lease.previousCalls);
+    if (this.options.minCallsPerSecond === null || rate < this.options.minCallsPerSecond) return;
+    if (this.recentDemand.size >= DEMAND_MEMORY_TEAMS) {
+      const oldest = this.recentDemand.keys().next().value;
+      if (oldest !== undefined) this.recentDemand.delete(oldest);
+    }
+    this.recentDemand.set(lease.teamId, { rate, at: lease.lastUsedAt });
   }
 
   /** A fresh lease object for the team, keeping its demand; the old one stays with its calls. */

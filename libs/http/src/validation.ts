@@ -1,6 +1,11 @@
-import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  ArgumentMetadata,
+  ValidationError,
+  ValidationPipe,
+  type ValidationPipeOptions,
+} from '@nestjs/common';
 import { ValidateIf } from 'class-validator';
-import { compiledValidator, isNotUndefined } from './compiled-validation';
+import { compiledValidationDtos, compiledValidator, isNotUndefined } from './compiled-validation';
 import { TollgateError } from './errors';
 
 /**
@@ -45,6 +50,12 @@ function describe(errors: ValidationError[], parent = ''): string[] {
  * ValidationPipe as before (so every refusal, and its message, is class-validator's).
  */
 class TollgateValidationPipe extends ValidationPipe {
+  constructor(options: ValidationPipeOptions) {
+    super(options);
+    // compiled at start-up (the app's modules are loaded when the global pipe is made)
+    for (const dto of compiledValidationDtos()) compiledValidator(dto, 'forbid');
+  }
+
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const metatype = metadata.metatype as (new () => object) | undefined;
     if (metadata.type === 'body' && metatype && this.toValidate(metadata)) {

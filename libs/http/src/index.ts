@@ -6,6 +6,7 @@ export * from './health.module';
 export * from './input-checks';
 export * from './logging.module';
 export * from './validation';
+export * from './compiled-validation';
 export * from './pagination';
 export * from './page.query';
 export * from './uuid-param';

@@ -1,5 +1,11 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  ArgumentMetadata,
+  ValidationError,
+  ValidationPipe,
+  type ValidationPipeOptions,
+} from '@nestjs/common';
 import { ValidateIf } from 'class-validator';
+import { compiledValidationDtos, compiledValidator, isNotUndefined } from './compiled-validation';
 import { TollgateError } from './errors';
 
 /**
@@ -7,8 +13,7 @@ import { TollgateError } from './errors';
  * refused by the field's other rules, with a 400 naming it). Keep `@IsOptional()` for fields whose
  * type includes `null` because null means something (clear, fall back, none).
  */
-export const OptionalNotNull = () =>
-  ValidateIf((_object: object, value: unknown) => value !== undefined);
+export const OptionalNotNull = () => ValidateIf(isNotUndefined);
 
 /** Constraints that say the value has the wrong type: when one fails, the range checks are noise. */
 const TYPE_CONSTRAINTS = [
@@ -39,9 +44,31 @@ function describe(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
+/**
+ * The global pipe with the compiled fast path: a `@CompiledValidation()` body that its ajv schema
+ * accepts becomes its DTO instance without class-validator; any other value goes through
+ * ValidationPipe as before (so every refusal, and its message, is class-validator's).
+ */
+class TollgateValidationPipe extends ValidationPipe {
+  constructor(options: ValidationPipeOptions) {
+    super(options);
+    // compiled at start-up (the app's modules are loaded when the global pipe is made)
+    for (const dto of compiledValidationDtos()) compiledValidator(dto, 'forbid');
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const metatype = metadata.metatype as (new () => object) | undefined;
+    if (metadata.type === 'body' && metatype && this.toValidate(metadata)) {
+      const fast = compiledValidator(metatype, 'forbid')?.check(value);
+      if (fast) return fast;
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** Body fields are validated strictly (no coercion); unknown fields are refused by name. */
 export function tollgateValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new TollgateValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -2,6 +2,7 @@ import { createParamDecorator, ExecutionContext, PipeTransform, Type } from '@ne
 import { plainToInstance } from 'class-transformer';
 import { validate, ValidationError } from 'class-validator';
 import type { Request } from 'express';
+import { compiledValidator } from '@app/http';
 import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import { InvalidParamError } from './openai-error';
 
@@ -45,12 +46,19 @@ export class OpenAiBodyPipe<T extends object = ChatCompletionRequestDto> impleme
   unknown,
   Promise<T>
 > {
-  constructor(private readonly type: Type<T> = ChatCompletionRequestDto as unknown as Type<T>) {}
+  /** The DTO's schema compiled once; a body it accepts skips class-validator. */
+  private readonly fast;
+
+  constructor(private readonly type: Type<T> = ChatCompletionRequestDto as unknown as Type<T>) {
+    this.fast = compiledValidator(type, 'strip');
+  }
 
   async transform(value: unknown): Promise<T> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new InvalidParamError('The request body must be a JSON object', null);
     }
+    const checked = this.fast?.check(value);
+    if (checked) return checked;
     const dto = plainToInstance(this.type, value, {
       enableImplicitConversion: false,
     });

@@ -2,6 +2,7 @@ import { createParamDecorator, ExecutionContext, Injectable, PipeTransform } fro
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { Request } from 'express';
+import { compiledValidator } from '@app/http';
 import { failuresOf } from '../openai/openai-body';
 import { InvalidParamError } from '../openai/openai-error';
 import { CreateResponseDto } from './dto/create-response.dto';
@@ -18,10 +19,15 @@ export interface ResponsesBody {
  */
 @Injectable()
 export class ResponsesBodyPipe implements PipeTransform<unknown, Promise<ResponsesBody>> {
+  /** The DTO's schema compiled once; a body it accepts skips class-validator. */
+  private readonly fast = compiledValidator(CreateResponseDto, 'strip');
+
   async transform(value: unknown): Promise<ResponsesBody> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new InvalidParamError('The request body must be a JSON object', null);
     }
+    const checked = this.fast?.check(value);
+    if (checked) return { req: checked, raw: value as Record<string, unknown> };
     const req = plainToInstance(CreateResponseDto, value, { enableImplicitConversion: false });
     const errors = await validate(req, { whitelist: true, forbidNonWhitelisted: false });
     const failures = failuresOf(errors);

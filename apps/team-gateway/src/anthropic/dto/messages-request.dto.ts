@@ -14,9 +14,9 @@ import {
   Length,
   Max,
   Min,
-  ValidateBy,
   ValidateNested,
 } from 'class-validator';
+import { CompiledValidation, ValidateByWithSchema } from '@app/http';
 
 /** A content block: `{type, …}` (text, image, tool_use, tool_result, thinking, or newer kinds). */
 export type ContentBlock = Record<string, unknown> & { type: string };
@@ -29,14 +29,25 @@ const isBlock = (v: unknown): v is ContentBlock =>
 
 /** A string, or an array of content blocks (objects with a string `type`). */
 const IsContent = (what = 'an array of content blocks') =>
-  ValidateBy({
-    name: 'isContent',
-    validator: {
-      validate: (value: unknown) =>
-        typeof value === 'string' || (Array.isArray(value) && value.every(isBlock)),
-      defaultMessage: () => `must be a string or ${what}`,
+  ValidateByWithSchema(
+    {
+      name: 'isContent',
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' || (Array.isArray(value) && value.every(isBlock)),
+        defaultMessage: () => `must be a string or ${what}`,
+      },
     },
-  });
+    {
+      anyOf: [
+        { type: 'string' },
+        {
+          type: 'array',
+          items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
+        },
+      ],
+    },
+  );
 
 export class MessageParamDto {
   /** `system` mid-conversation is what newer Claude Code versions send (a beta of Anthropic's). */
@@ -100,6 +111,7 @@ export class MessagesBaseDto {
  * Anthropic's Messages request. Fields the gateway does not define are kept for Anthropic
  * deployments (pass-through) and dropped when the request is translated for the others.
  */
+@CompiledValidation()
 export class MessagesRequestDto extends MessagesBaseDto {
   @IsInt()
   @Min(1)
@@ -146,4 +158,5 @@ export class MessagesRequestDto extends MessagesBaseDto {
 }
 
 /** Anthropic's count_tokens request (the Messages fields that make up the prompt). */
+@CompiledValidation()
 export class CountTokensRequestDto extends MessagesBaseDto {}

@@ -14,9 +14,9 @@ import {
   Length,
   Max,
   Min,
-  ValidateBy,
   ValidateNested,
 } from 'class-validator';
+import { CompiledValidation, ValidateByWithSchema } from '@app/http';
 import type {
   ChatMessage,
   ChatRequest,
@@ -26,14 +26,23 @@ import type {
   ToolDefinition,
 } from '../../providers/provider.types';
 
-const isStringOr = (name: string, other: (v: unknown) => boolean, what: string) =>
-  ValidateBy({
-    name,
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' || other(value),
-      defaultMessage: () => `must be a string or ${what}`,
+/** A string or `other`; `otherSchema` says `other` in JSON Schema for the compiled fast path. */
+const isStringOr = (
+  name: string,
+  other: (v: unknown) => boolean,
+  what: string,
+  otherSchema: Record<string, unknown>,
+) =>
+  ValidateByWithSchema(
+    {
+      name,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' || other(value),
+        defaultMessage: () => `must be a string or ${what}`,
+      },
     },
-  });
+    { anyOf: [{ type: 'string' }, otherSchema] },
+  );
 
 const MAX_STOP_SEQUENCES = 4;
 const isStopArray = (v: unknown) =>
@@ -48,7 +57,10 @@ export class ChatMessageDto implements ChatMessage {
 
   /** Text, or an array of content parts; null for an assistant message with tool calls only. */
   @IsOptional()
-  @isStringOr('isContent', isObjectArray, 'an array of content parts')
+  @isStringOr('isContent', isObjectArray, 'an array of content parts', {
+    type: 'array',
+    items: { type: ['object', 'array'] },
+  })
   content!: string | ContentPart[] | null;
 
   @IsOptional()
@@ -66,6 +78,7 @@ export class ChatMessageDto implements ChatMessage {
 }
 
 /** The body of an LLM call (OpenAI chat-completions options). */
+@CompiledValidation()
 export class LlmCallDto {
   /** A model name or a model-group name the key may use. */
   @IsString()
@@ -112,7 +125,11 @@ export class LlmCallDto {
     ],
   })
   @IsOptional()
-  @isStringOr('isStop', isStopArray, `an array of up to ${MAX_STOP_SEQUENCES} strings`)
+  @isStringOr('isStop', isStopArray, `an array of up to ${MAX_STOP_SEQUENCES} strings`, {
+    type: 'array',
+    maxItems: MAX_STOP_SEQUENCES,
+    items: { type: 'string' },
+  })
   stop?: string | string[];
 
   @IsOptional()
@@ -126,7 +143,7 @@ export class LlmCallDto {
 
   /** "none" | "auto" | "required" | {type: "function", function: {name}}. */
   @IsOptional()
-  @isStringOr('isToolChoice', isObject, 'an object')
+  @isStringOr('isToolChoice', isObject, 'an object', { type: 'object' })
   tool_choice?: ToolChoice;
 
   @IsOptional()

@@ -1,5 +1,7 @@
 import { IsIn, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { CompiledValidation } from '@app/http';
 
+@CompiledValidation()
 export class CompleteJobDto {
   /** completed (charged in job_based mode) or failed (free in job_based mode). */
   @IsIn(['completed', 'failed'])

@@ -1,5 +1,7 @@
 import { IsObject, IsOptional, IsString, Length } from 'class-validator';
+import { CompiledValidation } from '@app/http';
 
+@CompiledValidation()
 export class CreateJobDto {
   /** Must be the key's own team when given. */
   @IsOptional()

@@ -12,6 +12,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { LlmCallDto } from '../../calls/dto/llm-call.dto';
+import { CompiledValidation } from '@app/http';
 
 export class StreamOptionsDto {
   /** Send a last chunk with the usage of the whole request (the gateway meters regardless). */
@@ -25,6 +26,7 @@ export class StreamOptionsDto {
  * logit_bias, logprobs, store…) are type-checked and ignored; fields OpenAI does not define are
  * dropped, because clients such as Open WebUI send extras.
  */
+@CompiledValidation()
 export class ChatCompletionRequestDto extends LlmCallDto {
   /** Preferred over max_tokens when both are given. */
   @IsOptional()

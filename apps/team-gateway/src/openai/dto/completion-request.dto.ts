@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, IntersectionType, PickType } from '@nestjs/swagger';
-import { Equals, IsInt, IsIn, IsOptional, IsString, ValidateBy } from 'class-validator';
+import { Equals, IsInt, IsIn, IsOptional, IsString } from 'class-validator';
+import { CompiledValidation, ValidateByWithSchema } from '@app/http';
 import { LlmCallDto } from '../../calls/dto/llm-call.dto';
 import { ChatCompletionRequestDto } from './chat-completion-request.dto';
 
@@ -12,6 +13,7 @@ const onePrompt = (v: unknown) =>
  * One prompt (a string, or an array of one string); fields OpenAI does not define are dropped.
  * The sampling fields and their bounds are the chat call's (LlmCallDto, ChatCompletionRequestDto).
  */
+@CompiledValidation()
 export class CompletionRequestDto extends IntersectionType(
   PickType(LlmCallDto, [
     'model',
@@ -35,13 +37,21 @@ export class CompletionRequestDto extends IntersectionType(
     ],
     example: 'Say this is a test',
   })
-  @ValidateBy({
-    name: 'isPrompt',
-    validator: {
-      validate: onePrompt,
-      defaultMessage: () => 'must be a non-empty string or an array of one string',
+  @ValidateByWithSchema(
+    {
+      name: 'isPrompt',
+      validator: {
+        validate: onePrompt,
+        defaultMessage: () => 'must be a non-empty string or an array of one string',
+      },
     },
-  })
+    {
+      anyOf: [
+        { type: 'string', minLength: 1 },
+        { type: 'array', minItems: 1, maxItems: 1, items: { type: 'string', minLength: 1 } },
+      ],
+    },
+  )
   prompt!: string | string[];
 
   /** Text after the completion (passed to the upstream). */

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min, ValidateBy } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { CompiledValidation, ValidateByWithSchema } from '@app/http';
 
 /** Items one embeddings request may carry (OpenAI's limit). */
 export const MAX_EMBEDDING_INPUTS = 2048;
@@ -17,7 +18,10 @@ export function isEmbeddingInput(v: unknown): boolean {
   );
 }
 
+const TOKENS = { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } };
+
 /** OpenAI's embeddings request. Fields OpenAI does not define are dropped. */
+@CompiledValidation()
 export class EmbeddingsRequestDto {
   /** @example "text-embedding-3-small" */
   @IsString()
@@ -34,14 +38,27 @@ export class EmbeddingsRequestDto {
     ],
     example: 'The food was delicious',
   })
-  @ValidateBy({
-    name: 'isEmbeddingInput',
-    validator: {
-      validate: isEmbeddingInput,
-      defaultMessage: () =>
-        `must be a non-empty string, an array of up to ${MAX_EMBEDDING_INPUTS} non-empty strings, or token arrays`,
+  @ValidateByWithSchema(
+    {
+      name: 'isEmbeddingInput',
+      validator: {
+        validate: isEmbeddingInput,
+        defaultMessage: () =>
+          `must be a non-empty string, an array of up to ${MAX_EMBEDDING_INPUTS} non-empty strings, or token arrays`,
+      },
     },
-  })
+    {
+      anyOf: [
+        { type: 'string', minLength: 1 },
+        {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_EMBEDDING_INPUTS,
+          anyOf: [TOKENS, { items: { type: 'string', minLength: 1 } }, { items: TOKENS }],
+        },
+      ],
+    },
+  )
   input!: string | string[] | number[] | number[][];
 
   /** `float` (default) or `base64` (little-endian float32). */

@@ -10,17 +10,26 @@ import {
   Length,
   Max,
   Min,
-  ValidateBy,
 } from 'class-validator';
+import { CompiledValidation, ValidateByWithSchema } from '@app/http';
 
-const stringOr = (name: string, other: (v: unknown) => boolean, what: string) =>
-  ValidateBy({
-    name,
-    validator: {
-      validate: (value: unknown) => typeof value === 'string' || other(value),
-      defaultMessage: () => `must be a string or ${what}`,
+/** A string or `other`; `otherSchema` says `other` in JSON Schema for the compiled fast path. */
+const stringOr = (
+  name: string,
+  other: (v: unknown) => boolean,
+  what: string,
+  otherSchema: Record<string, unknown>,
+) =>
+  ValidateByWithSchema(
+    {
+      name,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' || other(value),
+        defaultMessage: () => `must be a string or ${what}`,
+      },
     },
-  });
+    { anyOf: [{ type: 'string' }, otherSchema] },
+  );
 
 const isObjectArray = (v: unknown) =>
   Array.isArray(v) && v.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p));
@@ -33,6 +42,7 @@ const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.i
  * `store` is answered as false, `previous_response_id`, `conversation` and `background` are
  * refused.
  */
+@CompiledValidation()
 export class CreateResponseDto {
   /** A model name or a model-group name the key may use. */
   @IsString()
@@ -40,7 +50,10 @@ export class CreateResponseDto {
   model!: string;
 
   /** A user message as text, or input items (messages, function calls and their outputs). */
-  @stringOr('isInput', isObjectArray, 'an array of input items')
+  @stringOr('isInput', isObjectArray, 'an array of input items', {
+    type: 'array',
+    items: { type: 'object' },
+  })
   input!: string | Array<Record<string, unknown>>;
 
   /** A system (developer) message placed before the input. */
@@ -57,7 +70,7 @@ export class CreateResponseDto {
 
   /** "none" | "auto" | "required" | {type:"function", name}. */
   @IsOptional()
-  @stringOr('isToolChoice', isObject, 'an object')
+  @stringOr('isToolChoice', isObject, 'an object', { type: 'object' })
   tool_choice?: string | Record<string, unknown>;
 
   @IsOptional()

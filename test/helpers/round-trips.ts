@@ -15,29 +15,25 @@ let queries = 0;
 function install(): void {
   if (installed) return;
   installed = true;
-  const query = Client.prototype.query as (...args: unknown[]) => unknown;
-  (Client.prototype as unknown as { query: (...args: unknown[]) => unknown }).query =
-    function counted(this: Client, ...args: unknown[]) {
-      if (inRequest.getStore()?.open === true) queries += 1;
-      return query.apply(this, args);
-    };
-  const emit = http.Server.prototype.emit;
-  http.Server.prototype.emit = function countingEmit(
-    this: http.Server,
-    event: string | symbol,
-    ...args: unknown[]
-  ) {
+  type Method = (this: unknown, ...args: unknown[]) => unknown;
+  const client = Client.prototype as unknown as { query: Method };
+  const server = http.Server.prototype as unknown as { emit: Method };
+  const query = client.query;
+  client.query = function counted(this: unknown, ...args: unknown[]) {
+    if (inRequest.getStore()?.open === true) queries += 1;
+    return query.apply(this, args);
+  };
+  const emit = server.emit;
+  server.emit = function countingEmit(this: unknown, event: unknown, ...args: unknown[]) {
     const res = args[1] as http.ServerResponse | undefined;
     if (event === 'request' && res) {
       const state = { open: true };
       const end = () => (state.open = false);
       res.once('finish', end);
       res.once('close', end);
-      return inRequest.run(state, () =>
-        emit.apply(this, [event, ...args] as unknown as Parameters<typeof emit>),
-      );
+      return inRequest.run(state, () => emit.call(this, event, ...args));
     }
-    return emit.apply(this, [event, ...args] as unknown as Parameters<typeof emit>);
+    return emit.call(this, event, ...args);
   };
 }
 

@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
+import type { CallRecord, JobCallEntry } from '../../../libs/billing/src';
+import { CallJournal } from '../src/metering/call-journal';
 import { RunningApp, startGateway } from '../../../test/helpers/apps';
 import { call, eventually } from '../../../test/helpers/http';
 import { requestRoundTrips } from '../../../test/helpers/round-trips';
@@ -153,6 +157,33 @@ describe('explicit jobs on credit leases across two replicas', () => {
     expect(await deductions(teamId)).toBe(6);
   });
 
+  it('complete writes the job’s records another replica left in the stream (answered, not yet written) first', async () => {
+    const { teamId, key } = await w.team({ groups: [group], credits: 100, ...ONE_PER_CALL });
+    const jobId = await open(replicas[0], key);
+    expect((await llmCall(replicas[0], key, jobId)).status).toBe(200);
+    // a replica appended a call's record and answered, then died before its journal wrote it
+    const journal = replicas[1].app.get(CallJournal);
+    const orphan: JobCallEntry = {
+      joined: { job_id: jobId, team_id: teamId, key_id: null },
+      leaseId: null,
+      charge: 1,
+      reason: 'LLM call orphan',
+      calls: [orphanCall(jobId, teamId)],
+    };
+    const redis = new Redis(process.env.REDIS_URL!);
+    try {
+      await redis.xadd(journal.streamKey, '*', 'p', JSON.stringify(orphan));
+      await redis.hset(`tollgate:job:${journal.tag}:${jobId}`, 'leased', '1');
+    } finally {
+      redis.disconnect();
+    }
+    const done = await complete(replicas[0], key, jobId);
+    expect(done.status).toBe(200);
+    expect(done.body.costs).toMatchObject({ total_calls: 2, credits_charged: 2 });
+    expect(await settledBooks(teamId)).toMatchObject({ used: 2, held: 0 });
+    expect(await deductions(teamId)).toBe(2);
+  });
+
   it('job_based: many concurrent calls over two replicas charge the job’s credit once', async () => {
     const { teamId, key } = await w.team({ groups: [group], credits: 3 });
     const jobId = await open(replicas[1], key);
@@ -194,3 +225,39 @@ describe('explicit jobs on credit leases across two replicas', () => {
     expect(await deductions(teamId)).toBe(20);
   });
 });
+
+/** A successful call's row as a replica records it (1 credit under ONE_PER_CALL). */
+function orphanCall(jobId: string, teamId: string): CallRecord {
+  return {
+    call_id: randomUUID(),
+    job_id: jobId,
+    team_id: teamId,
+    key_id: null,
+    model_requested: 'orphan',
+    model_name: 'orphan',
+    model_id: null,
+    provider: 'openai-compatible',
+    provider_model: 'orphan',
+    attempt: 1,
+    prompt_tokens: 10,
+    completion_tokens: 5,
+    total_tokens: 15,
+    cached_tokens: 0,
+    cache_write_tokens: 0,
+    reasoning_tokens: 0,
+    provider_cost_usd: 0.0001,
+    client_cost_usd: 0.0001,
+    input_price_per_million: 2,
+    output_price_per_million: 8,
+    markup_percentage: 0,
+    latency_ms: 20,
+    status: 'success',
+    error_class: null,
+    error_message: null,
+    purpose: null,
+    streamed: false,
+    finish_reason: 'stop',
+    call_metadata: {},
+    charged: true,
+  };
+}

@@ -320,7 +320,7 @@ export class CallsService implements BeforeApplicationShutdown {
       const prepared = await this.holdExactly(principal, jobId, body, streamed, routed);
       return { ...prepared, job: { ticket, journaled: false } };
     } catch (err) {
-      await this.jobGate.end(jobId, false);
+      await this.jobGate.end(ticket, false);
       throw err;
     }
   }
@@ -674,7 +674,7 @@ export class CallsService implements BeforeApplicationShutdown {
             }).finally(
               () =>
                 prepared.job &&
-                this.jobGate.end(prepared.jobId, prepared.settings.budgetMode === 'job_based'),
+                this.jobGate.end(prepared.job.ticket, prepared.settings.budgetMode === 'job_based'),
             ),
     ).finally(prepared.inFlight.leave);
     this.metrics.recordCredits(prepared.settings.budgetMode, settlement.charged);
@@ -725,7 +725,7 @@ export class CallsService implements BeforeApplicationShutdown {
             calls,
           };
     // job_based: the job's credit is held in Postgres from here on (the exact hold took it)
-    await this.jobGate.end(ticket.jobId, jobBased, entry);
+    await this.jobGate.end(ticket, jobBased, entry);
     const remaining = lease ? this.leases.remainingEstimate(lease.lease) : 0;
     return { charged: charge, released: lease?.credits ?? 0, remaining };
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -10,9 +11,11 @@ import { TollgateError } from '@app/http';
 import { CallJournal } from './call-journal';
 
 /**
- * KEYS: job · ARGV: team, ttl ms, init ('1': the caller learned from Postgres that the job is
- * this team's and open). 0 = unknown here (learn it from Postgres), -1 = closing or closed,
- * -2 = another team's job, 1 = joined (inflight + 1), 2 = joined and the job_based credit is held.
+ * KEYS: job, its calls in flight (a set: adding and removing a call are idempotent, so a start
+ * whose answer was lost is undone by removing it) · ARGV: team, ttl ms, init ('1': the caller
+ * learned from Postgres that the job is this team's and open), the call's token ('' = none).
+ * 0 = unknown here (learn it from Postgres), -1 = closing or closed, -2 = another team's job,
+ * 1 = joined (the call is in flight), 2 = joined and the job_based credit is held.
  */
 const START_SCRIPT = `
 local team = redis.call('HGET', KEYS[1], 'team')
@@ -24,31 +27,35 @@ end
 if team ~= ARGV[1] then return -2 end
 if tonumber(redis.call('HGET', KEYS[1], 'closing') or '0') > 0
    or redis.call('HGET', KEYS[1], 'closed') == '1' then return -1 end
-redis.call('HINCRBY', KEYS[1], 'inflight', 1)
+if ARGV[4] ~= '' then
+  redis.call('SADD', KEYS[2], ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if redis.call('HGET', KEYS[1], 'credited') == '1' then return 2 end
 return 1`;
 
 /**
  * The end of a call on the job, in one script: its journal record (if any) appended to the stream
- * and inflight - 1, so a close never sees a call that is neither in flight nor in the stream.
- * KEYS: job, stream · ARGV: payload ('' = none: settled in Postgres already), credited ('1': the
- * job_based credit is held in Postgres). Returns the stream id or false.
+ * and the call out of the in-flight set, so a close never sees a call that is neither in flight
+ * nor in the stream. KEYS: job, its calls, stream · ARGV: payload ('' = none: settled in Postgres
+ * already), credited ('1': the job_based credit is held in Postgres), the call's token. Returns
+ * the stream id or false.
  */
 const END_SCRIPT = `
 local id = false
 if ARGV[1] ~= '' then
-  id = redis.call('XADD', KEYS[2], '*', 'p', ARGV[1])
+  id = redis.call('XADD', KEYS[3], '*', 'p', ARGV[1])
   redis.call('HSET', KEYS[1], 'leased', '1')
 end
 if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'credited', '1') end
-redis.call('HINCRBY', KEYS[1], 'inflight', -1)
+redis.call('SREM', KEYS[2], ARGV[3])
 return id`;
 
 /**
- * KEYS: job · ARGV: team ('' = the server), ttl ms. Starts a close: closing + 1, so no call starts
- * on the job any more. Returns {status, inflight, leased}: status -2 = another team's job (nothing
- * set), -3 = the job's team is not known here (learn it first), 1 = closing.
+ * KEYS: job, its calls · ARGV: team ('' = the server), ttl ms. Starts a close: closing + 1, so no
+ * call starts on the job any more. Returns {status, inflight, leased}: status -2 = another team's
+ * job (nothing set), -3 = the job's team is not known here (learn it first), 1 = closing.
  */
 const CLOSE_SCRIPT = `
 local team = redis.call('HGET', KEYS[1], 'team')
@@ -58,33 +65,50 @@ if ARGV[1] ~= '' then
 end
 redis.call('HINCRBY', KEYS[1], 'closing', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {1, tonumber(redis.call('HGET', KEYS[1], 'inflight') or '0'),
+return {1, redis.call('SCARD', KEYS[2]),
         redis.call('HGET', KEYS[1], 'leased') == '1' and 1 or 0}`;
 
 interface JobCommands {
-  tollgateJobStart(key: string, team: string, ttlMs: number, init: string): Promise<number>;
+  tollgateJobStart(
+    key: string,
+    calls: string,
+    team: string,
+    ttlMs: number,
+    init: string,
+    token: string,
+  ): Promise<number>;
   tollgateJobEnd(
     key: string,
+    calls: string,
     stream: string,
     payload: string,
     credited: string,
+    token: string,
   ): Promise<string | null>;
-  tollgateJobClose(key: string, team: string, ttlMs: number): Promise<[number, number, number]>;
+  tollgateJobClose(
+    key: string,
+    calls: string,
+    team: string,
+    ttlMs: number,
+  ): Promise<[number, number, number]>;
 }
 type JobClient = Redis & JobCommands;
 
 /** A call's place in its explicit job's shared state. */
 export interface JobTicket {
   jobId: string;
+  /** The call's member of the job's in-flight set. */
+  token: string;
   /** job_based: the job's credit is already held in Postgres (its later calls cost nothing). */
   credited: boolean;
 }
 
 /**
  * The shared state of explicit jobs across replicas (docs/design/metering.md, "Explicit jobs on
- * leases"): `tollgate:job:<db>:<id>` = {team, inflight, closing, closed, leased, credited} in
+ * leases"): `tollgate:job:<db>:<id>` = {team, closing, closed, leased, credited} and the set
+ * `…:calls` of its calls in flight, in
  * Redis. A call starts with one script (409 once the job is closing) and ends with one (its
- * journal record appended and inflight - 1 together); a close sets `closing`, waits for inflight
+ * journal record appended and the call out of the set together); a close sets `closing`, waits for none in flight
  * 0 (bounded by the upstream timeout), writes the job's records still in the stream, then closes
  * in Postgres. Without Redis, or while it is away, calls take the exact path and `start` answers
  * null.
@@ -128,36 +152,52 @@ export class JobGate {
    */
   async start(teamId: string, jobId: string): Promise<JobTicket | null> {
     if (!this.shared) return null;
-    try {
-      let joined = await this.command((c) =>
-        c.tollgateJobStart(this.key(jobId), teamId, this.ttlMs, '0'),
+    const token = randomUUID();
+    const start = (init: string) =>
+      this.command((c) =>
+        c.tollgateJobStart(this.key(jobId), this.calls(jobId), teamId, this.ttlMs, init, token),
       );
+    try {
+      let joined = await start('0');
       if (joined === 0) {
         await this.learn(teamId, jobId);
-        joined = await this.command((c) =>
-          c.tollgateJobStart(this.key(jobId), teamId, this.ttlMs, '1'),
-        );
+        joined = await start('1');
       }
       if (joined === -2) {
         throw new TollgateError('FORBIDDEN', 'Cannot access jobs for a different team');
       }
       if (joined === -1) throw new TollgateError('JOB_CLOSED', 'Job is closing or closed');
-      return { jobId, credited: joined === 2 };
+      return { jobId, token, credited: joined === 2 };
     } catch (err) {
       if (err instanceof TollgateError) throw err;
-      return null; // Redis went away: the exact path
+      // Redis went away, maybe after the call joined: it leaves (ordered after the start on the
+      // same connection; a no-op if it never joined) and takes the exact path
+      void this.command((c) => c.srem(this.calls(jobId), token)).catch(() => undefined);
+      return null;
     }
   }
 
   /**
    * The call is over: its record (a journal entry, or null when Postgres has it already) goes to
-   * the stream and the job's inflight goes down, in one script. Redis away: the record is written
+   * the stream and the call leaves the job's in-flight set, in one script. Redis away: the record is written
    * to Postgres before this returns (the job's close then waits at most its bound for this call).
    */
-  async end(jobId: string, credited: boolean, entry: JobCallEntry | null = null): Promise<void> {
+  async end(
+    ticket: JobTicket,
+    credited: boolean,
+    entry: JobCallEntry | null = null,
+  ): Promise<void> {
+    const { jobId, token } = ticket;
     const payload = entry ? JSON.stringify(entry) : '';
     const streamId = await this.command((c) =>
-      c.tollgateJobEnd(this.key(jobId), this.journal.streamKey, payload, credited ? '1' : '0'),
+      c.tollgateJobEnd(
+        this.key(jobId),
+        this.calls(jobId),
+        this.journal.streamKey,
+        payload,
+        credited ? '1' : '0',
+        token,
+      ),
     ).catch((err: Error) => {
       this.logger.warn(`Ending a call on job ${jobId} in Redis failed: ${err.message}`);
       return null;
@@ -183,12 +223,12 @@ export class JobGate {
     let inflight = started.inflight;
     while (inflight > 0 && Date.now() < deadline && this.shared) {
       await sleep(10);
-      const state = await this.command((c) => c.hmget(this.key(jobId), 'inflight', 'leased')).catch(
-        () => null,
-      );
+      const state = await this.command((c) =>
+        c.multi().scard(this.calls(jobId)).hget(this.key(jobId), 'leased').exec(),
+      ).catch(() => null);
       if (!state) break;
-      inflight = Number(state[0] ?? 0);
-      leased = state[1] === '1';
+      inflight = Number(state[0]?.[1] ?? 0);
+      leased = state[1]?.[1] === '1';
     }
     if (inflight > 0) {
       this.logger.warn(`Closing job ${jobId} with ${inflight} call(s) still counted in flight`);
@@ -213,13 +253,13 @@ export class JobGate {
   ): Promise<{ inflight: number; leased: boolean } | null> {
     try {
       let [status, inflight, leased] = await this.command((c) =>
-        c.tollgateJobClose(this.key(jobId), teamId ?? '', this.ttlMs),
+        c.tollgateJobClose(this.key(jobId), this.calls(jobId), teamId ?? '', this.ttlMs),
       );
       if (status === -3 && teamId !== null) {
         await this.learn(teamId, jobId, true);
         await this.setTeam(jobId, teamId);
         [status, inflight, leased] = await this.command((c) =>
-          c.tollgateJobClose(this.key(jobId), teamId, this.ttlMs),
+          c.tollgateJobClose(this.key(jobId), this.calls(jobId), teamId, this.ttlMs),
         );
       }
       if (status === -2) {
@@ -262,6 +302,11 @@ export class JobGate {
     return `${this.prefix}${jobId}`;
   }
 
+  /** The set of the job's calls in flight. */
+  private calls(jobId: string): string {
+    return `${this.prefix}${jobId}:calls`;
+  }
+
   private command<T>(run: (client: JobClient) => Promise<T>): Promise<T> {
     if (!this.redis) return Promise.reject(new Error('no Redis'));
     return this.redis.run((c) => run(c as JobClient));
@@ -271,12 +316,12 @@ export class JobGate {
 function define(client: Redis): void {
   const commands = client as Redis & Partial<JobCommands>;
   if (!commands.tollgateJobStart) {
-    client.defineCommand('tollgateJobStart', { numberOfKeys: 1, lua: START_SCRIPT });
+    client.defineCommand('tollgateJobStart', { numberOfKeys: 2, lua: START_SCRIPT });
   }
   if (!commands.tollgateJobEnd) {
-    client.defineCommand('tollgateJobEnd', { numberOfKeys: 2, lua: END_SCRIPT });
+    client.defineCommand('tollgateJobEnd', { numberOfKeys: 3, lua: END_SCRIPT });
   }
   if (!commands.tollgateJobClose) {
-    client.defineCommand('tollgateJobClose', { numberOfKeys: 1, lua: CLOSE_SCRIPT });
+    client.defineCommand('tollgateJobClose', { numberOfKeys: 2, lua: CLOSE_SCRIPT });
   }
 }

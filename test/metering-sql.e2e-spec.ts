@@ -11,7 +11,7 @@ import {
   returnLease,
   settle,
 } from '@app/billing';
-import type { CallRecord, JournalEntry, LeaseRequest } from '@app/billing';
+import type { CallRecord, JobCallEntry, JournalEntry, LeaseRequest } from '@app/billing';
 
 /**
  * The SQL of metered calls against real Postgres: credit leases (a replica's slice of a team's
@@ -217,6 +217,55 @@ describe('credit leases and the call journal (real Postgres)', () => {
   }
 
   const ids = (entries: JournalEntry[]) => entries.map((e) => e.job.job_id);
+
+  /** An explicit job (a row, as POST /api/jobs opens it). */
+  async function explicitJob(teamId: string, keyId: string | null): Promise<string> {
+    const rows = await pg.query(
+      `INSERT INTO jobs (team_id, key_id, job_type) VALUES ($1, $2, 'explicit') RETURNING job_id`,
+      [teamId, keyId],
+    );
+    return rows.rows[0].job_id as string;
+  }
+
+  /** A call on an explicit job: `failures` failed attempts, then a successful one. */
+  function jobCall(
+    teamId: string,
+    keyId: string | null,
+    jobId: string,
+    leaseId: string | null,
+    charge: number,
+    failures = 0,
+  ): JobCallEntry {
+    const calls = Array.from({ length: failures }, (_, i) =>
+      failedAttempt(jobId, teamId, keyId, i + 1),
+    );
+    calls.push(attempt(jobId, teamId, keyId, failures + 1));
+    return {
+      joined: { job_id: jobId, team_id: teamId, key_id: keyId },
+      leaseId,
+      charge,
+      reason: `LLM call ${calls[calls.length - 1].call_id}`,
+      calls,
+    };
+  }
+
+  const callKeys = (entries: JobCallEntry[]) => entries.map((e) => e.calls[0].call_id);
+
+  async function jobRows(jobId: string) {
+    const rows = await pg.query(
+      `SELECT (SELECT count(*)::int FROM llm_calls WHERE job_id = $1) AS calls,
+              (SELECT COALESCE(sum(credits_charged), 0)::int FROM llm_calls WHERE job_id = $1) AS call_credits,
+              (SELECT count(*)::int FROM credit_transactions WHERE job_id = $1) AS ledger_rows,
+              (SELECT status FROM jobs WHERE job_id = $1) AS status`,
+      [jobId],
+    );
+    return rows.rows[0] as {
+      calls: number;
+      call_credits: number;
+      ledger_rows: number;
+      status: string;
+    };
+  }
 
   /**
    * Runs `run` while a transaction that did `block` is still open, and commits it only once
@@ -694,6 +743,89 @@ describe('credit leases and the call journal (real Postgres)', () => {
       await twins(7); // exactly team b's charges: the second statement sees the lease short
     });
 
+    it('calls on an explicit job: no job row written, idempotent on the call id, a flush retried after its commit charges once', async () => {
+      const teamId = await team(100, 'consumption_tokens');
+      const keyId = await key(teamId);
+      const leaseId = await openLease(teamId, 20);
+      const jobId = await explicitJob(teamId, keyId);
+      // several calls of one job in one batch, beside a one-call job
+      const calls = [
+        jobCall(teamId, keyId, jobId, leaseId, 2),
+        jobCall(teamId, keyId, jobId, leaseId, 3, 1),
+        jobCall(teamId, null, jobId, leaseId, 0),
+      ];
+      const oneCall = entry(teamId, keyId, leaseId, 1);
+      const first = await applyJournal(ds, [...calls, oneCall]);
+      expect(first).toEqual({
+        applied: [...callKeys(calls), oneCall.job.job_id],
+        duplicates: [],
+        leaseShort: false,
+        charged: {
+          [calls[0].calls[0].call_id]: 2,
+          [calls[1].calls[0].call_id]: 3,
+          [calls[2].calls[0].call_id]: 0,
+          [oneCall.job.job_id]: 1,
+        },
+      });
+      expect(await jobRows(jobId)).toEqual({
+        calls: 4,
+        call_credits: 5,
+        ledger_rows: 2,
+        status: 'pending',
+      });
+      const after = await expectInvariants(teamId);
+      expect(after).toMatchObject({ used: 6, held: 14, jobs: 2 });
+      // the flush retried after its COMMIT (the connection cut before the answer): all duplicates
+      expect(await applyJournal(ds, [...calls, oneCall])).toEqual({
+        applied: [],
+        duplicates: [...callKeys(calls), oneCall.job.job_id],
+        leaseShort: false,
+        charged: {},
+      });
+      // and written once more alone, each as a lost-lease entry against the balance: still nothing
+      for (const c of calls) {
+        expect((await applyJournal(ds, [{ ...c, leaseId: null }])).duplicates).toEqual(
+          callKeys([c]),
+        );
+      }
+      expect(await expectInvariants(teamId)).toEqual(after);
+      expect(await jobRows(jobId)).toMatchObject({ calls: 4, call_credits: 5, ledger_rows: 2 });
+      expect(await lease(leaseId)).toMatchObject({ credits: 14 });
+    });
+
+    it('two replicas writing the same explicit-job calls at once charge each call once', async () => {
+      const teamId = await team(100, 'consumption_tokens');
+      const keyId = await key(teamId);
+      const leaseId = await openLease(teamId, 10);
+      const jobId = await explicitJob(teamId, keyId);
+      const batch = [
+        jobCall(teamId, keyId, jobId, leaseId, 4),
+        jobCall(teamId, keyId, jobId, leaseId, 3, 1),
+      ];
+      const outcomes = await behind(
+        lockRows(`SELECT 1 FROM credit_leases WHERE lease_id = $1 FOR UPDATE`, [leaseId]),
+        () => [applyJournal(ds, batch), applyJournal(ds2, batch)],
+      );
+      expect(outcomes.flatMap((o) => o.applied).sort()).toEqual(callKeys(batch).sort());
+      for (const o of outcomes) {
+        expect(o.leaseShort).toBe(false);
+        expect([...o.applied, ...o.duplicates].sort()).toEqual(callKeys(batch).sort());
+      }
+      expect(await expectInvariants(teamId)).toMatchObject({ used: 7, held: 3, ledger_rows: 3 });
+      expect(await jobRows(jobId)).toMatchObject({ calls: 3, call_credits: 7, ledger_rows: 2 });
+    });
+
+    it('a job_based job’s later calls (no lease, charge 0) batch with leased entries and move no credit', async () => {
+      const teamId = await team(10);
+      const leaseId = await openLease(teamId, 5);
+      const jobId = await explicitJob(teamId, null);
+      const free = [jobCall(teamId, null, jobId, null, 0), jobCall(teamId, null, jobId, null, 0)];
+      const outcome = await applyJournal(ds, [...free, entry(teamId, null, leaseId, 1)]);
+      expect(outcome.applied).toHaveLength(3);
+      expect(await jobRows(jobId)).toMatchObject({ calls: 2, call_credits: 0, ledger_rows: 0 });
+      expect(await expectInvariants(teamId)).toMatchObject({ used: 1, held: 4 });
+    });
+
     it('two flushes on one lease that it cannot both pay: one applies, the other is leaseShort', async () => {
       const teamId = await team(100);
       const leaseId = await openLease(teamId, 10);
@@ -870,10 +1002,16 @@ describe('credit leases and the call journal (real Postgres)', () => {
     const holds: Array<{ jobId: string; holdId: string }> = [];
     const counts: Record<string, number> = {};
 
+    // an explicit job's calls go in batches beside one-call jobs (idempotent on the call id)
+    const explicit = await explicitJob(teamId, keyId);
+    const written: Array<Array<JournalEntry | JobCallEntry>> = [];
     const apply = async (db: DataSource, leaseId: string) => {
       const batch = Array.from({ length: int(1, 4) }, () =>
-        entry(teamId, pick([keyId, null]) ?? null, leaseId, int(0, 6), { failures: int(0, 1) }),
+        rand() < 0.4
+          ? jobCall(teamId, pick([keyId, null]) ?? null, explicit, leaseId, int(0, 6), int(0, 1))
+          : entry(teamId, pick([keyId, null]) ?? null, leaseId, int(0, 6), { failures: int(0, 1) }),
       );
+      written.push(batch);
       const outcome = await applyJournal(db, batch);
       if (!outcome.leaseShort) return;
       for (const e of batch) await applyJournal(db, [{ ...e, leaseId: null }]);
@@ -891,6 +1029,7 @@ describe('credit leases and the call journal (real Postgres)', () => {
         'hold',
         'settle',
         'race',
+        'reapply',
       ])!;
       counts[op] = (counts[op] ?? 0) + 1;
       switch (op) {
@@ -965,6 +1104,15 @@ describe('credit leases and the call journal (real Postgres)', () => {
           });
           break;
         }
+        case 'reapply': {
+          // a flush retried after its commit (or an adopter's twin): nothing moves
+          const batch = pick(written);
+          if (!batch) break;
+          const outcome = await applyJournal(ds2, batch);
+          expect(outcome.applied).toEqual([]);
+          expect(await state(teamId)).toEqual(before);
+          break;
+        }
         case 'race': {
           // a sweep, a grant and an apply from two replicas at once
           const leaseId = pick(leases);
@@ -985,9 +1133,28 @@ describe('credit leases and the call journal (real Postgres)', () => {
     }
     // every kind of step ran, and money actually moved
     expect(Object.keys(counts).sort()).toEqual(
-      ['apply', 'expire', 'grant', 'hold', 'race', 'refill', 'return', 'settle', 'topup'].sort(),
+      [
+        'apply',
+        'expire',
+        'grant',
+        'hold',
+        'race',
+        'reapply',
+        'refill',
+        'return',
+        'settle',
+        'topup',
+      ].sort(),
     );
     const end = await expectInvariants(teamId);
+    // every explicit-job call written once, charged as its row says
+    const calls = await jobRows(explicit);
+    expect(calls.calls).toBeGreaterThan(0);
+    const ledger = await pg.query(
+      `SELECT COALESCE(-sum(credits_amount), 0)::int AS n FROM credit_transactions WHERE job_id = $1`,
+      [explicit],
+    );
+    expect(ledger.rows[0].n).toBe(calls.call_credits);
     expect(end.used).toBeGreaterThan(0);
     expect(end.ledger_rows).toBeGreaterThan(20);
   });

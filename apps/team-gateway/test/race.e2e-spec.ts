@@ -119,7 +119,8 @@ describe('credits under concurrency', () => {
     ]);
     for (const r of racing) expect([200, 409]).toContain(r.status);
 
-    const row = await w.team_row(teamId);
+    // a busy team's calls on the job are metered from a lease: the books once it is given back
+    const row = await w.settled(teamId);
     expect(row).toMatchObject({ held: 0, holds: 0, ledger_sum: row.allocated - row.used });
     const charged = await w.pg.query(
       `SELECT COALESCE(sum(credits_charged), 0)::int AS charged, count(*)::int AS n

@@ -32,44 +32,75 @@ export interface JournalEntry {
   calls: CallRecord[];
 }
 
+/**
+ * A call on an explicit job (a row already in Postgres, opened by `POST /api/jobs`): its attempts
+ * and charge. No job row is written; the record is idempotent on its first call row's id.
+ */
+export interface JobCallEntry {
+  joined: { job_id: string; team_id: string; key_id: string | null };
+  /** as JournalEntry.leaseId; null only with charge 0 (a job_based job's later calls) or alone */
+  leaseId: string | null;
+  charge: number;
+  reason: string;
+  /** upstream attempts of the call, in order (every row has job_id = joined.job_id); not empty */
+  calls: CallRecord[];
+}
+
+export type JournalRecord = JournalEntry | JobCallEntry;
+
+/** What a record is idempotent on: its one-call job's id, or its first call row's id. */
+export function recordKey(record: JournalRecord): string {
+  if ('job' in record) return record.job.job_id;
+  const first = record.calls[0];
+  if (!first) throw new Error('applyJournal: a job call record without a call row');
+  return first.call_id;
+}
+
+/** The job a record belongs to. */
+export function recordJobId(record: JournalRecord): string {
+  return 'job' in record ? record.job.job_id : record.joined.job_id;
+}
+
+/** Records are named by recordKey: a one-call job's id, a job call's first call id. */
 export interface JournalOutcome {
-  /** job ids written by this statement */
+  /** records written by this statement */
   applied: string[];
-  /** job ids already in Postgres (an earlier attempt committed): nothing written for them */
+  /** records already in Postgres (an earlier attempt committed): nothing written for them */
   duplicates: string[];
   /**
    * true = nothing was written because a lease is missing or holds less than its fresh entries
    * charge: re-apply those entries one by one with leaseId null
    */
   leaseShort: boolean;
-  /** the credits actually charged per applied job id (capped for leaseId-null entries) */
+  /** the credits actually charged per applied record (capped for leaseId-null entries) */
   charged: Record<string, number>;
 }
 
 interface JournalRow {
-  job_id: string;
+  entry_key: string;
   fresh: boolean;
   charged: string | null;
   ok: boolean;
 }
 
 /**
- * Writes a batch of settled one-call jobs in ONE statement: jobs, call rows, one ledger row per
- * charged job, the teams' used/held, the leases and the keys' spend. Jobs already in Postgres are
- * skipped; the fresh ones go in with a plain INSERT, so a twin applying the same entries at the
+ * Writes a batch of settled one-call jobs and calls on explicit jobs in ONE statement: jobs, call
+ * rows, one ledger row per charged record, the teams' used/held, the leases and the keys' spend.
+ * Records already in Postgres (the one-call job's row, an explicit job call's first call row) are
+ * skipped; the fresh ones go in with a plain INSERT, so a twin applying the same records at the
  * same time makes one of the two fail with 23505, and its retry sees them as duplicates.
  * Leases and then teams are locked (in id order) before anything is computed. Not for use inside
  * a transaction: the retry needs a statement of its own.
  */
 export async function applyJournal(
   db: DataSource | EntityManager,
-  entries: JournalEntry[],
+  entries: JournalRecord[],
 ): Promise<JournalOutcome> {
   if (entries.length === 0) return { applied: [], duplicates: [], leaseShort: false, charged: {} };
-  if (entries.length > 1 && entries.some((e) => e.leaseId === null)) {
+  if (entries.length > 1 && entries.some((e) => e.leaseId === null && e.charge > 0)) {
     throw new Error('applyJournal: an entry without a lease must be applied alone');
   }
-  if (new Set(entries.map((e) => e.job.job_id)).size !== entries.length) {
+  if (new Set(entries.map(recordKey)).size !== entries.length) {
     throw new Error('applyJournal: a job appears twice in the batch');
   }
   let outcome: JournalOutcome;
@@ -86,17 +117,23 @@ export async function applyJournal(
 
 async function writeBatch(
   db: DataSource | EntityManager,
-  entries: JournalEntry[],
+  entries: JournalRecord[],
 ): Promise<JournalOutcome> {
   const rows: JournalRow[] = await db.query(
     `WITH e AS MATERIALIZED (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, job_id uuid, team_id varchar,
          key_id uuid, job_type varchar, user_id varchar, metadata jsonb, status varchar,
          error_message text, created_at timestamptz, started_at timestamptz,
-         completed_at timestamptz, lease_id uuid, charge bigint, reason text)
+         completed_at timestamptz, lease_id uuid, charge bigint, reason text,
+         entry_key uuid, joined boolean)
      ),
+     -- a one-call job is new while its row is not there; a call on an explicit job while its
+     -- first call row is not
      fresh AS MATERIALIZED (
-       SELECT e.* FROM e WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = e.job_id)
+       SELECT e.* FROM e
+        WHERE CASE WHEN e.joined
+                   THEN NOT EXISTS (SELECT 1 FROM llm_calls c WHERE c.call_id = e.entry_key)
+                   ELSE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = e.job_id) END
      ),
      need AS (
        SELECT lease_id, team_id, sum(charge)::bigint AS charge
@@ -138,16 +175,16 @@ async function writeBatch(
        WINDOW w AS (PARTITION BY team_id ORDER BY ord ROWS UNBOUNDED PRECEDING)
      ),
      calls AS MATERIALIZED (
-       SELECT r.* FROM jsonb_to_recordset($2::jsonb) AS r(${CALL_COLUMNS})
-        WHERE r.job_id IN (SELECT job_id FROM calc)
+       SELECT r.* FROM jsonb_to_recordset($2::jsonb) AS r(${CALL_COLUMNS}, entry_key uuid)
+        WHERE r.entry_key IN (SELECT entry_key FROM calc)
      ),
      totals AS (
-       SELECT job_id, count(*)::int AS total_calls,
+       SELECT entry_key, count(*)::int AS total_calls,
               count(*) FILTER (WHERE status = 'success')::int AS successful_calls,
               count(*) FILTER (WHERE status <> 'success')::int AS failed_calls,
               COALESCE(sum(total_tokens), 0)::bigint AS total_tokens,
               COALESCE(sum(client_cost_usd::numeric(20, 10)), 0) AS total_cost_usd
-         FROM calls GROUP BY job_id
+         FROM calls GROUP BY entry_key
      ),
      -- new values from the locked rows, not t.col + x: Postgres checks constraints on a tuple
      -- built from the snapshot's version before it sees that a concurrent commit changed it
@@ -211,36 +248,46 @@ async function writeBatch(
                   'credit_applied', c.charged > 0,
                   'credits_remaining', c.remaining)),
               c.created_at, c.started_at, c.completed_at, now()
-         FROM calc c LEFT JOIN totals s ON s.job_id = c.job_id
+         FROM calc c LEFT JOIN totals s ON s.entry_key = c.entry_key
+        WHERE NOT c.joined
        RETURNING job_id
      ),
      ci AS (
-       ${insertCalls('c.charged', 'calls r JOIN ji ON ji.job_id = r.job_id JOIN calc c ON c.job_id = r.job_id')}
+       ${insertCalls(
+         'c.charged',
+         `calls r JOIN calc c ON c.entry_key = r.entry_key LEFT JOIN ji ON ji.job_id = r.job_id
+          WHERE c.joined OR ji.job_id IS NOT NULL`,
+       )}
        RETURNING call_id
      )
-     SELECT e.job_id, f.job_id IS NOT NULL AS fresh, c.charged, (SELECT ok FROM ok) AS ok
-       FROM e LEFT JOIN fresh f ON f.job_id = e.job_id LEFT JOIN calc c ON c.job_id = e.job_id
+     SELECT e.entry_key, f.entry_key IS NOT NULL AS fresh, c.charged, (SELECT ok FROM ok) AS ok
+       FROM e LEFT JOIN fresh f ON f.entry_key = e.entry_key
+       LEFT JOIN calc c ON c.entry_key = e.entry_key
       ORDER BY e.ord`,
     [
       JSON.stringify(
         entries.map((e, ord) => ({
-          ...e.job,
+          ...('job' in e ? e.job : e.joined),
           ord,
           lease_id: e.leaseId,
           charge: Math.max(0, Math.floor(e.charge)),
           reason: e.reason,
+          entry_key: recordKey(e),
+          joined: !('job' in e),
         })),
       ),
-      JSON.stringify(entries.flatMap((e) => e.calls)),
+      JSON.stringify(
+        entries.flatMap((e) => e.calls.map((c) => ({ ...c, entry_key: recordKey(e) }))),
+      ),
     ],
   );
   const outcome: JournalOutcome = { applied: [], duplicates: [], leaseShort: false, charged: {} };
   for (const row of rows) {
-    if (!row.fresh) outcome.duplicates.push(row.job_id);
+    if (!row.fresh) outcome.duplicates.push(row.entry_key);
     else if (!row.ok) outcome.leaseShort = true;
     else {
-      outcome.applied.push(row.job_id);
-      outcome.charged[row.job_id] = Number(row.charged);
+      outcome.applied.push(row.entry_key);
+      outcome.charged[row.entry_key] = Number(row.charged);
     }
   }
   return outcome;

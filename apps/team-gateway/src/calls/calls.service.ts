@@ -26,6 +26,7 @@ import { KeyBudgetAlerts } from '../alerts/key-budget-alerts';
 import { JobCompletionService, CompletionResult } from '../jobs/job-completion.service';
 import { assertOwnTeam, insertJob, NewJob } from '../jobs/job-rows';
 import { CallJournal } from '../metering/call-journal';
+import { JobGate, JobTicket } from '../metering/job-gate';
 import { Reservation } from '../metering/lease-book';
 import { LeasesService } from '../metering/leases.service';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
@@ -122,6 +123,12 @@ export interface PreparedCall {
   lease: Reservation | null;
   /** The leased call's one-call job (null: the job is a row in Postgres). */
   memoryJob: MemoryJob | null;
+  /**
+   * A call on an explicit job shared across replicas (JobGate): its place in the job's inflight,
+   * left by its settle. `journaled`: settled into the journal (leased, or a job_based job's later
+   * call, which moves no credit); else settled in Postgres.
+   */
+  job?: { ticket: JobTicket; journaled: boolean };
   /** A non-chat call's operation (CallSpec.operation), for its trace. */
   operation?: string;
   /** With tracing on: the answering attempt's span, ended when the call is settled. */
@@ -191,6 +198,7 @@ export class CallsService implements BeforeApplicationShutdown {
     private readonly journal: CallJournal,
     private readonly holds: HoldRenewal,
     private readonly keyBudgetAlerts: KeyBudgetAlerts,
+    private readonly jobGate: JobGate,
     shutdown: ShutdownCoordinator,
   ) {
     this.drain = new CallDrain(shutdown.deadline);
@@ -286,9 +294,12 @@ export class CallsService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Access and resolution (no DB), rate limits (Redis), then the hold (one SQL statement; a
-   * budgeted key adds its conditional UPDATE in the same transaction). Throws before any upstream
-   * request when the call is not allowed or cannot be paid.
+   * A call on an explicit job. Access and resolution (no DB), rate limits (Redis), the job's
+   * shared state (one Redis script: refused once the job is closing), then the credits: from the
+   * replica's lease (consumption modes; no database round trip), nothing (a job_based job whose
+   * credit is held already), else the exact hold (one SQL statement; a budgeted key adds its
+   * conditional UPDATE in the same transaction). Throws before any upstream request when the call
+   * is not allowed or cannot be paid.
    */
   async prepare(
     principal: TeamPrincipal,
@@ -298,7 +309,61 @@ export class CallsService implements BeforeApplicationShutdown {
     spec?: CallSpec,
   ): Promise<PreparedCall> {
     const routed = await this.route(principal, body, spec);
-    return this.holdExactly(principal, jobId, body, streamed, routed);
+    const ticket = await this.jobGate.start(principal.teamId, jobId).catch((err: unknown) => {
+      this.rateLimits.settle(routed.ticket, 0);
+      throw err;
+    });
+    if (!ticket) return this.holdExactly(principal, jobId, body, streamed, routed);
+    try {
+      const shared = this.joinShared(principal, jobId, body, streamed, routed, ticket);
+      if (shared) return shared;
+      const prepared = await this.holdExactly(principal, jobId, body, streamed, routed);
+      return { ...prepared, job: { ticket, journaled: false } };
+    } catch (err) {
+      await this.jobGate.end(ticket, false);
+      throw err;
+    }
+  }
+
+  /**
+   * A call on an explicit job without a database round trip, or null (the exact hold), for a team
+   * this replica leases (a busy team, as for one-call jobs): a consumption call that fits the
+   * lease, a job_based job's call once its credit is held (it reserves and costs nothing).
+   */
+  private joinShared(
+    principal: TeamPrincipal,
+    jobId: string,
+    body: LlmCallDto,
+    streamed: boolean,
+    routed: Routed,
+    ticket: JobTicket,
+  ): PreparedCall | null {
+    const lease = this.leases.reserve(principal, (s) =>
+      s.budgetMode === 'job_based' ? 0 : fullEstimate(s, routed.promptTokens, body, routed.plan),
+    );
+    const settings = lease?.lease.settings;
+    if (!lease || !settings) return null;
+    if (settings.budgetMode === 'job_based' && !ticket.credited) {
+      // the job's first call: the exact hold takes the job's credit
+      this.leases.book.settle(lease, 0);
+      return null;
+    }
+    return {
+      principal,
+      jobId,
+      body,
+      streamed,
+      plan: routed.plan,
+      ticket: routed.ticket,
+      holdId: null,
+      attempts: [],
+      memoryJob: null,
+      operation: routed.operation,
+      settings,
+      inFlight: this.drain.enter(),
+      lease,
+      job: { ticket, journaled: true },
+    };
   }
 
   /**
@@ -384,7 +449,11 @@ export class CallsService implements BeforeApplicationShutdown {
    * The plan (catalog in memory; a non-chat call's only of deployments that can serve it, else a
    * 400), the prompt estimate and the rate-limit ticket (Redis).
    */
-  private async route(principal: TeamPrincipal, body: LlmCallDto, spec?: CallSpec) {
+  private async route(
+    principal: TeamPrincipal,
+    body: LlmCallDto,
+    spec?: CallSpec,
+  ): Promise<Routed> {
     let plan = await this.routing.plan(principal, body.model);
     if (spec) {
       const unable = plan.find((d) => !spec.canServe(d.provider));
@@ -407,7 +476,7 @@ export class CallsService implements BeforeApplicationShutdown {
     jobId: string,
     body: LlmCallDto,
     streamed: boolean,
-    { plan, promptTokens, ticket, operation }: Awaited<ReturnType<CallsService['route']>>,
+    { plan, promptTokens, ticket, operation }: Routed,
   ): Promise<PreparedCall> {
     const hold = {
       jobId,
@@ -589,17 +658,24 @@ export class CallsService implements BeforeApplicationShutdown {
     const settlement = await traceSettlement(
       prepared.span,
       answer,
-      prepared.lease
-        ? this.settleLeased(prepared, prepared.lease, success, calls, due, callId, failure)
-        : this.settleExactly(prepared, {
-            teamId: prepared.principal.teamId,
-            keyId: prepared.principal.keyId,
-            jobId: prepared.jobId,
-            holdId: prepared.holdId,
-            due,
-            reason: `LLM call ${callId}`,
-            calls,
-          }),
+      prepared.job?.journaled
+        ? this.settleJobCall(prepared, prepared.job.ticket, calls, due, callId)
+        : prepared.lease
+          ? this.settleLeased(prepared, prepared.lease, success, calls, due, callId, failure)
+          : this.settleExactly(prepared, {
+              teamId: prepared.principal.teamId,
+              keyId: prepared.principal.keyId,
+              jobId: prepared.jobId,
+              holdId: prepared.holdId,
+              due,
+              reason: `LLM call ${callId}`,
+              calls,
+              // job_based: the hold took (or found) the job's credit, held from now on
+            }).finally(
+              () =>
+                prepared.job &&
+                this.jobGate.end(prepared.job.ticket, prepared.settings.budgetMode === 'job_based'),
+            ),
     ).finally(prepared.inFlight.leave);
     this.metrics.recordCredits(prepared.settings.budgetMode, settlement.charged);
     this.metrics.recordMetering(prepared.lease ? 'lease' : 'exact');
@@ -616,6 +692,42 @@ export class CallsService implements BeforeApplicationShutdown {
       // settled, or not: then the hold is left to expire (and the sweep to release it)
       this.holds.release(prepared.holdId);
     }
+  }
+
+  /**
+   * A call on an explicit job settled without a database round trip: a consumption call's charge
+   * into its lease, a job_based call's nothing (the job's credit is settled by its close); its
+   * record (attempts, charge) is appended to the journal and the job's inflight lowered in one
+   * Redis script before the client hears back.
+   */
+  private async settleJobCall(
+    prepared: PreparedCall,
+    ticket: JobTicket,
+    calls: CallRecord[],
+    callDue: number,
+    callId: string,
+  ): Promise<Settlement> {
+    const lease = prepared.lease;
+    const jobBased = prepared.settings.budgetMode === 'job_based';
+    const charge = lease ? this.leases.book.settle(lease, jobBased ? 0 : callDue) : 0;
+    const entry =
+      calls.length === 0
+        ? null
+        : {
+            joined: {
+              job_id: prepared.jobId,
+              team_id: prepared.principal.teamId,
+              key_id: prepared.principal.keyId,
+            },
+            leaseId: lease?.lease.leaseId ?? null,
+            charge,
+            reason: `LLM call ${callId}`,
+            calls,
+          };
+    // job_based: the job's credit is held in Postgres from here on (the exact hold took it)
+    await this.jobGate.end(ticket, jobBased, entry);
+    const remaining = lease ? this.leases.remainingEstimate(lease.lease) : 0;
+    return { charged: charge, released: lease?.credits ?? 0, remaining };
   }
 
   /**
@@ -737,6 +849,14 @@ export class CallsService implements BeforeApplicationShutdown {
       charged: success !== null,
     };
   }
+}
+
+/** A call's plan, prompt estimate and rate-limit ticket (CallsService.route). */
+interface Routed {
+  plan: Deployment[];
+  promptTokens: number;
+  ticket: RateTicket;
+  operation?: string;
 }
 
 /**

@@ -9,6 +9,7 @@ import { CallsService } from '../calls/calls.service';
 import { toCallResponse } from '../calls/call-outcomes';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
 import { CallJournal } from '../metering/call-journal';
+import { JobGate } from '../metering/job-gate';
 import { StreamCallService } from '../streaming/stream-call.service';
 import { CreateAndCallDto } from './dto/create-and-call.dto';
 import { CreateJobDto } from './dto/create-job.dto';
@@ -27,10 +28,13 @@ export class JobsService {
     private readonly completion: JobCompletionService,
     private readonly streams: StreamCallService,
     private readonly journal: CallJournal,
+    private readonly jobGate: JobGate,
   ) {}
 
   async create(principal: TeamPrincipal, dto: CreateJobDto) {
     const job = await insertJob(this.db, principal, dto);
+    // every replica now knows the job is this team's without asking Postgres
+    await this.jobGate.opened(job.job_id, principal.teamId);
     return { job_id: job.job_id, status: job.status, created_at: job.created_at.toISOString() };
   }
 
@@ -75,8 +79,11 @@ export class JobsService {
     return this.streams.streamOneCallJob(principal, job, body, req, res, { includeUsage: true });
   }
 
+  /** Closes the job once no call runs on it on any replica and their records are written. */
   async complete(principal: TeamPrincipal, jobId: string, completion: Completion) {
-    const result = await this.completion.complete(principal.teamId, jobId, completion);
+    const result = await this.jobGate.close(principal.teamId, jobId, () =>
+      this.completion.complete(principal.teamId, jobId, completion),
+    );
     if (!result) throw new TollgateError('NOT_FOUND', 'Job not found');
     return result;
   }

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { releaseExpiredHolds, releaseExpiredLeases } from '@app/billing';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
+import { JobGate } from '../metering/job-gate';
 import { JobCompletionService } from './job-completion.service';
 
 const BATCH = 100;
@@ -26,6 +27,7 @@ export class JobsSweep implements OnApplicationBootstrap {
     @Inject(TOLLGATE_CONFIG) private readonly config: TollgateConfig,
     private readonly completion: JobCompletionService,
     private readonly scheduler: SchedulerRegistry,
+    private readonly jobGate: JobGate,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -65,9 +67,8 @@ export class JobsSweep implements OnApplicationBootstrap {
   }
 
   private async closeExpiredBatch(): Promise<{ found: number; closed: number }> {
-    const jobs: Array<{ job_id: string; succeeded: boolean }> = await this.db.query(
-      `SELECT j.job_id,
-              EXISTS (SELECT 1 FROM llm_calls c WHERE c.job_id = j.job_id AND c.status = 'success') AS succeeded
+    const jobs: Array<{ job_id: string }> = await this.db.query(
+      `SELECT j.job_id
          FROM jobs j
         WHERE j.status IN ('pending', 'in_progress')
           AND j.created_at < now() - make_interval(secs => $1::float8)
@@ -76,16 +77,28 @@ export class JobsSweep implements OnApplicationBootstrap {
     );
     let closed = 0;
     for (const job of jobs) {
-      const result = await this.completion.complete(
-        null,
-        job.job_id,
-        job.succeeded
-          ? { status: 'completed' }
-          : { status: 'failed', error_message: 'Closed by the server after JOB_TTL' },
-        true,
+      // closed like a client's complete: once calls in flight on any replica are written
+      const result = await this.jobGate.close(null, job.job_id, async () =>
+        this.completion.complete(
+          null,
+          job.job_id,
+          (await this.succeeded(job.job_id))
+            ? { status: 'completed' }
+            : { status: 'failed', error_message: 'Closed by the server after JOB_TTL' },
+          true,
+        ),
       );
       if (result) closed += 1;
     }
     return { found: jobs.length, closed };
+  }
+
+  /** Whether a call of the job succeeded (its records written: read after the gate's drain). */
+  private async succeeded(jobId: string): Promise<boolean> {
+    const rows: Array<{ ok: boolean }> = await this.db.query(
+      `SELECT EXISTS (SELECT 1 FROM llm_calls WHERE job_id = $1 AND status = 'success') AS ok`,
+      [jobId],
+    );
+    return rows[0]?.ok === true;
   }
 }

@@ -4,8 +4,8 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
-import { applyJournal, JournalEntry } from '@app/billing';
-import { CACHE_STORE, CacheStore } from '@app/cache';
+import { applyJournal, JournalRecord, recordJobId } from '@app/billing';
+import { CACHE_STORE, CacheStore, RedisCacheStore } from '@app/cache';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { retryingLockConflicts } from '@app/db';
 import { isDatabaseUnavailable } from '@app/http';
@@ -18,7 +18,7 @@ const BATCH = 500;
 const ORPHAN_AGE_MS = 10_000;
 
 interface Queued {
-  entry: JournalEntry;
+  entry: JournalRecord;
   /** Its id in the Redis stream, deleted once Postgres has it. */
   streamId: string | null;
 }
@@ -38,7 +38,9 @@ export class CallJournal implements OnApplicationBootstrap {
   private flushing: Promise<void> | null = null;
   private orphanTimer: NodeJS.Timeout | null = null;
   private readonly background = new AsyncResource('TollgateCallJournal');
-  /** Redis keys of this database's journal (several databases may share one Redis). */
+  /** Which database this journal belongs to (several databases may share one Redis). */
+  readonly tag: string;
+  /** Redis keys of this database's journal. */
   private readonly stream: string;
   /** Records Postgres refused (a bug, not an outage): kept for an operator, never retried. */
   private readonly deadLetters: string;
@@ -53,7 +55,8 @@ export class CallJournal implements OnApplicationBootstrap {
     private readonly metrics: GatewayMetrics,
     @Inject(TOLLGATE_CONFIG) config: TollgateConfig,
   ) {
-    this.stream = `tollgate:journal:${databaseTag(config)}`;
+    this.tag = databaseTag(config);
+    this.stream = `tollgate:journal:${this.tag}`;
     this.deadLetters = `${this.stream}:refused`;
     this.adopting = `${this.stream}:adopting`;
   }
@@ -68,7 +71,7 @@ export class CallJournal implements OnApplicationBootstrap {
    * Resolves once the record is durable: in Redis, or in Postgres without Redis or when the
    * append fails (at once while Redis is known to be away, or after its command timeout).
    */
-  async record(entry: JournalEntry): Promise<void> {
+  async record(entry: JournalRecord): Promise<void> {
     const streamId = await this.store.append(this.stream, JSON.stringify(entry)).then(
       (id) => {
         if (id !== null && this.writingThrough) {
@@ -85,10 +88,47 @@ export class CallJournal implements OnApplicationBootstrap {
         return null;
       },
     );
+    await this.enqueue(entry, streamId);
+  }
+
+  /** The stream records are appended to (JobGate appends a job call's record in its own script). */
+  get streamKey(): string {
+    return this.stream;
+  }
+
+  /**
+   * Queues a record already appended to the stream as `streamId` (written in the background), or
+   * not (null: written to Postgres before this resolves).
+   */
+  async enqueue(entry: JournalRecord, streamId: string | null): Promise<void> {
     this.queue.push({ entry, streamId });
     if (streamId === null) await this.flush();
     // written in the journal's own async scope, not the request's (whose logs and traces end)
     else this.background.runInAsyncScope(() => void this.flush());
+  }
+
+  /**
+   * Writes every record of an explicit job still in the stream, whichever replica appended it
+   * (idempotent with that replica's own write), after this replica's queue: for the job's close.
+   */
+  async drainJob(jobId: string): Promise<void> {
+    await this.flush();
+    if (this.store.kind !== 'redis' || !this.store.available) return;
+    const redis = this.store as RedisCacheStore;
+    const mine = new Set(this.queue.map((q) => q.streamId));
+    const found: Queued[] = [];
+    for (let from = '-'; ;) {
+      const page = await redis.run((c) => c.xrange(this.stream, from, '+', 'COUNT', 1000));
+      for (const [id, fields] of page) {
+        const payload = fields[1] ?? '';
+        if (mine.has(id) || !payload.includes(jobId)) continue;
+        const entry = JSON.parse(payload) as JournalRecord;
+        if (recordJobId(entry) === jobId) found.push({ entry, streamId: id });
+      }
+      if (page.length < 1000) break;
+      from = `(${page[page.length - 1][0]}`;
+    }
+    if (found.length > 0) await this.commit(found);
   }
 
   /** Writes everything queued (waits for a write under way); used by reads and on shutdown. */
@@ -147,7 +187,7 @@ export class CallJournal implements OnApplicationBootstrap {
   /** Kept in a dead-letter stream for an operator, and logged: never dropped silently. */
   private async setAside(q: Queued, err: Error): Promise<void> {
     this.logger.error(
-      `Journal record of job ${q.entry.job.job_id} refused by Postgres, moved to ${this.deadLetters}: ${err.message}`,
+      `Journal record of job ${recordJobId(q.entry)} refused by Postgres, moved to ${this.deadLetters}: ${err.message}`,
     );
     await this.store
       .append(this.deadLetters, JSON.stringify({ error: err.message, entry: q.entry }))
@@ -158,7 +198,7 @@ export class CallJournal implements OnApplicationBootstrap {
    * One statement for the batch; when a lease it charges is gone (expired with its replica),
    * the entries are written one by one, those of the lost lease against the team's balance.
    */
-  private async write(entries: JournalEntry[]): Promise<void> {
+  private async write(entries: JournalRecord[]): Promise<void> {
     const outcome = await this.apply(entries);
     if (!outcome.leaseShort) return this.settled(entries);
     for (const entry of entries) {
@@ -172,13 +212,13 @@ export class CallJournal implements OnApplicationBootstrap {
     }
   }
 
-  private apply(entries: JournalEntry[]) {
+  private apply(entries: JournalRecord[]) {
     this.metrics.recordBackgroundStatement('journal');
     return applyJournal(this.db, entries);
   }
 
   /** Written now or by an earlier attempt that committed: a leased charge is never capped. */
-  private settled(entries: JournalEntry[]): void {
+  private settled(entries: JournalRecord[]): void {
     for (const entry of entries) {
       if (entry.leaseId) this.leases.book.flushed(entry.leaseId, entry.charge);
     }
@@ -207,7 +247,7 @@ export class CallJournal implements OnApplicationBootstrap {
       );
       if (old.length === 0) return;
       await this.commit(
-        old.map((o) => ({ entry: JSON.parse(o.payload) as JournalEntry, streamId: o.id })),
+        old.map((o) => ({ entry: JSON.parse(o.payload) as JournalRecord, streamId: o.id })),
       );
       this.logger.warn(`Wrote ${old.length} journal record(s) left by a stopped replica`);
     } catch (err) {

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { parse as parseForm } from 'node:querystring';
 import { INestApplication, Logger, NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -157,7 +157,7 @@ function configureFastify(app: NestFastifyApplication, config: TollgateConfig): 
     const route = request.routeOptions.url;
     if (route !== undefined) raw.route = { path: route };
     reply.raw.setHeader('X-Request-Id', request.id);
-    shutdown.middleware(raw, reply.raw as ServerResponse, done);
+    shutdown.middleware(raw, reply.raw, done);
   });
   fastify.addHook('preValidation', (request, reply, done) =>
     refuseUnacceptableInput(request, reply, done),

@@ -108,4 +108,51 @@ describe('security probes: header and encoding abuse', () => {
       expect(res.status).toBe(400);
     },
   );
+
+  it('gateway: a body over MAX_BODY_BYTES → 413 in the error shape of each surface, before auth', async () => {
+    const upstreamBefore = w.fake.requests.length;
+    const big = JSON.stringify({
+      model: group,
+      messages: [{ role: 'user', content: 'x'.repeat(10 * 1024 * 1024) }],
+    });
+    const openai = await post('gateway', '/v1/chat/completions', big);
+    expect(openai.status).toBe(413);
+    expect(JSON.parse(openai.text)).toMatchObject({ error: { code: 'payload_too_large' } });
+    const anthropic = await post('gateway', '/v1/messages', big);
+    expect(anthropic.status).toBe(413);
+    expect(JSON.parse(anthropic.text)).toMatchObject({
+      type: 'error',
+      error: { type: 'request_too_large' },
+    });
+    const api = await post('gateway', '/api/jobs/create', big);
+    expect(api.status).toBe(413);
+    expect(JSON.parse(api.text)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(w.fake.requests).toHaveLength(upstreamBefore);
+  });
+
+  it('gateway: a bare JSON value → 400 invalid JSON; an own __proto__ key → 400 naming it', async () => {
+    const bare = await post('gateway', '/api/jobs/create', '"job"');
+    expect(bare.status).toBe(400);
+    expect(JSON.parse(bare.text)).toMatchObject({ code: 'INVALID_JSON' });
+    const proto = await post('gateway', '/api/jobs/create', '{"job_type":"x","__proto__":{"a":1}}');
+    expect(proto.status).toBe(400);
+    expect(JSON.parse(proto.text)).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      detail: "body: the key '__proto__' is not accepted",
+    });
+  });
+
+  it.each([['text/plain'], ['no']])(
+    'gateway: a body with %s content type is left unread as Express did → 400 from validation, not 415',
+    async (type) => {
+      const typed = type !== 'no';
+      const res = await fetch(`${w.gateway.url}/api/jobs/create`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${key}`, ...(typed ? { 'Content-Type': type } : {}) },
+        body: typed ? '{"job_type":"x"}' : undefined,
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { code: string }).code).toBe('VALIDATION_ERROR');
+    },
+  );
 });

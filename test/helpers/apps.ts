@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { INestApplication } from '@nestjs/common';
 import { AppModule as AdminModule } from '../../apps/admin-api/src/app.module';
 import { ADMIN_DOCS } from '../../apps/admin-api/src/docs';
 import { AppModule as GatewayModule } from '../../apps/team-gateway/src/app.module';
 import { GATEWAY_DOCS } from '../../apps/team-gateway/src/docs';
 import { AppName, loadConfig } from '../../libs/config/src';
-import { configureApp } from '../../libs/http/src';
+import { configureApp, createApp } from '../../libs/http/src';
+import { recordRoutes } from './routes';
 
 export const MASTER_KEY = 'sk-admin-e2e-' + 'x'.repeat(32);
 export const ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
 export interface RunningApp {
-  app: NestExpressApplication;
+  app: INestApplication;
   url: string;
   close(): Promise<void>;
 }
@@ -33,10 +33,11 @@ export async function startService(
     ...env,
   });
   const module = name === 'admin-api' ? AdminModule.forRoot(config) : GatewayModule.forRoot(config);
-  const app = await NestFactory.create<NestExpressApplication>(module, {
-    bodyParser: false,
+  // as in production (main.ts): the admin-api on Express, the gateway on Fastify
+  const app = await createApp(module, name === 'admin-api' ? 'express' : 'fastify', {
     logger: false,
   });
+  recordRoutes(app);
   configureApp(app, name === 'admin-api' ? ADMIN_DOCS : GATEWAY_DOCS);
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');

@@ -10,7 +10,7 @@ async function bootstrap(): Promise<void> {
   if (process.argv.includes('--reencrypt-credentials')) {
     process.exit(await runReencryptCommand(config));
   }
-  await startApp(AppModule.forRoot(config), ADMIN_DOCS);
+  await startApp(AppModule.forRoot(config), ADMIN_DOCS, 'express');
 }
 
 bootstrap().catch((err: unknown) => {

@@ -5,7 +5,7 @@ import { AppModule } from './app.module';
 import { GATEWAY_DOCS } from './docs';
 
 async function bootstrap(): Promise<void> {
-  await startApp(AppModule.forRoot(loadConfig('team-gateway')), GATEWAY_DOCS);
+  await startApp(AppModule.forRoot(loadConfig('team-gateway')), GATEWAY_DOCS, 'fastify');
 }
 
 bootstrap().catch((err: unknown) => {

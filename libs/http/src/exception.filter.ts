@@ -6,10 +6,10 @@ import {
   HttpStatus,
   Logger,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
 import { CacheUnavailableError } from '@app/cache';
 import { ERROR_STATUS, ErrorCode, TollgateError } from './errors';
 import { INVALID_UTF8 } from './input-checks';
+import { AnyResponse, sendJson } from './reply';
 
 export interface RenderedError {
   status: number;
@@ -82,12 +82,23 @@ const rendered = (status: number, code: ErrorCode, detail: string): RenderedErro
 
 const JSON_SYNTAX = /JSON|Unexpected token|Unexpected end of/;
 
+/** body-parser's errors (Express) and Fastify's own (`code` FST_…, `statusCode`). */
 interface BodyParserError {
   type?: string;
+  code?: unknown;
+  message?: string;
   status?: number;
   statusCode?: number;
   expose?: boolean;
 }
+
+/** Fastify's refusals of a request before any handler: too large, bad length, unsupported type. */
+const isFastifyClientError = (err: BodyParserError): boolean =>
+  typeof err.code === 'string' &&
+  err.code.startsWith('FST_') &&
+  typeof err.statusCode === 'number' &&
+  err.statusCode >= 400 &&
+  err.statusCode < 500;
 
 function messageOf(response: unknown, fallback: string): string {
   if (typeof response === 'string') return response;
@@ -134,7 +145,11 @@ export function renderError(exception: unknown, logger: Logger, requestId?: stri
     return { status, code, detail, headers: {} };
   }
   const bp = exception as BodyParserError;
-  if (bp && typeof bp === 'object' && bp.type === 'entity.too.large') {
+  if (
+    bp &&
+    typeof bp === 'object' &&
+    (bp.type === 'entity.too.large' || bp.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+  ) {
     return {
       status: 413,
       code: 'PAYLOAD_TOO_LARGE',
@@ -162,6 +177,10 @@ export function renderError(exception: unknown, logger: Logger, requestId?: stri
       headers: {},
     };
   }
+  if (bp && typeof bp === 'object' && isFastifyClientError(bp)) {
+    const status = bp.statusCode!;
+    return rendered(status, HTTP_CODES[status] ?? 'VALIDATION_ERROR', bp.message ?? 'Invalid request');
+  }
   const pgCode = (exception as { code?: unknown } | null)?.code;
   const database = typeof pgCode === 'string' ? databaseError(pgCode) : null;
   if (database) return database;
@@ -174,8 +193,8 @@ export function renderError(exception: unknown, logger: Logger, requestId?: stri
   };
 }
 
-export function requestIdOf(req: Request): string | undefined {
-  const id = (req as Request & { id?: unknown }).id;
+export function requestIdOf(req: unknown): string | undefined {
+  const id = (req as { id?: unknown }).id;
   return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
 }
 
@@ -186,16 +205,8 @@ export class TollgateExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<Response>();
-    const req = ctx.getRequest<Request>();
-    const err = renderError(exception, this.logger, requestIdOf(req));
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    res
-      .set(err.headers)
-      .status(err.status)
-      .json({ ...err.body, detail: err.detail, code: err.code });
+    const res = ctx.getResponse<AnyResponse>();
+    const err = renderError(exception, this.logger, requestIdOf(ctx.getRequest()));
+    sendJson(res, err.status, { ...err.body, detail: err.detail, code: err.code }, err.headers);
   }
 }

@@ -11,3 +11,4 @@ export * from './pagination';
 export * from './page.query';
 export * from './uuid-param';
 export * from './shutdown';
+export * from './reply';

@@ -4,6 +4,12 @@ import { LoggerModule } from 'nestjs-pino';
 import type { IncomingMessage } from 'node:http';
 import type { TollgateConfig } from '@app/config';
 
+/** The request's id: a sane `X-Request-Id` from the client, or a new UUID (logs and the answer's header). */
+export function requestIdFor(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
 /** Structured JSON logs with a request id; auth headers and bodies are never logged. */
 @Module({})
 export class LoggingModule {
@@ -15,12 +21,8 @@ export class LoggingModule {
           pinoHttp: {
             level: config.logLevel,
             base: { service: config.app },
-            genReqId: (req: IncomingMessage) => {
-              const given = req.headers['x-request-id'];
-              return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given)
-                ? given
-                : randomUUID();
-            },
+            // on Fastify, the id Fastify gave the request (the same function) is kept
+            genReqId: requestIdFor,
             redact: {
               paths: [
                 'req.headers.authorization',

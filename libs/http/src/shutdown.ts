@@ -1,7 +1,6 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Global, Injectable, Logger, Module } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
 import { stopTracing } from '@app/tracing';
 
 /**
@@ -26,7 +25,8 @@ export class ShutdownCoordinator {
     return this.draining;
   }
 
-  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
+  /** Counts a request in flight until its response closes (Node's response: either adapter). */
+  readonly middleware = (_req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     if (this.draining) res.setHeader('Connection', 'close');
     this.inFlight++;
     res.once('close', () => {

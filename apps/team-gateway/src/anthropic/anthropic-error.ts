@@ -6,8 +6,8 @@ import {
   Injectable,
   Logger,
 } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { ErrorCode, renderError, requestIdOf } from '@app/http';
+import type { IncomingMessage } from 'node:http';
+import { AnyResponse, ErrorCode, renderError, requestIdOf, sendJson } from '@app/http';
 
 /** The error types of Anthropic's API, which its SDKs and Claude Code read. */
 export type AnthropicErrorType =
@@ -74,19 +74,14 @@ export function isAnthropicPath(path: string): boolean {
 /** Writes any thrown value as Anthropic's error body, with the gateway's status and headers. */
 export function writeAnthropicError(
   exception: unknown,
-  req: Request,
-  res: Response,
+  req: Pick<IncomingMessage, 'url'>,
+  res: AnyResponse,
   logger: Logger,
 ): void {
   const requestId = requestIdOf(req);
   const err = renderError(exception, logger, requestId);
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
   const status = err.status || HttpStatus.INTERNAL_SERVER_ERROR;
-  res.set(err.headers).status(status);
-  res.json(toAnthropicError(err.code, status, err.detail, requestId));
+  sendJson(res, status, toAnthropicError(err.code, status, err.detail, requestId), err.headers);
 }
 
 /**
@@ -102,8 +97,8 @@ export class AnthropicExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     writeAnthropicError(
       exception,
-      ctx.getRequest<Request>(),
-      ctx.getResponse<Response>(),
+      ctx.getRequest<IncomingMessage>(),
+      ctx.getResponse<AnyResponse>(),
       this.logger,
     );
   }

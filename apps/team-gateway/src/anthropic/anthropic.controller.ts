@@ -8,7 +8,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import { AnyRequest, AnyResponse, rawRequest, sendJson, takeResponse } from '@app/http';
 import { AcceptsApiKeyHeader, CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
 import { AnthropicExceptionFilter } from './anthropic-error';
 import { AnthropicService } from './anthropic.service';
@@ -63,14 +63,15 @@ export class AnthropicController {
     @Headers('x-job-id') jobId: string | undefined,
     @Headers('anthropic-beta') beta: string | undefined,
     @MessagesBody() body: MessagesRequestDto,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: AnyRequest,
+    @Res() reply: AnyResponse,
   ): Promise<void> {
-    if (body.stream === true) return this.messages.stream(principal, jobId, body, beta, req, res);
+    const res = takeResponse(reply); // written here: SSE or JSON
+    if (body.stream === true) return this.messages.stream(principal, jobId, body, beta, rawRequest(req), res);
     const message = await this.messages.create(principal, jobId, body, beta, (id) =>
       res.setHeader('X-Job-Id', id),
     );
-    res.json(message);
+    sendJson(res, 200, message);
   }
 
   /** Count a prompt's input tokens (not billed): Anthropic's count, or the gateway's estimate. */

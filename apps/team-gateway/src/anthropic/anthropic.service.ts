@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TeamPrincipal } from '@app/auth';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { TollgateError } from '@app/http';
@@ -66,8 +66,8 @@ export class AnthropicService {
     jobHeader: string | undefined,
     req: MessagesRequestDto,
     beta: string | undefined,
-    httpReq: Request,
-    res: Response,
+    httpReq: IncomingMessage,
+    res: ServerResponse,
   ): Promise<void> {
     const body = toCallBody(req, beta);
     const encoder = new MessagesStreamEncoder(approxTokens(promptText(body.messages)));

@@ -10,9 +10,8 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
 import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
-import { UuidParam } from '@app/http';
+import { AnyRequest, AnyResponse, rawRequest, takeResponse, UuidParam } from '@app/http';
 import { LlmCallDto } from '../calls/dto/llm-call.dto';
 import { CompleteJobDto } from './dto/complete-job.dto';
 import { CreateAndCallDto } from './dto/create-and-call.dto';
@@ -55,10 +54,10 @@ export class JobsController {
   async createAndCallStream(
     @CurrentTeam() principal: TeamPrincipal,
     @Body() dto: CreateAndCallDto,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: AnyRequest,
+    @Res() res: AnyResponse,
   ): Promise<void> {
-    await this.jobs.createAndCallStream(principal, dto, req, res);
+    await this.jobs.createAndCallStream(principal, dto, rawRequest(req), takeResponse(res));
   }
 
   /** A job of the caller's team. */
@@ -113,10 +112,10 @@ export class JobsController {
     @CurrentTeam() principal: TeamPrincipal,
     @Param('job_id', UuidParam('job_id')) jobId: string,
     @Body() dto: LlmCallDto,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: AnyRequest,
+    @Res() res: AnyResponse,
   ): Promise<void> {
-    await this.jobs.llmCallStream(principal, jobId, dto, req, res);
+    await this.jobs.llmCallStream(principal, jobId, dto, rawRequest(req), takeResponse(res));
   }
 
   /** Close the job and charge it; a repeat returns the same result and charges nothing. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import { Job, newestFirst } from '@app/db';
@@ -60,8 +60,8 @@ export class JobsService {
     principal: TeamPrincipal,
     jobId: string,
     body: LlmCallDto,
-    req: Request,
-    res: Response,
+    req: IncomingMessage,
+    res: ServerResponse,
   ) {
     return this.streams.stream(principal, jobId, body, req, res, { includeUsage: true });
   }
@@ -70,8 +70,8 @@ export class JobsService {
   createAndCallStream(
     principal: TeamPrincipal,
     dto: CreateAndCallDto,
-    req: Request,
-    res: Response,
+    req: IncomingMessage,
+    res: ServerResponse,
   ) {
     const { team_id, job_type, user_id, metadata, job_metadata, ...call } = dto;
     const job = { team_id, job_type, user_id, metadata: { ...job_metadata, ...metadata } };

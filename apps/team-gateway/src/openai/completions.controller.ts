@@ -1,6 +1,6 @@
 import { Controller, Headers, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import { AnyRequest, AnyResponse, rawRequest, sendJson, takeResponse } from '@app/http';
 import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
 import { CompletionsService } from './completions.service';
 import { CompletionRequestDto } from './dto/completion-request.dto';
@@ -28,13 +28,14 @@ export class CompletionsController {
     @CurrentTeam() principal: TeamPrincipal,
     @Headers('x-job-id') jobId: string | undefined,
     @OpenAiBody(CompletionRequestDto) body: CompletionRequestDto,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: AnyRequest,
+    @Res() reply: AnyResponse,
   ): Promise<void> {
-    if (body.stream === true) return this.completions.stream(principal, jobId, body, req, res);
+    const res = takeResponse(reply); // written here: SSE or JSON
+    if (body.stream === true) return this.completions.stream(principal, jobId, body, rawRequest(req), res);
     const completion = await this.completions.complete(principal, jobId, body, (id) =>
       res.setHeader('X-Job-Id', id),
     );
-    res.json(completion);
+    sendJson(res, 200, completion);
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TeamPrincipal } from '@app/auth';
 import { CallsService, CallSurface } from '../calls/calls.service';
 import type { ChatResult } from '../providers/provider.types';
@@ -59,8 +59,8 @@ export class CompletionsService {
     principal: TeamPrincipal,
     jobHeader: string | undefined,
     req: CompletionRequestDto,
-    httpReq: Request,
-    res: Response,
+    httpReq: IncomingMessage,
+    res: ServerResponse,
   ): Promise<void> {
     const body = toCompletionCallBody(req);
     const includeUsage = req.stream_options?.include_usage === true;

@@ -1,6 +1,6 @@
 import { Controller, Headers, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import { AnyResponse, rawResponse } from '@app/http';
 import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
 import { EmbeddingsRequestDto } from './dto/embeddings-request.dto';
 import { EmbeddingsResponse } from './embeddings.mapper';
@@ -27,8 +27,10 @@ export class EmbeddingsController {
     @CurrentTeam() principal: TeamPrincipal,
     @Headers('x-job-id') jobId: string | undefined,
     @OpenAiBody(EmbeddingsRequestDto) body: EmbeddingsRequestDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: AnyResponse,
   ): Promise<EmbeddingsResponse> {
-    return this.embeddings.create(principal, jobId, body, (id) => res.setHeader('X-Job-Id', id));
+    return this.embeddings.create(principal, jobId, body, (id) =>
+      rawResponse(res).setHeader('X-Job-Id', id),
+    );
   }
 }

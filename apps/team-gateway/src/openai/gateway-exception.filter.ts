@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
-import { renderError, requestIdOf } from '@app/http';
+import type { IncomingMessage } from 'node:http';
+import { AnyResponse, renderError, requestIdOf, requestPath, sendJson } from '@app/http';
 import { isAnthropicPath, writeAnthropicError } from '../anthropic/anthropic-error';
 import { isOpenAiPath, paramOf, toOpenAiError } from './openai-error';
 
@@ -11,18 +11,15 @@ export class GatewayExceptionFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<Response>();
-    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<AnyResponse>();
+    const req = ctx.getRequest<IncomingMessage>();
+    const path = requestPath(req);
     // before routing (malformed JSON, too large, no such route): /v1/messages speaks Anthropic's shape
-    if (isAnthropicPath(req.path)) return writeAnthropicError(exception, req, res, this.logger);
+    if (isAnthropicPath(path)) return writeAnthropicError(exception, req, res, this.logger);
     const err = renderError(exception, this.logger, requestIdOf(req));
-    if (res.headersSent) {
-      res.end();
-      return;
-    }
-    res.set(err.headers).status(err.status);
-    if (isOpenAiPath(req.path)) {
-      res.json(toOpenAiError(err.code, err.detail, paramOf(exception, err.code)));
-    } else res.json({ ...err.body, detail: err.detail, code: err.code });
+    const body = isOpenAiPath(path)
+      ? toOpenAiError(err.code, err.detail, paramOf(exception, err.code))
+      : { ...err.body, detail: err.detail, code: err.code };
+    sendJson(res, err.status, body, err.headers);
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiForbiddenResponse, ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import { AnyRequest, AnyResponse, rawRequest, sendJson, takeResponse } from '@app/http';
 import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
 import { ChatCompletionRequestDto } from './dto/chat-completion-request.dto';
 import { OpenAiBody } from './openai-body';
@@ -28,14 +28,15 @@ export class OpenAiController {
     @CurrentTeam() principal: TeamPrincipal,
     @Headers('x-job-id') jobId: string | undefined,
     @OpenAiBody() body: ChatCompletionRequestDto,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: AnyRequest,
+    @Res() reply: AnyResponse,
   ): Promise<void> {
-    if (body.stream === true) return this.openai.stream(principal, jobId, body, req, res);
+    const res = takeResponse(reply); // written here: SSE or JSON
+    if (body.stream === true) return this.openai.stream(principal, jobId, body, rawRequest(req), res);
     const answer = await this.openai.complete(principal, jobId, body, (id) =>
       res.setHeader('X-Job-Id', id),
     );
-    res.json(answer.completion);
+    sendJson(res, 200, answer.completion);
   }
 
   /** Every value this key may send as `model`: model names and model-group names. */

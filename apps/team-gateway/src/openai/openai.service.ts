@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import { TollgateError } from '@app/http';
@@ -67,8 +67,8 @@ export class OpenAiService {
     principal: TeamPrincipal,
     jobHeader: string | undefined,
     req: ChatCompletionRequestDto,
-    httpReq: Request,
-    res: Response,
+    httpReq: IncomingMessage,
+    res: ServerResponse,
   ): Promise<void> {
     const body = toCallBody(req);
     const includeUsage = req.stream_options?.include_usage === true;

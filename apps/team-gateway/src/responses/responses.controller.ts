@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiNotFoundResponse, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import { AnyRequest, AnyResponse, rawRequest, sendJson, takeResponse } from '@app/http';
 import { CurrentTeam, TeamAuth, TeamPrincipal } from '@app/auth';
 import { CreateResponseDto } from './dto/create-response.dto';
 import { ResponsesBody, ResponsesRequestBody } from './responses-body';
@@ -31,14 +31,15 @@ export class ResponsesController {
     @CurrentTeam() principal: TeamPrincipal,
     @Headers('x-job-id') jobId: string | undefined,
     @ResponsesRequestBody() body: ResponsesBody,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: AnyRequest,
+    @Res() reply: AnyResponse,
   ): Promise<void> {
-    if (body.req.stream === true) return this.responses.stream(principal, jobId, body, req, res);
+    const res = takeResponse(reply); // written here: SSE or JSON
+    if (body.req.stream === true) return this.responses.stream(principal, jobId, body, rawRequest(req), res);
     const answer = await this.responses.create(principal, jobId, body, (id) =>
       res.setHeader('X-Job-Id', id),
     );
-    res.json(answer);
+    sendJson(res, 200, answer);
   }
 
   /** Always 404: the gateway stores no responses (every response is `store: false`). */

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TeamPrincipal } from '@app/auth';
 import { TollgateError } from '@app/http';
 import { CallBody, CallsService } from '../calls/calls.service';
@@ -54,8 +54,8 @@ export class ResponsesService {
     principal: TeamPrincipal,
     jobHeader: string | undefined,
     { req, raw }: ResponsesBody,
-    httpReq: Request,
-    res: Response,
+    httpReq: IncomingMessage,
+    res: ServerResponse,
   ): Promise<void> {
     const body = await this.callBody(principal, { req, raw });
     const options = { includeUsage: false, encoder: new ResponsesEncoder(req) };

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { SseEvent } from './stream-encoder';
 
 /** Once the gateway has stopped a stream itself, the client gets this long to take the rest. */
@@ -16,7 +16,7 @@ export class SseWriter {
   private started = false;
 
   constructor(
-    private readonly res: Response,
+    private readonly res: ServerResponse,
     /** Aborts when the gateway stops the stream itself (shutdown deadline, idle upstream). */
     private readonly stop: AbortSignal,
     private readonly stallMs: number,
@@ -39,7 +39,7 @@ export class SseWriter {
   private start(): void {
     if (this.started) return;
     this.started = true;
-    this.res.status(200);
+    this.res.statusCode = 200;
     this.res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     this.res.setHeader('Cache-Control', 'no-cache');
     this.res.setHeader('Connection', 'keep-alive');

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TeamPrincipal } from '@app/auth';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { TollgateError } from '@app/http';
@@ -84,8 +84,8 @@ export class StreamCallService {
     principal: TeamPrincipal,
     jobId: string,
     body: LlmCallDto,
-    req: Request,
-    res: Response,
+    req: IncomingMessage,
+    res: ServerResponse,
     options: StreamOptions,
   ): Promise<StreamOutcome> {
     for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
@@ -99,8 +99,8 @@ export class StreamCallService {
     principal: TeamPrincipal,
     job: OneCallJob,
     body: LlmCallDto,
-    req: Request,
-    res: Response,
+    req: IncomingMessage,
+    res: ServerResponse,
     options: StreamOptions,
   ): Promise<StreamOutcome & { jobId: string }> {
     for (const [name, value] of Object.entries(options.headers ?? {})) res.setHeader(name, value);
@@ -136,7 +136,7 @@ export class StreamCallService {
 
   private async run(
     prepared: PreparedCall,
-    res: Response,
+    res: ServerResponse,
     options: StreamOptions,
     beforeEnd?: BeforeEnd,
   ): Promise<StreamOutcome> {

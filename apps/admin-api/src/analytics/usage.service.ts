@@ -25,8 +25,16 @@ const EDGES = [
 ];
 const WHOLE_DAYS = `($4::timestamptz IS NULL OR day >= $4::timestamptz)
   AND ($5::timestamptz IS NULL OR day < $5::timestamptz)`;
-const IN_WHOLE_DAYS = `($4::timestamptz IS NULL OR created_at >= $4::timestamptz)
-  AND ($5::timestamptz IS NULL OR created_at < $5::timestamptz)`;
+/** Of an analytics_model_jobs row `m`: its first day is before the whole days, its last in them. */
+const STARTED_BEFORE_WHOLE_DAYS = `m.multi_day AND $4::timestamptz IS NOT NULL
+  AND m.first_day < $4::timestamptz AND m.last_day >= $4::timestamptz`;
+/** A raw call of (team_id, model, job_id) row `r` falls in the whole days. */
+const callInWholeDays = (r: string) => `EXISTS (
+  SELECT 1 FROM llm_calls
+   WHERE team_id = ${r}.team_id AND COALESCE(model_name, model_requested) = ${r}.model
+     AND job_id = ${r}.job_id
+     AND ($4::timestamptz IS NULL OR created_at >= $4::timestamptz)
+     AND ($5::timestamptz IS NULL OR created_at < $5::timestamptz))`;
 
 /**
  * The UTC day of `created_at` in integer arithmetic (no time zone lookup per row), spelled as in
@@ -200,14 +208,10 @@ export class UsageService {
    * Distinct jobs per model actually served (the requested name when no deployment was reached),
    * per team (a job's calls all carry the job's team). Over the whole days: the jobs whose first
    * call with the model fell on one of them (first_jobs), plus the jobs that started before them
-   * and still had a call in them (multi-day jobs, few, on a partial index); over the edges: the
-   * edge calls' jobs not counted already (no call of theirs in the whole days).
+   * and had a call in them (multi-day jobs, few: a partial index); over the edges: the edge
+   * calls' jobs with no call in the whole days (not counted already).
    */
   private async modelJobs(orgId: string, range: DateRange): Promise<Map<string | null, string>> {
-    const callInWholeDays = (m: string) => `EXISTS (
-      SELECT 1 FROM llm_calls
-       WHERE team_id = ${m}.team_id AND ${MODEL} = ${m}.model AND job_id = ${m}.job_id
-         AND ${IN_WHOLE_DAYS})`;
     const rows = await this.query<{ model: string; jobs: string }>(
       `SELECT x.model, sum(x.jobs) AS jobs
          FROM teams t
@@ -216,13 +220,14 @@ export class UsageService {
            WHERE team_id = t.team_id AND ${WHOLE_DAYS}
           UNION ALL
           SELECT model, 1 FROM analytics_model_jobs m
-           WHERE team_id = t.team_id AND first_day < last_day
-             AND first_day < $4::timestamptz AND last_day >= $4::timestamptz
-             AND ${callInWholeDays('m')}
+           WHERE team_id = t.team_id AND ${STARTED_BEFORE_WHOLE_DAYS} AND ${callInWholeDays('m')}
           UNION ALL
-          SELECT model, count(*) FROM (
-            SELECT DISTINCT t.team_id, ${MODEL} AS model, job_id FROM llm_calls
-             WHERE team_id = t.team_id AND ((${EDGES[0]}) OR (${EDGES[1]}))) e
+          SELECT model, count(*)
+            FROM (SELECT DISTINCT team_id, model, job_id FROM (${EDGES.map(
+              (edge) => `
+                    SELECT team_id, ${MODEL} AS model, job_id FROM llm_calls
+                     WHERE team_id = t.team_id AND ${edge}`,
+            ).join(' UNION ALL')}) edges) e
            WHERE NOT ${callInWholeDays('e')}
            GROUP BY 1) x
         WHERE t.organization_id = $1

@@ -28,11 +28,11 @@ const WHOLE_DAYS = `($4::timestamptz IS NULL OR day >= $4::timestamptz)
 /** Of an analytics_model_jobs row `m`: its first day is before the whole days, its last in them. */
 const STARTED_BEFORE_WHOLE_DAYS = `m.multi_day AND $4::timestamptz IS NOT NULL
   AND m.first_day < $4::timestamptz AND m.last_day >= $4::timestamptz`;
-/** A raw call of (team_id, model, job_id) row `r` falls in the whole days. */
-const callInWholeDays = (r: string) => `EXISTS (
+/** A raw call of analytics_model_jobs row `m` falls in the whole days. */
+const CALL_IN_WHOLE_DAYS = `EXISTS (
   SELECT 1 FROM llm_calls
-   WHERE team_id = ${r}.team_id AND COALESCE(model_name, model_requested) = ${r}.model
-     AND job_id = ${r}.job_id
+   WHERE team_id = m.team_id AND COALESCE(model_name, model_requested) = m.model
+     AND job_id = m.job_id
      AND ($4::timestamptz IS NULL OR created_at >= $4::timestamptz)
      AND ($5::timestamptz IS NULL OR created_at < $5::timestamptz))`;
 
@@ -209,7 +209,8 @@ export class UsageService {
    * per team (a job's calls all carry the job's team). Over the whole days: the jobs whose first
    * call with the model fell on one of them (first_jobs), plus the jobs that started before them
    * and had a call in them (multi-day jobs, few: a partial index); over the edges: the edge
-   * calls' jobs with no call in the whole days (not counted already).
+   * calls' jobs with no call in the whole days (not counted already). An edge call's job with a
+   * call in the whole days has calls on two days or more, so only multi-day jobs are looked up.
    */
   private async modelJobs(orgId: string, range: DateRange): Promise<Map<string | null, string>> {
     const rows = await this.query<{ model: string; jobs: string }>(
@@ -220,7 +221,7 @@ export class UsageService {
            WHERE team_id = t.team_id AND ${WHOLE_DAYS}
           UNION ALL
           SELECT model, 1 FROM analytics_model_jobs m
-           WHERE team_id = t.team_id AND ${STARTED_BEFORE_WHOLE_DAYS} AND ${callInWholeDays('m')}
+           WHERE team_id = t.team_id AND ${STARTED_BEFORE_WHOLE_DAYS} AND ${CALL_IN_WHOLE_DAYS}
           UNION ALL
           SELECT model, count(*)
             FROM (SELECT DISTINCT team_id, model, job_id FROM (${EDGES.map(
@@ -228,7 +229,10 @@ export class UsageService {
                     SELECT team_id, ${MODEL} AS model, job_id FROM llm_calls
                      WHERE team_id = t.team_id AND ${edge}`,
             ).join(' UNION ALL')}) edges) e
-           WHERE NOT ${callInWholeDays('e')}
+           WHERE NOT EXISTS (
+                   SELECT 1 FROM analytics_model_jobs m
+                    WHERE team_id = t.team_id AND multi_day AND model = e.model
+                      AND job_id = e.job_id AND ${CALL_IN_WHOLE_DAYS})
            GROUP BY 1) x
         WHERE t.organization_id = $1
         GROUP BY 1`,

@@ -107,7 +107,7 @@ export class AnalyticsRollups1796750000000 implements MigrationInterface {
         PRIMARY KEY (team_id, model, job_id))`);
     await q(`
       CREATE INDEX "IDX_analytics_model_jobs_multi_day" ON analytics_model_jobs (team_id, first_day)
-       INCLUDE (last_day) WHERE multi_day`);
+       INCLUDE (last_day, model, job_id) WHERE multi_day`);
     await q(`
       CREATE TABLE analytics_job_days (
         team_id varchar(128) NOT NULL REFERENCES teams (team_id),

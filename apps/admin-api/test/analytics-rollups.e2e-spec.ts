@@ -246,7 +246,10 @@ describe('admin-api analytics: rollups answer exactly what the raw rows give', (
       },
       {
         keys: 'team_id, day',
-        rollup: `SELECT team_id, day, jobs, jobs_completed, jobs_failed FROM analytics_job_days WHERE jobs > 0`,
+        rollup: `SELECT team_id, day, sum(jobs)::bigint AS jobs,
+                        sum(jobs_completed)::bigint AS jobs_completed,
+                        sum(jobs_failed)::bigint AS jobs_failed
+                   FROM analytics_job_days GROUP BY team_id, day HAVING sum(jobs) > 0`,
         direct: `SELECT team_id, ${DAY} AS day,
                 count(*) AS jobs, count(*) FILTER (WHERE status = 'completed') AS jobs_completed,
                 count(*) FILTER (WHERE status = 'failed') AS jobs_failed

@@ -10,7 +10,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - analytics_model_jobs: per (team, model, job) its first and last UTC day with a call, so the
  *   distinct jobs of a model over whole days are sum(first_jobs) plus the few jobs that started
  *   before the range and still had calls in it (multi-day jobs, on a partial index).
- * - analytics_job_days: jobs by created_at day and status; analytics_deduction_days: ledger
+ * - analytics_job_days: jobs by created_at day and status (in buckets by job id, so concurrent
+ *   job writes of one team do not queue on one row); analytics_deduction_days: ledger
  *   deductions by day.
  *
  * llm_calls and credit_transactions are append-only (nothing updates or deletes them; a trigger
@@ -20,21 +21,30 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /** The UTC day of `created_at`, spelled as in the analytics queries and their statistics. */
 const DAY = `date_bin('1 day', created_at, '2000-01-01 00:00:00+00')`;
 
-/** Job counters of rows `rows` (with a `sign` column: +1 new, −1 old) per (team, day). */
+/**
+ * A team's jobs of one day are counted in JOB_BUCKETS rows, a job's row chosen by its id: every
+ * job a team creates or closes would otherwise upsert the same (team, day) row and queue on its
+ * lock until commit (concurrent job creations of one team serialised behind each other). Readers
+ * sum the buckets; a job's status changes stay in its own bucket.
+ */
+const JOB_BUCKETS = 16;
+const JOB_BUCKET = `(hashtext(job_id::text) & ${JOB_BUCKETS - 1})`;
+
+/** Job counters of rows `rows` (job_id, and `sign`: +1 new, −1 old) per (team, day, bucket). */
 const jobDeltas = (rows: string) => `
-      SELECT team_id, ${DAY} AS day, sum(sign) AS jobs,
+      SELECT team_id, ${DAY} AS day, ${JOB_BUCKET} AS bucket, sum(sign) AS jobs,
              COALESCE(sum(sign) FILTER (WHERE status = 'completed'), 0) AS jobs_completed,
              COALESCE(sum(sign) FILTER (WHERE status = 'failed'), 0) AS jobs_failed
         FROM (${rows}) r
-       GROUP BY 1, 2`;
+       GROUP BY 1, 2, 3`;
 
 /** Applies job counter deltas (skipping all-zero ones: most status changes move no counter). */
 const applyJobDeltas = (rows: string) => `
-    INSERT INTO analytics_job_days AS d (team_id, day, jobs, jobs_completed, jobs_failed)
+    INSERT INTO analytics_job_days AS d (team_id, day, bucket, jobs, jobs_completed, jobs_failed)
     SELECT * FROM (${jobDeltas(rows)}) x
      WHERE (jobs, jobs_completed, jobs_failed) <> (0, 0, 0)
-     ORDER BY team_id, day
-    ON CONFLICT (team_id, day) DO UPDATE
+     ORDER BY team_id, day, bucket
+    ON CONFLICT (team_id, day, bucket) DO UPDATE
        SET jobs = d.jobs + excluded.jobs,
            jobs_completed = d.jobs_completed + excluded.jobs_completed,
            jobs_failed = d.jobs_failed + excluded.jobs_failed`;
@@ -61,7 +71,7 @@ export function rollupBackfill(teams: string): string[] {
                     FROM analytics_model_jobs WHERE ${teams} GROUP BY 1, 2, 3) f
             USING (team_id, day, model)`,
     `INSERT INTO analytics_job_days
-     ${jobDeltas(`SELECT 1 AS sign, team_id, created_at, status FROM jobs WHERE ${teams}`)}`,
+     ${jobDeltas(`SELECT 1 AS sign, job_id, team_id, created_at, status FROM jobs WHERE ${teams}`)}`,
     `INSERT INTO analytics_deduction_days
      SELECT team_id, ${DAY}, count(*), sum(-credits_amount)
        FROM credit_transactions WHERE transaction_type = 'deduction' AND ${teams}
@@ -112,10 +122,11 @@ export class AnalyticsRollups1796750000000 implements MigrationInterface {
       CREATE TABLE analytics_job_days (
         team_id varchar(128) NOT NULL REFERENCES teams (team_id),
         day timestamptz NOT NULL,
+        bucket smallint NOT NULL,
         jobs bigint NOT NULL,
         jobs_completed bigint NOT NULL,
         jobs_failed bigint NOT NULL,
-        PRIMARY KEY (team_id, day))`);
+        PRIMARY KEY (team_id, day, bucket))`);
     await q(`
       CREATE TABLE analytics_deduction_days (
         team_id varchar(128) NOT NULL REFERENCES teams (team_id),
@@ -227,7 +238,7 @@ export class AnalyticsRollups1796750000000 implements MigrationInterface {
     await q(`
       CREATE FUNCTION analytics_jobs_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        ${applyJobDeltas('SELECT 1 AS sign, team_id, created_at, status FROM new_jobs')};
+        ${applyJobDeltas('SELECT 1 AS sign, job_id, team_id, created_at, status FROM new_jobs')};
         RETURN NULL;
       END $$`);
     await q(`
@@ -235,18 +246,19 @@ export class AnalyticsRollups1796750000000 implements MigrationInterface {
       BEGIN
         ${applyJobDeltas(`
           SELECT c.* FROM new_jobs n JOIN old_jobs o USING (job_id)
-           CROSS JOIN LATERAL (VALUES (1, n.team_id, n.created_at, n.status),
-                                      (-1, o.team_id, o.created_at, o.status))
-                   AS c (sign, team_id, created_at, status)
+           CROSS JOIN LATERAL (VALUES (1, job_id, n.team_id, n.created_at, n.status),
+                                      (-1, job_id, o.team_id, o.created_at, o.status))
+                   AS c (sign, job_id, team_id, created_at, status)
            WHERE (n.team_id, n.created_at, n.status) IS DISTINCT FROM (o.team_id, o.created_at, o.status)`)};
         RETURN NULL;
       END $$`);
     await q(`
       CREATE FUNCTION analytics_jobs_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        ${applyJobDeltas('SELECT -1 AS sign, team_id, created_at, status FROM old_jobs')};
+        ${applyJobDeltas('SELECT -1 AS sign, job_id, team_id, created_at, status FROM old_jobs')};
         DELETE FROM analytics_job_days d
-         WHERE d.jobs = 0 AND (d.team_id, d.day) IN (SELECT team_id, ${DAY} FROM old_jobs);
+         WHERE d.jobs = 0
+           AND (d.team_id, d.day, d.bucket) IN (SELECT team_id, ${DAY}, ${JOB_BUCKET} FROM old_jobs);
         RETURN NULL;
       END $$`);
     await q(`

@@ -35,3 +35,16 @@ export function parseDateRange(from?: string, to?: string): DateRange {
     to: endExclusive === null ? null : new Date(endExclusive).toISOString(),
   };
 }
+
+/**
+ * The whole UTC days of a range, [from, to) (null = unbounded): the part the daily rollups
+ * answer. The rest of the range, [range.from, from) and [to, range.to), are the partial days at
+ * its edges, read from raw rows. A range inside one day has no whole day (from = to = its start).
+ */
+export function wholeDays(range: DateRange): DateRange {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const start = range.from === null ? null : Math.ceil(Date.parse(range.from) / DAY_MS) * DAY_MS;
+  const end = range.to === null ? null : Math.floor(Date.parse(range.to) / DAY_MS) * DAY_MS;
+  if (start !== null && end !== null && start > end) return { from: range.from, to: range.from };
+  return { from: start === null ? null : iso(start), to: end === null ? null : iso(end) };
+}

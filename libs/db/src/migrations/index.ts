@@ -4,6 +4,7 @@ import { AnalyticsIndexes1796290045574 } from './1796290045574-AnalyticsIndexes'
 import { ProviderCredentialSettings1796400000000 } from './1796400000000-ProviderCredentialSettings';
 import { CachePrices1796500000000 } from './1796500000000-CachePrices';
 import { Webhooks1796600000000 } from './1796600000000-Webhooks';
+import { AnalyticsRollups1796750000000 } from './1796750000000-AnalyticsRollups';
 
 /** Every migration, in order; listed explicitly so the webpack bundles carry them. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   ProviderCredentialSettings1796400000000,
   CachePrices1796500000000,
   Webhooks1796600000000,
+  AnalyticsRollups1796750000000,
 ];

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import type { CallRecord, JobCallEntry } from '../../../libs/billing/src';
+import { JobsSweep } from '../src/jobs/jobs.sweep';
 import { CallJournal } from '../src/metering/call-journal';
 import { RunningApp, startGateway } from '../../../test/helpers/apps';
 import { call, eventually } from '../../../test/helpers/http';
@@ -182,6 +183,48 @@ describe('explicit jobs on credit leases across two replicas', () => {
     expect(done.body.costs).toMatchObject({ total_calls: 2, credits_charged: 2 });
     expect(await settledBooks(teamId)).toMatchObject({ used: 2, held: 0 });
     expect(await deductions(teamId)).toBe(2);
+  });
+
+  it('a call whose replica died does not hold up a close, and the sweep passes over a job with a call running', async () => {
+    const { key } = await w.team({ groups: [group], credits: 100, ...ONE_PER_CALL });
+    const { tag } = replicas[0].app.get(CallJournal);
+    const calls = (jobId: string) => `tollgate:job:${tag}:${jobId}:calls`;
+    const status = async (jobId: string) =>
+      (await w.pg.query<{ status: string }>('SELECT status FROM jobs WHERE job_id = $1', [jobId]))
+        .rows[0].status;
+    const redis = new Redis(process.env.REDIS_URL!);
+    try {
+      // a replica killed mid-call leaves its entry: started long before the close's wait
+      const dead = await open(replicas[0], key);
+      expect((await llmCall(replicas[0], key, dead)).status).toBe(200);
+      await redis.zadd(calls(dead), 0, 'killed-mid-call');
+      expect((await complete(replicas[1], key, dead)).status).toBe(200); // no wait for it
+
+      // past JOB_TTL: one job has a call running right now, the other none
+      const [busy, idle] = [await open(replicas[0], key), await open(replicas[0], key)];
+      for (const jobId of [busy, idle]) {
+        expect((await llmCall(replicas[0], key, jobId)).status).toBe(200);
+      }
+      await w.pg.query(
+        `UPDATE jobs SET created_at = now() - interval '30 days' WHERE job_id = ANY($1)`,
+        [[busy, idle]],
+      );
+      const [seconds, micros] = await redis.time();
+      await redis.zadd(
+        calls(busy),
+        Number(seconds) * 1000 + Math.floor(Number(micros) / 1000),
+        'running',
+      );
+      const sweep = replicas[0].app.get(JobsSweep);
+      await sweep.tick();
+      await eventually(async () => (await status(idle)) === 'completed', 10_000);
+      expect(await status(busy)).toBe('pending');
+      await redis.zrem(calls(busy), 'running'); // the call ended: the next tick closes the job
+      await sweep.tick();
+      await eventually(async () => (await status(busy)) === 'completed', 10_000);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('job_based: many concurrent calls over two replicas charge the job’s credit once', async () => {

@@ -77,16 +77,21 @@ export class JobsSweep implements OnApplicationBootstrap {
     );
     let closed = 0;
     for (const job of jobs) {
-      // closed like a client's complete: once calls in flight on any replica are written
-      const result = await this.jobGate.close(null, job.job_id, async () =>
-        this.completion.complete(
-          null,
-          job.job_id,
-          (await this.succeeded(job.job_id))
-            ? { status: 'completed' }
-            : { status: 'failed', error_message: 'Closed by the server after JOB_TTL' },
-          true,
-        ),
+      // closed like a client's complete, once no call runs on it on any replica: a job with
+      // calls in flight is left to a later tick (waiting here would stall the whole sweep)
+      const result = await this.jobGate.close(
+        null,
+        job.job_id,
+        async () =>
+          this.completion.complete(
+            null,
+            job.job_id,
+            (await this.succeeded(job.job_id))
+              ? { status: 'completed' }
+              : { status: 'failed', error_message: 'Closed by the server after JOB_TTL' },
+            true,
+          ),
+        { skipWhenBusy: true },
       );
       if (result) closed += 1;
     }

@@ -10,9 +10,15 @@ import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { TollgateError } from '@app/http';
 import { CallJournal } from './call-journal';
 
+/** Redis's clock in ms: the in-flight entries are scored by it, so replicas' clocks do not matter. */
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
 /**
- * KEYS: job, its calls in flight (a set: adding and removing a call are idempotent, so a start
- * whose answer was lost is undone by removing it) · ARGV: team, ttl ms, init ('1': the caller
+ * KEYS: job, its calls in flight (a sorted set scored by the call's start, Redis time: adding and
+ * removing a call are idempotent, so a start whose answer was lost is undone by removing it; an
+ * entry older than the close's wait is a call whose replica died, and no longer counts)
+ * · ARGV: team, ttl ms, init ('1': the caller
  * learned from Postgres that the job is this team's and open), the call's token ('' = none).
  * 0 = unknown here (learn it from Postgres), -1 = closing or closed, -2 = another team's job,
  * 1 = joined (the call is in flight), 2 = joined and the job_based credit is held.
@@ -28,7 +34,8 @@ if team ~= ARGV[1] then return -2 end
 if tonumber(redis.call('HGET', KEYS[1], 'closing') or '0') > 0
    or redis.call('HGET', KEYS[1], 'closed') == '1' then return -1 end
 if ARGV[4] ~= '' then
-  redis.call('SADD', KEYS[2], ARGV[4])
+  ${NOW_MS}
+  redis.call('ZADD', KEYS[2], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -49,13 +56,19 @@ if ARGV[1] ~= '' then
   redis.call('HSET', KEYS[1], 'leased', '1')
 end
 if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'credited', '1') end
-redis.call('SREM', KEYS[2], ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[3])
 return id`;
 
+/** Calls in flight (KEYS[2]) started within the last ARGV[n] ms, and whether any call was leased. */
+const COUNT = (staleArg: number) => `${NOW_MS}
+return {redis.call('ZCOUNT', KEYS[2], now - tonumber(ARGV[${staleArg}]), '+inf'),
+        redis.call('HGET', KEYS[1], 'leased') == '1' and 1 or 0}`;
+
 /**
- * KEYS: job, its calls · ARGV: team ('' = the server), ttl ms. Starts a close: closing + 1, so no
- * call starts on the job any more. Returns {status, inflight, leased}: status -2 = another team's
- * job (nothing set), -3 = the job's team is not known here (learn it first), 1 = closing.
+ * KEYS: job, its calls · ARGV: team ('' = the server), ttl ms, stale ms. Starts a close: closing
+ * + 1, so no call starts on the job any more. Returns {status, inflight, leased}: status -2 =
+ * another team's job (nothing set), -3 = the job's team is not known here (learn it first), 1 =
+ * closing.
  */
 const CLOSE_SCRIPT = `
 local team = redis.call('HGET', KEYS[1], 'team')
@@ -65,8 +78,12 @@ if ARGV[1] ~= '' then
 end
 redis.call('HINCRBY', KEYS[1], 'closing', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return {1, redis.call('SCARD', KEYS[2]),
+${NOW_MS}
+return {1, redis.call('ZCOUNT', KEYS[2], now - tonumber(ARGV[3]), '+inf'),
         redis.call('HGET', KEYS[1], 'leased') == '1' and 1 or 0}`;
+
+/** KEYS: job, its calls · ARGV: stale ms. Returns {inflight, leased}. */
+const COUNT_SCRIPT = COUNT(1);
 
 interface JobCommands {
   tollgateJobStart(
@@ -90,7 +107,9 @@ interface JobCommands {
     calls: string,
     team: string,
     ttlMs: number,
+    staleMs: number,
   ): Promise<[number, number, number]>;
+  tollgateJobInflight(key: string, calls: string, staleMs: number): Promise<[number, number]>;
 }
 type JobClient = Redis & JobCommands;
 
@@ -172,7 +191,7 @@ export class JobGate {
       if (err instanceof TollgateError) throw err;
       // Redis went away, maybe after the call joined: it leaves (ordered after the start on the
       // same connection; a no-op if it never joined) and takes the exact path
-      void this.command((c) => c.srem(this.calls(jobId), token)).catch(() => undefined);
+      void this.command((c) => c.zrem(this.calls(jobId), token)).catch(() => undefined);
       return null;
     }
   }
@@ -212,7 +231,12 @@ export class JobGate {
    * closed (calls in flight on other replicas are still charged when written; the stored totals
    * may miss them, GET /api/jobs/{id}/costs counts them).
    */
-  async close<T>(teamId: string | null, jobId: string, close: () => Promise<T>): Promise<T> {
+  async close<T>(
+    teamId: string | null,
+    jobId: string,
+    close: () => Promise<T>,
+    options: { skipWhenBusy?: boolean } = {},
+  ): Promise<T | null> {
     const started = this.shared ? await this.startClose(teamId, jobId) : null;
     if (!started) {
       await this.journal.flush();
@@ -221,14 +245,19 @@ export class JobGate {
     let leased = started.leased;
     const deadline = Date.now() + this.waitMs;
     let inflight = started.inflight;
+    if (inflight > 0 && options.skipWhenBusy) {
+      // the sweep: a job with calls running is closed on a later tick, not waited for here
+      await this.command((c) => c.hincrby(this.key(jobId), 'closing', -1)).catch(() => undefined);
+      return null;
+    }
     while (inflight > 0 && Date.now() < deadline && this.shared) {
       await sleep(10);
       const state = await this.command((c) =>
-        c.multi().scard(this.calls(jobId)).hget(this.key(jobId), 'leased').exec(),
+        c.tollgateJobInflight(this.key(jobId), this.calls(jobId), this.waitMs),
       ).catch(() => null);
       if (!state) break;
-      inflight = Number(state[0]?.[1] ?? 0);
-      leased = state[1]?.[1] === '1';
+      inflight = Number(state[0]);
+      leased = state[1] === 1;
     }
     if (inflight > 0) {
       this.logger.warn(`Closing job ${jobId} with ${inflight} call(s) still counted in flight`);
@@ -253,13 +282,19 @@ export class JobGate {
   ): Promise<{ inflight: number; leased: boolean } | null> {
     try {
       let [status, inflight, leased] = await this.command((c) =>
-        c.tollgateJobClose(this.key(jobId), this.calls(jobId), teamId ?? '', this.ttlMs),
+        c.tollgateJobClose(
+          this.key(jobId),
+          this.calls(jobId),
+          teamId ?? '',
+          this.ttlMs,
+          this.waitMs,
+        ),
       );
       if (status === -3 && teamId !== null) {
         await this.learn(teamId, jobId, true);
         await this.setTeam(jobId, teamId);
         [status, inflight, leased] = await this.command((c) =>
-          c.tollgateJobClose(this.key(jobId), this.calls(jobId), teamId, this.ttlMs),
+          c.tollgateJobClose(this.key(jobId), this.calls(jobId), teamId, this.ttlMs, this.waitMs),
         );
       }
       if (status === -2) {
@@ -302,7 +337,7 @@ export class JobGate {
     return `${this.prefix}${jobId}`;
   }
 
-  /** The set of the job's calls in flight. */
+  /** The sorted set of the job's calls in flight (scored by their start, Redis time). */
   private calls(jobId: string): string {
     return `${this.prefix}${jobId}:calls`;
   }
@@ -323,5 +358,8 @@ function define(client: Redis): void {
   }
   if (!commands.tollgateJobClose) {
     client.defineCommand('tollgateJobClose', { numberOfKeys: 2, lua: CLOSE_SCRIPT });
+  }
+  if (!commands.tollgateJobInflight) {
+    client.defineCommand('tollgateJobInflight', { numberOfKeys: 2, lua: COUNT_SCRIPT });
   }
 }

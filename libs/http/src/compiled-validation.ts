@@ -94,6 +94,27 @@ export function ValidateByWithSchema(
   };
 }
 
+/**
+ * A string, or a value `other` accepts: `what` names it in the 400 message ("must be a string or
+ * …"), `otherSchema` says the same in JSON Schema for the compiled path.
+ */
+export const IsStringOr = (
+  name: string,
+  other: (value: unknown) => boolean,
+  what: string,
+  otherSchema: SchemaObject,
+): PropertyDecorator =>
+  ValidateByWithSchema(
+    {
+      name,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' || other(value),
+        defaultMessage: () => `must be a string or ${what}`,
+      },
+    },
+    { anyOf: [{ type: 'string' }, otherSchema] },
+  );
+
 class Unsupported extends Error {}
 
 const isPrimitive = (v: unknown) =>

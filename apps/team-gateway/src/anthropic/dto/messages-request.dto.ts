@@ -16,7 +16,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { CompiledValidation, ValidateByWithSchema } from '@app/http';
+import { CompiledValidation, IsStringOr } from '@app/http';
 
 /** A content block: `{type, …}` (text, image, tool_use, tool_result, thinking, or newer kinds). */
 export type ContentBlock = Record<string, unknown> & { type: string };
@@ -29,25 +29,10 @@ const isBlock = (v: unknown): v is ContentBlock =>
 
 /** A string, or an array of content blocks (objects with a string `type`). */
 const IsContent = (what = 'an array of content blocks') =>
-  ValidateByWithSchema(
-    {
-      name: 'isContent',
-      validator: {
-        validate: (value: unknown) =>
-          typeof value === 'string' || (Array.isArray(value) && value.every(isBlock)),
-        defaultMessage: () => `must be a string or ${what}`,
-      },
-    },
-    {
-      anyOf: [
-        { type: 'string' },
-        {
-          type: 'array',
-          items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
-        },
-      ],
-    },
-  );
+  IsStringOr('isContent', (value) => Array.isArray(value) && value.every(isBlock), what, {
+    type: 'array',
+    items: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
+  });
 
 export class MessageParamDto {
   /** `system` mid-conversation is what newer Claude Code versions send (a beta of Anthropic's). */

@@ -16,7 +16,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { CompiledValidation, ValidateByWithSchema } from '@app/http';
+import { CompiledValidation, IsStringOr } from '@app/http';
 import type {
   ChatMessage,
   ChatRequest,
@@ -25,24 +25,6 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from '../../providers/provider.types';
-
-/** A string or `other`; `otherSchema` says `other` in JSON Schema for the compiled fast path. */
-const isStringOr = (
-  name: string,
-  other: (v: unknown) => boolean,
-  what: string,
-  otherSchema: Record<string, unknown>,
-) =>
-  ValidateByWithSchema(
-    {
-      name,
-      validator: {
-        validate: (value: unknown) => typeof value === 'string' || other(value),
-        defaultMessage: () => `must be a string or ${what}`,
-      },
-    },
-    { anyOf: [{ type: 'string' }, otherSchema] },
-  );
 
 const MAX_STOP_SEQUENCES = 4;
 const isStopArray = (v: unknown) =>
@@ -57,7 +39,7 @@ export class ChatMessageDto implements ChatMessage {
 
   /** Text, or an array of content parts; null for an assistant message with tool calls only. */
   @IsOptional()
-  @isStringOr('isContent', isObjectArray, 'an array of content parts', {
+  @IsStringOr('isContent', isObjectArray, 'an array of content parts', {
     type: 'array',
     items: { type: ['object', 'array'] },
   })
@@ -125,7 +107,7 @@ export class LlmCallDto {
     ],
   })
   @IsOptional()
-  @isStringOr('isStop', isStopArray, `an array of up to ${MAX_STOP_SEQUENCES} strings`, {
+  @IsStringOr('isStop', isStopArray, `an array of up to ${MAX_STOP_SEQUENCES} strings`, {
     type: 'array',
     maxItems: MAX_STOP_SEQUENCES,
     items: { type: 'string' },
@@ -143,7 +125,7 @@ export class LlmCallDto {
 
   /** "none" | "auto" | "required" | {type: "function", function: {name}}. */
   @IsOptional()
-  @isStringOr('isToolChoice', isObject, 'an object', { type: 'object' })
+  @IsStringOr('isToolChoice', isObject, 'an object', { type: 'object' })
   tool_choice?: ToolChoice;
 
   @IsOptional()

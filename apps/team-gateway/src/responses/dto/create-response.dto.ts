@@ -11,25 +11,7 @@ import {
   Max,
   Min,
 } from 'class-validator';
-import { CompiledValidation, ValidateByWithSchema } from '@app/http';
-
-/** A string or `other`; `otherSchema` says `other` in JSON Schema for the compiled fast path. */
-const stringOr = (
-  name: string,
-  other: (v: unknown) => boolean,
-  what: string,
-  otherSchema: Record<string, unknown>,
-) =>
-  ValidateByWithSchema(
-    {
-      name,
-      validator: {
-        validate: (value: unknown) => typeof value === 'string' || other(value),
-        defaultMessage: () => `must be a string or ${what}`,
-      },
-    },
-    { anyOf: [{ type: 'string' }, otherSchema] },
-  );
+import { CompiledValidation, IsStringOr } from '@app/http';
 
 const isObjectArray = (v: unknown) =>
   Array.isArray(v) && v.every((p) => typeof p === 'object' && p !== null && !Array.isArray(p));
@@ -50,7 +32,7 @@ export class CreateResponseDto {
   model!: string;
 
   /** A user message as text, or input items (messages, function calls and their outputs). */
-  @stringOr('isInput', isObjectArray, 'an array of input items', {
+  @IsStringOr('isInput', isObjectArray, 'an array of input items', {
     type: 'array',
     items: { type: 'object' },
   })
@@ -70,7 +52,7 @@ export class CreateResponseDto {
 
   /** "none" | "auto" | "required" | {type:"function", name}. */
   @IsOptional()
-  @stringOr('isToolChoice', isObject, 'an object', { type: 'object' })
+  @IsStringOr('isToolChoice', isObject, 'an object', { type: 'object' })
   tool_choice?: string | Record<string, unknown>;
 
   @IsOptional()

@@ -59,11 +59,6 @@ if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'credited', '1') end
 redis.call('ZREM', KEYS[2], ARGV[3])
 return id`;
 
-/** Calls in flight (KEYS[2]) started within the last ARGV[n] ms, and whether any call was leased. */
-const COUNT = (staleArg: number) => `${NOW_MS}
-return {redis.call('ZCOUNT', KEYS[2], now - tonumber(ARGV[${staleArg}]), '+inf'),
-        redis.call('HGET', KEYS[1], 'leased') == '1' and 1 or 0}`;
-
 /**
  * KEYS: job, its calls · ARGV: team ('' = the server), ttl ms, stale ms. Starts a close: closing
  * + 1, so no call starts on the job any more. Returns {status, inflight, leased}: status -2 =
@@ -82,8 +77,13 @@ ${NOW_MS}
 return {1, redis.call('ZCOUNT', KEYS[2], now - tonumber(ARGV[3]), '+inf'),
         redis.call('HGET', KEYS[1], 'leased') == '1' and 1 or 0}`;
 
-/** KEYS: job, its calls · ARGV: stale ms. Returns {inflight, leased}. */
-const COUNT_SCRIPT = COUNT(1);
+/**
+ * KEYS: job, its calls · ARGV: stale ms. Returns {inflight, leased}: the calls started within the
+ * last ARGV[1] ms, and whether any call was leased.
+ */
+const COUNT_SCRIPT = `${NOW_MS}
+return {redis.call('ZCOUNT', KEYS[2], now - tonumber(ARGV[1]), '+inf'),
+        redis.call('HGET', KEYS[1], 'leased') == '1' and 1 or 0}`;
 
 interface JobCommands {
   tollgateJobStart(

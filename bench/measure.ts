@@ -173,7 +173,16 @@ export async function concurrencyOne(b: Bench, jobs: T.JobPool, report: Report):
     const run = await sequential(sides, n, limit);
     const after = await countersOf(b.gwA);
     if (before && after) {
-      const per = (c: keyof Counters) => round((after[c] - before[c]) / Math.max(1, run.rounds), 3);
+      const per = (c: 'pgOpen' | 'pgIdle' | 'redisOpen' | 'redisIdle') =>
+        round((after[c] - before[c]) / Math.max(1, run.rounds), 3);
+      const byKind = (store: 'PG' | 'Redis', c: 'pgOpenByStatement' | 'redisOpenByCommand') =>
+        Object.entries(after[c]).map(([kind, n]) => ({ store, kind, count: n - (before[c][kind] ?? 0) }));
+      const statements = [
+        ...byKind('PG', 'pgOpenByStatement'),
+        ...byKind('Redis', 'redisOpenByCommand'),
+      ]
+        .filter((s) => s.count > 0)
+        .sort((a, b) => b.count - a.count);
       trips.push({
         target,
         requests: run.rounds,
@@ -181,6 +190,7 @@ export async function concurrencyOne(b: Bench, jobs: T.JobPool, report: Report):
         pgDeferred: per('pgIdle'),
         redisSync: per('redisOpen'),
         redisDeferred: per('redisIdle'),
+        syncByKind: statements,
       });
     }
     return run;

@@ -160,6 +160,10 @@ export interface Counters {
   redisOpen: number;
   redisIdle: number;
   requests: number;
+  /** Sync PG statements by their first words (bench/query-counter.js). */
+  pgOpenByStatement: Record<string, number>;
+  /** Sync Redis commands by name. */
+  redisOpenByCommand: Record<string, number>;
 }
 
 /** Sends `{ type }` to a child started with IPC and resolves its answer; null after 5 s. */
@@ -191,6 +195,8 @@ export async function countersOf(child: ChildProcess): Promise<Counters | null> 
     redisOpen: m.redisOpen ?? 0,
     redisIdle: m.redisIdle ?? 0,
     requests: m.requests ?? 0,
+    pgOpenByStatement: { ...(m.pgOpenByStatement ?? {}) },
+    redisOpenByCommand: { ...(m.redisOpenByCommand ?? {}) },
   };
 }
 

@@ -16,15 +16,26 @@ const http = require('node:http');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const { Client } = require('pg');
 
-const counts = { pgOpen: 0, pgIdle: 0, redisOpen: 0, redisIdle: 0, requests: 0 };
+const counts = { pgOpen: 0, pgIdle: 0, redisOpen: 0, redisIdle: 0, requests: 0, pgOpenByStatement: {}, redisOpenByCommand: {} };
+
+/** A statement's kind for the breakdown: its first words, literals and spacing dropped. */
+function kindOf(args) {
+  const first = args[0];
+  const text = typeof first === 'string' ? first : first && typeof first.text === 'string' ? first.text : '';
+  const words = text.replace(/\s+/g, ' ').trim().split(' ').slice(0, 6).join(' ');
+  return words.length > 60 ? words.slice(0, 60) : words || '(not text)';
+}
 /** Set in a request's async context while its response is not finished. */
 const inRequest = new AsyncLocalStorage();
 const open = () => inRequest.getStore()?.open === true;
 
 const query = Client.prototype.query;
 Client.prototype.query = function countedQuery(...args) {
-  if (open()) counts.pgOpen += 1;
-  else counts.pgIdle += 1;
+  if (open()) {
+    counts.pgOpen += 1;
+    const kind = kindOf(args);
+    counts.pgOpenByStatement[kind] = (counts.pgOpenByStatement[kind] ?? 0) + 1;
+  } else counts.pgIdle += 1;
   return query.apply(this, args);
 };
 
@@ -33,8 +44,11 @@ try {
   const Redis = ioredis.default ?? ioredis;
   const sendCommand = Redis.prototype.sendCommand;
   Redis.prototype.sendCommand = function countedCommand(...args) {
-    if (open()) counts.redisOpen += 1;
-    else counts.redisIdle += 1;
+    if (open()) {
+      counts.redisOpen += 1;
+      const name = String(args[0]?.name ?? '?');
+      counts.redisOpenByCommand[name] = (counts.redisOpenByCommand[name] ?? 0) + 1;
+    } else counts.redisIdle += 1;
     return sendCommand.apply(this, args);
   };
 } catch {

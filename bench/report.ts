@@ -29,6 +29,8 @@ export interface Trips {
   pgDeferred: number;
   redisSync: number;
   redisDeferred: number;
+  /** The run's sync PG statements (first words) and Redis commands, most frequent first. */
+  syncByKind: Array<{ store: 'PG' | 'Redis'; kind: string; count: number }>;
 }
 
 export interface Report {
@@ -346,6 +348,22 @@ function markdown(r: Report): string {
       );
     }
     out.push('');
+    const withSync = r.trips.filter((t) => t.syncByKind.length > 0);
+    if (withSync.length > 0) {
+      out.push(
+        'What the sync round trips were: PG statements by their first words, Redis commands by',
+        'name (counts over the whole run, at most 8 per target).',
+        '',
+        '| Target | store | statement / command | count |',
+        '|---|---|---|--:|',
+      );
+      for (const t of withSync) {
+        for (const s of t.syncByKind.slice(0, 8)) {
+          out.push(`| ${t.target} | ${s.store} | \`${s.kind.replace(/\|/g, '\\|')}\` | ${s.count} |`);
+        }
+      }
+      out.push('');
+    }
   }
 
   out.push('## Cache-miss path', '');

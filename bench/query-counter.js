@@ -16,12 +16,21 @@ const http = require('node:http');
 const { AsyncLocalStorage } = require('node:async_hooks');
 const { Client } = require('pg');
 
-const counts = { pgOpen: 0, pgIdle: 0, redisOpen: 0, redisIdle: 0, requests: 0, pgOpenByStatement: {}, redisOpenByCommand: {} };
+const counts = {
+  pgOpen: 0,
+  pgIdle: 0,
+  redisOpen: 0,
+  redisIdle: 0,
+  requests: 0,
+  pgOpenByStatement: {},
+  redisOpenByCommand: {},
+};
 
 /** A statement's kind for the breakdown: its first words, literals and spacing dropped. */
 function kindOf(args) {
   const first = args[0];
-  const text = typeof first === 'string' ? first : first && typeof first.text === 'string' ? first.text : '';
+  const text =
+    typeof first === 'string' ? first : first && typeof first.text === 'string' ? first.text : '';
   const words = text.replace(/\s+/g, ' ').trim().split(' ').slice(0, 6).join(' ');
   return words.length > 60 ? words.slice(0, 60) : words || '(not text)';
 }

@@ -359,7 +359,9 @@ function markdown(r: Report): string {
       );
       for (const t of withSync) {
         for (const s of t.syncByKind.slice(0, 8)) {
-          out.push(`| ${t.target} | ${s.store} | \`${s.kind.replace(/\|/g, '\\|')}\` | ${s.count} |`);
+          out.push(
+            `| ${t.target} | ${s.store} | \`${s.kind.replace(/\|/g, '\\|')}\` | ${s.count} |`,
+          );
         }
       }
       out.push('');

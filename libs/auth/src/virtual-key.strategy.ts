@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { Injectable, Logger } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -10,6 +11,8 @@ import { TeamStatus } from '@app/db';
 import { TollgateError } from '@app/errors';
 import { TeamPrincipal } from './team-principal';
 import { hashVirtualKey, looksLikeVirtualKey } from './virtual-key';
+
+const lastUsedWrites = new AsyncResource('TollgateKeyLastUsed');
 
 interface PrincipalRow {
   key_id: string;
@@ -138,8 +141,11 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
     if (now - (this.lastUsedWritten.get(keyId) ?? 0) < LAST_USED_EVERY_MS) return;
     if (this.lastUsedWritten.size > 100_000) this.lastUsedWritten.clear(); // bounded memory
     this.lastUsedWritten.set(keyId, now);
-    this.db
-      .query('UPDATE virtual_keys SET last_used_at = now() WHERE key_id = $1', [keyId])
-      .catch((err: Error) => this.logger.warn(`last_used_at not recorded: ${err.message}`));
+    // in a scope of its own: the write belongs to no request (none waits for it)
+    lastUsedWrites.runInAsyncScope(() => {
+      this.db
+        .query('UPDATE virtual_keys SET last_used_at = now() WHERE key_id = $1', [keyId])
+        .catch((err: Error) => this.logger.warn(`last_used_at not recorded: ${err.message}`));
+    });
   }
 }

@@ -1,4 +1,5 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { AsyncResource } from 'node:async_hooks';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CatalogEvents } from '@app/cache';
@@ -12,6 +13,9 @@ import type { Catalog, Deployment } from './resolver';
  * while Redis is away).
  * A name that is unknown (or denied) here is looked up again in data loaded after the request
  * arrived (concurrent misses share one load), so new models and grants are seen at once.
+ * Data older than half its lifetime is reloaded in the background while requests go on using it,
+ * so under steady traffic no request waits for a reload; a request waits only for data past its
+ * lifetime (or older than an announced change), so the bound above is unchanged.
  */
 const CACHE_TTL_MS = 5_000;
 /** Without Redis (the embedded default, or an outage) admin-api's announcements do not arrive. */
@@ -52,6 +56,11 @@ export class CatalogService implements OnModuleInit {
   private readonly teamGroups = new Map<string, Cached<string[]>>();
   /** Anything loaded before this instant predates an announced change. */
   private staleBefore = 0;
+  private readonly logger = new Logger('Catalog');
+  /** Teams whose groups are being reloaded in the background. */
+  private readonly reloadingGroups = new Set<string>();
+  /** Background reloads run in their own async scope: no request waits for them. */
+  private readonly background = new AsyncResource('TollgateCatalog');
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -70,8 +79,27 @@ export class CatalogService implements OnModuleInit {
   }
 
   async get(): Promise<Catalog> {
-    if (this.catalog && this.fresh(this.catalog.loadedAt)) return this.catalog.value;
+    const cached = this.catalog;
+    if (cached && this.fresh(cached.loadedAt)) {
+      if (this.ageing(cached.loadedAt) && !this.loading) {
+        this.inBackground('catalog', () => this.reload());
+      }
+      return cached.value;
+    }
     return this.reload();
+  }
+
+  /** Past half its lifetime: still served, reloaded in the background. */
+  private ageing(loadedAt: number): boolean {
+    return Date.now() - loadedAt >= this.ttlMs / 2;
+  }
+
+  private inBackground(what: string, reload: () => Promise<unknown>): void {
+    this.background.runInAsyncScope(() => {
+      reload().catch((err: Error) =>
+        this.logger.warn(`Background reload of the ${what} failed: ${err.message}`),
+      );
+    });
   }
 
   /** Loaded within the cache lifetime (or at/after `since`) and after the last announced change. */
@@ -90,7 +118,19 @@ export class CatalogService implements OnModuleInit {
   /** The team's groups; `since` demands data loaded at or after that time. */
   async groupsOf(teamId: string, since?: number): Promise<string[]> {
     const hit = this.teamGroups.get(teamId);
-    if (hit && this.fresh(hit.loadedAt, since)) return hit.value;
+    if (hit && this.fresh(hit.loadedAt, since)) {
+      if (since === undefined && this.ageing(hit.loadedAt) && !this.reloadingGroups.has(teamId)) {
+        this.reloadingGroups.add(teamId);
+        this.inBackground('team groups', () =>
+          this.loadGroups(teamId).finally(() => this.reloadingGroups.delete(teamId)),
+        );
+      }
+      return hit.value;
+    }
+    return this.loadGroups(teamId);
+  }
+
+  private async loadGroups(teamId: string): Promise<string[]> {
     const loadedAt = Date.now();
     const rows: Array<{ group_name: string }> = await this.db.query(
       'SELECT group_name FROM team_model_groups WHERE team_id = $1 ORDER BY created_at, group_name',
@@ -98,7 +138,11 @@ export class CatalogService implements OnModuleInit {
     );
     if (this.teamGroups.size > 10_000) this.teamGroups.clear();
     const value = rows.map((r) => r.group_name);
-    this.teamGroups.set(teamId, { value, loadedAt });
+    // a load that started before an announced change (or a newer load) does not replace it
+    const current = this.teamGroups.get(teamId);
+    if (loadedAt > this.staleBefore && (!current || current.loadedAt <= loadedAt)) {
+      this.teamGroups.set(teamId, { value, loadedAt });
+    }
     return value;
   }
 

@@ -64,13 +64,13 @@ describe('CatalogService cache policy', () => {
     const first = await service.get();
     now += TTL / 2;
     groupName = 'g2';
-    release = () => undefined; // the next load waits until released
+    let open = (): void => undefined;
+    gate = new Promise<void>((resolve) => (open = resolve)); // the next load waits for open()
     const served = await service.get();
     expect(served).toBe(first); // not waiting for the reload in flight
     await service.get();
     expect(catalogLoads()).toBe(2); // one reload, shared
-    release?.();
-    await flush();
+    open();
     await flush();
     gate = null;
     expect([...(await service.get()).groups.keys()]).toEqual(['g2']);

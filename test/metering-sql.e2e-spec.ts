@@ -826,6 +826,72 @@ describe('credit leases and the call journal (real Postgres)', () => {
       expect(await expectInvariants(teamId)).toMatchObject({ used: 1, held: 4 });
     });
 
+    it('a job_based job’s first leased calls: one moves the job’s credit to its hold, the rest go back; retried, nothing moves', async () => {
+      const teamId = await team(10);
+      const leaseId = await openLease(teamId, 5);
+      const jobId = await explicitJob(teamId, null);
+      const holdsOf = async () =>
+        (
+          await pg.query(
+            `SELECT credits::int, key_id, expires_at > now() + interval '50 seconds' AS lives
+               FROM credit_holds WHERE job_id = $1`,
+            [jobId],
+          )
+        ).rows;
+      // two replicas' first calls (both took the credit from a lease) in one batch, and a later call
+      const first = [
+        { ...jobCall(teamId, null, jobId, leaseId, 0), jobHoldSeconds: 60 },
+        { ...jobCall(teamId, null, jobId, leaseId, 0, 1), jobHoldSeconds: 60 },
+      ];
+      const later = jobCall(teamId, null, jobId, null, 0);
+      expect((await applyJournal(ds, [...first, later])).applied).toHaveLength(3);
+      expect(await holdsOf()).toEqual([{ credits: 1, key_id: null, lives: true }]);
+      expect(await jobRows(jobId)).toMatchObject({
+        calls: 4,
+        call_credits: 0,
+        ledger_rows: 0,
+        status: 'in_progress',
+      });
+      // the lease lost both credits: one is the job's hold, the other is available again
+      expect(await lease(leaseId)).toMatchObject({ credits: 3 });
+      const after = await expectInvariants(teamId);
+      expect(after).toMatchObject({ used: 0, held: 4, remaining: 6, ledger_rows: 1 });
+      // retried after its commit: duplicates, and no credit moves
+      expect((await applyJournal(ds, [...first, later])).duplicates).toHaveLength(3);
+      expect(await expectInvariants(teamId)).toEqual(after);
+      expect(await lease(leaseId)).toMatchObject({ credits: 3 });
+      // a first call written after an exact hold took the credit (job in progress): it goes back
+      const late = { ...jobCall(teamId, null, jobId, leaseId, 0), jobHoldSeconds: 60 };
+      await applyJournal(ds, [late]);
+      expect(await holdsOf()).toHaveLength(1);
+      expect(await expectInvariants(teamId)).toMatchObject({ held: 3, remaining: 7 });
+      // the job's close settles the one hold: exactly one credit for the job
+      const closed = await settle(ds, {
+        teamId,
+        keyId: null,
+        jobId,
+        releaseJobHolds: true,
+        due: 1,
+        reason: `Job ${jobId} completed`,
+      });
+      expect(closed.charged).toBe(1);
+      expect(await expectInvariants(teamId)).toMatchObject({ used: 1, held: 2, remaining: 7 });
+    });
+
+    it('a job_based job’s first call whose lease is gone: the hold comes from the available credits, if any', async () => {
+      const teamId = await team(1);
+      const jobId = await explicitJob(teamId, null);
+      const rich = { ...jobCall(teamId, null, jobId, null, 0), jobHoldSeconds: 60 };
+      await applyJournal(ds, [rich]);
+      expect(await expectInvariants(teamId)).toMatchObject({ held: 1, holds: 1, remaining: 0 });
+      expect(await jobRows(jobId)).toMatchObject({ status: 'in_progress' });
+      // nothing left: the next job's credit cannot be held (the balance never goes below 0)
+      const poorJob = await explicitJob(teamId, null);
+      await applyJournal(ds, [{ ...jobCall(teamId, null, poorJob, null, 0), jobHoldSeconds: 60 }]);
+      expect(await expectInvariants(teamId)).toMatchObject({ held: 1, holds: 1, remaining: 0 });
+      expect(await jobRows(poorJob)).toMatchObject({ calls: 1, status: 'pending' });
+    });
+
     it('two flushes on one lease that it cannot both pay: one applies, the other is leaseShort', async () => {
       const teamId = await team(100);
       const leaseId = await openLease(teamId, 10);
@@ -1005,12 +1071,20 @@ describe('credit leases and the call journal (real Postgres)', () => {
     // an explicit job's calls go in batches beside one-call jobs (idempotent on the call id)
     const explicit = await explicitJob(teamId, keyId);
     const written: Array<Array<JournalEntry | JobCallEntry>> = [];
+    // a job's first calls take its credit from the lease (moved to the job's hold, or given back)
+    const fresh = [await explicitJob(teamId, keyId)];
     const apply = async (db: DataSource, leaseId: string) => {
-      const batch = Array.from({ length: int(1, 4) }, () =>
-        rand() < 0.4
+      if (rand() < 0.2) fresh.push(await explicitJob(teamId, keyId));
+      const batch = Array.from({ length: int(1, 4) }, () => {
+        const k = rand();
+        if (k < 0.15) {
+          const jobId = pick(fresh.slice(-2)) ?? explicit;
+          return { ...jobCall(teamId, null, jobId, leaseId, 0, int(0, 1)), jobHoldSeconds: 60 };
+        }
+        return k < 0.4
           ? jobCall(teamId, pick([keyId, null]) ?? null, explicit, leaseId, int(0, 6), int(0, 1))
-          : entry(teamId, pick([keyId, null]) ?? null, leaseId, int(0, 6), { failures: int(0, 1) }),
-      );
+          : entry(teamId, pick([keyId, null]) ?? null, leaseId, int(0, 6), { failures: int(0, 1) });
+      });
       written.push(batch);
       const outcome = await applyJournal(db, batch);
       if (!outcome.leaseShort) return;

@@ -108,21 +108,43 @@ describe('explicit jobs on credit leases across two replicas', () => {
     expect(await deductions(teamId)).toBe(11);
   });
 
-  it('job_based: the job’s first call holds its credit exactly, later calls make no round trip', async () => {
+  it('job_based: once the team is leased, a job’s first call takes its credit from the lease (no round trip), the later ones cost nothing', async () => {
     const { teamId, key } = await w.team({ groups: [group], credits: 10 });
     const jobId = await open(replicas[0], key);
-    // the exact hold (with, for a team this replica has not seen, its settings and model groups)
+    // no lease yet: the exact hold (with, for a team this replica has not seen, its settings and
+    // model groups), which starts a grant
     const first = requestRoundTrips();
     expect((await llmCall(replicas[0], key, jobId)).status).toBe(200);
     expect(first.count()).toBeGreaterThanOrEqual(2);
-    // the team is busy: this replica leases it (its job_based calls reserve nothing from it)
     await eventually(async () => (await leases(teamId)) > 0, 5000);
     const trips = requestRoundTrips();
     for (let i = 0; i < 10; i++) expect((await llmCall(replicas[0], key, jobId)).status).toBe(200);
     expect(trips.count()).toBe(0);
-    const done = await complete(replicas[0], key, jobId);
-    expect(done.body.costs).toMatchObject({ total_calls: 11, credits_charged: 1 });
-    expect(await settledBooks(teamId)).toMatchObject({ used: 1, held: 0 });
+    // a second job: its first call reserves the job's credit from the lease, in memory
+    const second = await open(replicas[0], key);
+    const secondTrips = requestRoundTrips();
+    for (let i = 0; i < 5; i++) expect((await llmCall(replicas[0], key, second)).status).toBe(200);
+    expect(secondTrips.count()).toBe(0);
+    // the journal moves that credit from the lease to the job's hold; the job starts
+    const holdOf = async (id: string) =>
+      (
+        await w.pg.query<{ status: string; holds: number }>(
+          `SELECT status, (SELECT count(*)::int FROM credit_holds WHERE job_id = $1) AS holds
+             FROM jobs WHERE job_id = $1`,
+          [id],
+        )
+      ).rows[0];
+    await eventually(async () => (await holdOf(second)).holds === 1, 5000);
+    expect(await holdOf(second)).toEqual({ status: 'in_progress', holds: 1 });
+    for (const [id, calls] of [
+      [jobId, 11],
+      [second, 5],
+    ] as const) {
+      const done = await complete(replicas[0], key, id);
+      expect(done.body.costs).toMatchObject({ total_calls: calls, credits_charged: 1 });
+    }
+    expect(await settledBooks(teamId)).toMatchObject({ used: 2, held: 0 });
+    expect(await deductions(teamId)).toBe(2);
   });
 
   it('complete waits for calls in flight on another replica; its totals include them; later calls get 409', async () => {

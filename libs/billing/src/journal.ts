@@ -44,6 +44,21 @@ export interface JobCallEntry {
   reason: string;
   /** upstream attempts of the call, in order (every row has job_id = joined.job_id); not empty */
   calls: CallRecord[];
+  /**
+   * Set on a job_based job's first call that took the job's credit from its lease (1 credit on
+   * top of `charge`, which is 0): the credit leaves the lease either way — into a hold of the job
+   * that lives this many seconds while the job is still pending (the job starts: in_progress),
+   * else (another call's hold took the job's credit first, or the job is closed) back to the
+   * team's available credits. Without a lease (leaseId null) the hold is taken from the
+   * available credits when there is one.
+   */
+  jobHoldSeconds?: number;
+}
+
+/** Credits a record takes out of its lease: its charge, and a job's credit moved to a hold. */
+export function leaseCredits(record: JournalRecord): number {
+  const hold = 'joined' in record && record.jobHoldSeconds !== undefined ? 1 : 0;
+  return Math.max(0, Math.floor(record.charge)) + hold;
 }
 
 export type JournalRecord = JournalEntry | JobCallEntry;
@@ -97,7 +112,7 @@ export async function applyJournal(
   entries: JournalRecord[],
 ): Promise<JournalOutcome> {
   if (entries.length === 0) return { applied: [], duplicates: [], leaseShort: false, charged: {} };
-  if (entries.length > 1 && entries.some((e) => e.leaseId === null && e.charge > 0)) {
+  if (entries.length > 1 && entries.some((e) => e.leaseId === null && leaseCredits(e) > 0)) {
     throw new Error('applyJournal: an entry without a lease must be applied alone');
   }
   if (new Set(entries.map(recordKey)).size !== entries.length) {
@@ -125,7 +140,7 @@ async function writeBatch(
          key_id uuid, job_type varchar, user_id varchar, metadata jsonb, status varchar,
          error_message text, created_at timestamptz, started_at timestamptz,
          completed_at timestamptz, lease_id uuid, charge bigint, reason text,
-         entry_key uuid, joined boolean)
+         entry_key uuid, joined boolean, job_hold_seconds float8)
      ),
      -- a one-call job is new while its row is not there; a call on an explicit job while its
      -- first call row is not
@@ -136,7 +151,9 @@ async function writeBatch(
                    ELSE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = e.job_id) END
      ),
      need AS (
-       SELECT lease_id, team_id, sum(charge)::bigint AS charge
+       SELECT lease_id, team_id,
+              sum(charge + (CASE WHEN job_hold_seconds IS NOT NULL THEN 1 ELSE 0 END))::bigint
+                AS charge
          FROM fresh WHERE lease_id IS NOT NULL GROUP BY lease_id, team_id
      ),
      ls AS MATERIALIZED (
@@ -144,13 +161,21 @@ async function writeBatch(
         WHERE c.lease_id IN (SELECT lease_id FROM need)
         ORDER BY c.lease_id FOR UPDATE
      ),
+     -- the jobs whose credit a first call took from a lease, after leases and before teams (a
+     -- hold and a job's close lock the job, then the team)
+     jl AS MATERIALIZED (
+       SELECT j.job_id, j.status FROM jobs j
+        WHERE j.job_id IN (SELECT job_id FROM fresh WHERE job_hold_seconds IS NOT NULL)
+          AND (SELECT count(*) FROM ls) >= 0
+        ORDER BY j.job_id FOR NO KEY UPDATE
+     ),
      -- teams after leases (the order grantLease and returnLease take), in team_id order
      ts AS MATERIALIZED (
        SELECT t.team_id, t.credits_allocated, t.credits_used, t.credits_held,
               t.credits_allocated - t.credits_used AS balance,
               t.credits_allocated - t.credits_used - t.credits_held AS available
          FROM teams t
-        WHERE t.team_id IN (SELECT team_id FROM fresh) AND (SELECT count(*) FROM ls) >= 0
+        WHERE t.team_id IN (SELECT team_id FROM fresh) AND (SELECT count(*) FROM jl) >= 0
         ORDER BY t.team_id FOR NO KEY UPDATE
      ),
      ok AS (
@@ -174,6 +199,42 @@ async function writeBatch(
          FROM cost
        WINDOW w AS (PARTITION BY team_id ORDER BY ord ROWS UNBOUNDED PRECEDING)
      ),
+     -- per pending job, the first record that took its credit becomes the job's hold (from its
+     -- lease; without one, from the available credits if there is one); the others' credit,
+     -- and every one for a job no longer pending, goes back to the available credits
+     hj AS MATERIALIZED (
+       SELECT DISTINCT ON (f.job_id) f.entry_key, f.job_id, f.team_id, f.job_hold_seconds
+         FROM fresh f JOIN jl ON jl.job_id = f.job_id AND jl.status = 'pending'
+         JOIN ts ON ts.team_id = f.team_id
+        WHERE f.job_hold_seconds IS NOT NULL AND (SELECT ok FROM ok)
+          AND (f.lease_id IS NOT NULL OR ts.available >= 1)
+        ORDER BY f.job_id, f.ord
+     ),
+     -- credits_held moves: leased charges leave it (now used); a job's credit moved from a lease
+     -- to its hold stays in it, one given back leaves it, one held without a lease enters it
+     moves AS (
+       SELECT team_id, sum(used)::bigint AS used, sum(held)::bigint AS held FROM (
+         SELECT team_id, charged AS used,
+                -(CASE WHEN lease_id IS NOT NULL THEN charged ELSE 0 END) AS held
+           FROM calc
+         UNION ALL
+         SELECT f.team_id, 0,
+                CASE WHEN hj.entry_key IS NOT NULL THEN (CASE WHEN f.lease_id IS NULL THEN 1 ELSE 0 END)
+                     WHEN f.lease_id IS NOT NULL THEN -1 ELSE 0 END
+           FROM fresh f LEFT JOIN hj ON hj.entry_key = f.entry_key
+          WHERE f.job_hold_seconds IS NOT NULL AND (SELECT ok FROM ok)
+       ) m GROUP BY team_id
+     ),
+     js AS (
+       UPDATE jobs j SET status = 'in_progress', started_at = now(), updated_at = now()
+         FROM hj WHERE j.job_id = hj.job_id
+       RETURNING j.job_id
+     ),
+     hi AS (
+       INSERT INTO credit_holds (team_id, job_id, key_id, credits, expires_at)
+       SELECT team_id, job_id, NULL, 1, now() + make_interval(secs => job_hold_seconds) FROM hj
+       RETURNING hold_id
+     ),
      calls AS MATERIALIZED (
        SELECT r.* FROM jsonb_to_recordset($2::jsonb) AS r(${CALL_COLUMNS}, entry_key uuid)
         WHERE r.entry_key IN (SELECT entry_key FROM calc)
@@ -192,19 +253,18 @@ async function writeBatch(
        UPDATE teams t
           SET credits_allocated = ts.credits_allocated,
               credits_used = ts.credits_used + s.used,
-              credits_held = ts.credits_held - s.leased,
+              credits_held = ts.credits_held + s.held,
               updated_at = now()
-         FROM (SELECT team_id, sum(charged)::bigint AS used,
-                      COALESCE(sum(charged) FILTER (WHERE lease_id IS NOT NULL), 0)::bigint
-                        AS leased
-                 FROM calc GROUP BY team_id) s
+         FROM moves s
          JOIN ts ON ts.team_id = s.team_id
-        WHERE t.team_id = s.team_id AND s.used > 0
+        WHERE t.team_id = s.team_id AND (s.used > 0 OR s.held <> 0)
        RETURNING t.team_id
      ),
      lu AS (
        UPDATE credit_leases c SET credits = ls.credits - s.used, updated_at = now()
-         FROM (SELECT lease_id, sum(charged)::bigint AS used
+         FROM (SELECT lease_id,
+                      sum(charge + (CASE WHEN job_hold_seconds IS NOT NULL THEN 1 ELSE 0 END))::bigint
+                        AS used
                  FROM calc WHERE lease_id IS NOT NULL GROUP BY lease_id) s
          JOIN ls ON ls.lease_id = s.lease_id
         WHERE c.lease_id = s.lease_id AND s.used > 0
@@ -274,6 +334,7 @@ async function writeBatch(
           reason: e.reason,
           entry_key: recordKey(e),
           joined: !('job' in e),
+          job_hold_seconds: 'joined' in e ? (e.jobHoldSeconds ?? null) : null,
         })),
       ),
       JSON.stringify(

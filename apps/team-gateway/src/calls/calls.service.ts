@@ -13,6 +13,7 @@ import {
   HoldOutcome,
   HoldRequest,
   holdKeyBudget,
+  JobCallEntry,
   JournalJob,
   settle,
   SettleInput,
@@ -126,9 +127,11 @@ export interface PreparedCall {
   /**
    * A call on an explicit job shared across replicas (JobGate): its place in the job's inflight,
    * left by its settle. `journaled`: settled into the journal (leased, or a job_based job's later
-   * call, which moves no credit); else settled in Postgres.
+   * call, which moves no credit); else settled in Postgres. `takesJobCredit`: a job_based job's
+   * first call, which reserved the job's credit from the lease (its record moves it to the job's
+   * hold).
    */
-  job?: { ticket: JobTicket; journaled: boolean };
+  job?: { ticket: JobTicket; journaled: boolean; takesJobCredit?: boolean };
   /** A non-chat call's operation (CallSpec.operation), for its trace. */
   operation?: string;
   /** With tracing on: the answering attempt's span, ended when the call is settled. */
@@ -185,6 +188,10 @@ export class CallsService implements BeforeApplicationShutdown {
   private readonly deferred = new DeferredCloses();
   /** Each team's budget settings as its last hold saw them: the next hold skips reading them. */
   private readonly settingsSeen = new Map<string, BudgetSettings>();
+  /** A job_based job's hold lives as long as the job may stay open, and an hour more. */
+  private get jobHoldSeconds(): number {
+    return this.config.jobs.ttlSeconds + 3600;
+  }
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -328,7 +335,8 @@ export class CallsService implements BeforeApplicationShutdown {
   /**
    * A call on an explicit job without a database round trip, or null (the exact hold), for a team
    * this replica leases (a busy team, as for one-call jobs): a consumption call that fits the
-   * lease, a job_based job's call once its credit is held (it reserves and costs nothing).
+   * lease; a job_based job's first call reserves the job's credit from the lease (its journal
+   * record moves it to the job's hold), the later ones reserve and cost nothing.
    */
   private joinShared(
     principal: TeamPrincipal,
@@ -339,15 +347,13 @@ export class CallsService implements BeforeApplicationShutdown {
     ticket: JobTicket,
   ): PreparedCall | null {
     const lease = this.leases.reserve(principal, (s) =>
-      s.budgetMode === 'job_based' ? 0 : fullEstimate(s, routed.promptTokens, body, routed.plan),
+      s.budgetMode === 'job_based'
+        ? Number(!ticket.credited)
+        : fullEstimate(s, routed.promptTokens, body, routed.plan),
     );
     const settings = lease?.lease.settings;
     if (!lease || !settings) return null;
-    if (settings.budgetMode === 'job_based' && !ticket.credited) {
-      // the job's first call: the exact hold takes the job's credit
-      this.leases.book.settle(lease, 0);
-      return null;
-    }
+    const takesJobCredit = settings.budgetMode === 'job_based' && !ticket.credited;
     return {
       principal,
       jobId,
@@ -362,7 +368,7 @@ export class CallsService implements BeforeApplicationShutdown {
       settings,
       inFlight: this.drain.enter(),
       lease,
-      job: { ticket, journaled: true },
+      job: { ticket, journaled: true, takesJobCredit },
     };
   }
 
@@ -489,7 +495,7 @@ export class CallsService implements BeforeApplicationShutdown {
       outputPricePerMillion: Math.max(...plan.map((d) => d.outputPricePerMillion)),
       // renewed while this replica lives (streams included): a dead replica's expire
       callHoldSeconds: this.holds.ttlSeconds,
-      jobHoldSeconds: this.config.jobs.ttlSeconds + 3600,
+      jobHoldSeconds: this.jobHoldSeconds,
       budgetKeyId: principal.maxBudget !== null ? (principal.budgetKeyId ?? principal.keyId) : null,
       settings: this.settingsSeen.get(principal.teamId),
     };
@@ -709,8 +715,13 @@ export class CallsService implements BeforeApplicationShutdown {
   ): Promise<Settlement> {
     const lease = prepared.lease;
     const jobBased = prepared.settings.budgetMode === 'job_based';
-    const charge = lease ? this.leases.book.settle(lease, jobBased ? 0 : callDue) : 0;
-    const entry =
+    // the job's credit stays out of the lease's free part until its record moves it to the hold
+    // (a call that made no attempt writes no record: the credit is free again)
+    const takesJobCredit = prepared.job?.takesJobCredit === true && calls.length > 0;
+    const due = jobBased ? Number(takesJobCredit) : callDue;
+    const settled = lease ? this.leases.book.settle(lease, due) : 0;
+    const charge = jobBased ? 0 : settled;
+    const entry: JobCallEntry | null =
       calls.length === 0
         ? null
         : {
@@ -723,9 +734,15 @@ export class CallsService implements BeforeApplicationShutdown {
             charge,
             reason: `LLM call ${callId}`,
             calls,
+            ...(takesJobCredit ? { jobHoldSeconds: this.jobHoldSeconds } : {}),
           };
-    // job_based: the job's credit is held in Postgres from here on (the exact hold took it)
-    await this.jobGate.end(ticket, jobBased, entry);
+    // job_based: the job's credit is held from here on (by the exact hold of an earlier call, or
+    // by this record, which the job's close writes before it settles)
+    await this.jobGate.end(
+      ticket,
+      jobBased && (!prepared.job?.takesJobCredit || takesJobCredit),
+      entry,
+    );
     const remaining = lease ? this.leases.remainingEstimate(lease.lease) : 0;
     return { charged: charge, released: lease?.credits ?? 0, remaining };
   }

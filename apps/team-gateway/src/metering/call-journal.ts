@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/comm
 import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
-import { applyJournal, JournalRecord, recordJobId } from '@app/billing';
+import { applyJournal, JournalRecord, leaseCredits, recordJobId } from '@app/billing';
 import { CACHE_STORE, CacheStore, RedisCacheStore } from '@app/cache';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { retryingLockConflicts } from '@app/db';
@@ -220,7 +220,7 @@ export class CallJournal implements OnApplicationBootstrap {
   /** Written now or by an earlier attempt that committed: a leased charge is never capped. */
   private settled(entries: JournalRecord[]): void {
     for (const entry of entries) {
-      if (entry.leaseId) this.leases.book.flushed(entry.leaseId, entry.charge);
+      if (entry.leaseId) this.leases.book.flushed(entry.leaseId, leaseCredits(entry));
     }
   }
 

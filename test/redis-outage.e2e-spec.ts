@@ -427,4 +427,73 @@ describe('a Redis outage', () => {
       writeReport('redis-outage', report);
     }
   });
+
+  it('a job closed while Redis is away: the close is taken, counts the leased calls and charges the job once', async () => {
+    const { teamId, key } = await newTeam();
+    const [a, b] = gateways;
+    const opened = await call<{ job_id: string }>(a.url, 'POST', '/api/jobs/create', {
+      bearer: key,
+      body: { job_type: 'outage-close' },
+    });
+    expect(opened.status).toBe(201);
+    const jobId = opened.body.job_id;
+    const llmCall = (gw: RunningApp) =>
+      call(gw.url, 'POST', `/api/jobs/${jobId}/llm-call`, {
+        bearer: key,
+        body: { model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 },
+      }).then((r) => r.status);
+    const leases = async () =>
+      (
+        await pg.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM credit_leases WHERE team_id = $1',
+          [teamId],
+        )
+      ).rows[0].n;
+    // busy on replica a until it leases the team, then calls that run on the lease
+    let answered = 0;
+    for (let i = 0; i < 100 && (await leases()) === 0; i++) {
+      expect(await llmCall(a)).toBe(200);
+      answered += 1;
+    }
+    expect(await leases()).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) expect(await llmCall(a)).toBe(200);
+    answered += 5;
+    const written = async () =>
+      (
+        await pg.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM llm_calls WHERE job_id = $1',
+          [jobId],
+        )
+      ).rows[0].n;
+    await eventually(async () => (await written()) === answered, 10_000, 50);
+
+    await redis.kill();
+    try {
+      const done = await call<{ costs: { total_calls: number; credits_charged: number } }>(
+        b.url,
+        'POST',
+        `/api/jobs/${jobId}/complete`,
+        { bearer: key, body: { status: 'completed' } },
+      );
+      expect(done.status).toBe(200);
+      expect(done.body.costs).toMatchObject({ total_calls: answered, credits_charged: 1 });
+      // the job is closed in Postgres: a replica that cannot ask Redis refuses a call on it there
+      expect(await llmCall(a)).toBe(409);
+    } finally {
+      await redis.restart();
+    }
+    const books = async () =>
+      (
+        await pg.query(
+          `SELECT credits_used::int AS used, credits_held::int AS held,
+                  (SELECT count(*)::int FROM credit_leases WHERE team_id = $1) AS leases,
+                  (SELECT COALESCE(sum(credits_amount), 0)::int FROM credit_transactions
+                    WHERE team_id = $1 AND transaction_type = 'deduction') AS deducted
+             FROM teams WHERE team_id = $1`,
+          [teamId],
+        )
+      ).rows[0] as { used: number; held: number; leases: number; deducted: number };
+    await eventually(async () => (await books()).leases === 0, 45_000, 200);
+    expect(await books()).toEqual({ used: 1, held: 0, leases: 0, deducted: -1 });
+  });
 });

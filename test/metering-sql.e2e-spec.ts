@@ -771,7 +771,7 @@ describe('credit leases and the call journal (real Postgres)', () => {
         calls: 4,
         call_credits: 5,
         ledger_rows: 2,
-        status: 'pending',
+        status: 'in_progress',
       });
       const after = await expectInvariants(teamId);
       expect(after).toMatchObject({ used: 6, held: 14, jobs: 2 });
@@ -822,7 +822,12 @@ describe('credit leases and the call journal (real Postgres)', () => {
       const free = [jobCall(teamId, null, jobId, null, 0), jobCall(teamId, null, jobId, null, 0)];
       const outcome = await applyJournal(ds, [...free, entry(teamId, null, leaseId, 1)]);
       expect(outcome.applied).toHaveLength(3);
-      expect(await jobRows(jobId)).toMatchObject({ calls: 2, call_credits: 0, ledger_rows: 0 });
+      expect(await jobRows(jobId)).toMatchObject({
+        calls: 2,
+        call_credits: 0,
+        ledger_rows: 0,
+        status: 'pending',
+      });
       expect(await expectInvariants(teamId)).toMatchObject({ used: 1, held: 4 });
     });
 

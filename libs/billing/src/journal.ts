@@ -161,17 +161,17 @@ async function writeBatch(
         WHERE c.lease_id IN (SELECT lease_id FROM need)
         ORDER BY c.lease_id FOR UPDATE
      ),
-     -- the jobs whose credit a first call took from a lease, after leases and before teams (a
-     -- hold and a job's close lock the job, then the team)
+     -- the explicit jobs of the calls, after leases and before teams (a hold and a job's close
+     -- lock the job, then the team)
      jl AS MATERIALIZED (
        SELECT j.job_id, j.status FROM jobs j
-        WHERE j.job_id IN (SELECT job_id FROM fresh WHERE job_hold_seconds IS NOT NULL)
+        WHERE j.job_id IN (SELECT job_id FROM fresh WHERE joined)
           AND (SELECT count(*) FROM ls) >= 0
         ORDER BY j.job_id FOR NO KEY UPDATE
      ),
      -- teams after leases (the order grantLease and returnLease take), in team_id order
      ts AS MATERIALIZED (
-       SELECT t.team_id, t.credits_allocated, t.credits_used, t.credits_held,
+       SELECT t.team_id, t.credits_allocated, t.credits_used, t.credits_held, t.budget_mode,
               t.credits_allocated - t.credits_used AS balance,
               t.credits_allocated - t.credits_used - t.credits_held AS available
          FROM teams t
@@ -225,9 +225,15 @@ async function writeBatch(
           WHERE f.job_hold_seconds IS NOT NULL AND (SELECT ok FROM ok)
        ) m GROUP BY team_id
      ),
+     -- a pending job with a call starts: a job_based one once its credit is held (as the exact
+     -- hold does), a consumption one with its first call
      js AS (
        UPDATE jobs j SET status = 'in_progress', started_at = now(), updated_at = now()
-         FROM hj WHERE j.job_id = hj.job_id
+         FROM jl
+        WHERE j.job_id = jl.job_id AND jl.status = 'pending' AND (SELECT ok FROM ok)
+          AND (jl.job_id IN (SELECT job_id FROM hj)
+               OR jl.job_id IN (SELECT f.job_id FROM fresh f JOIN ts ON ts.team_id = f.team_id
+                                 WHERE f.joined AND ts.budget_mode <> 'job_based'))
        RETURNING j.job_id
      ),
      hi AS (

@@ -40,9 +40,10 @@ async function main(): Promise<void> {
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => join(RESULTS, f))
     .filter((f) => statSync(f).mtimeMs >= startedAt)
-    .sort((x, y) => statSync(y).size - statSync(x).size);
-  if (written.length === 0) throw new Error('no CPU profile was written');
-  // the loaded replica's profile is the larger one; its load beside it for bench/profile-compare.js
+    // the loaded replica's profile: named by its process id (V8's CPU.<date>.<time>.<pid>.…)
+    .filter((f) => f.includes(`.${b.gwA.pid}.`));
+  if (written.length === 0) throw new Error('no CPU profile was written by replica A');
+  // its load beside it, for bench/profile-compare.js
   writeFileSync(
     written[0].replace(/\.cpuprofile$/, '.load.json'),
     JSON.stringify({ fromMs: loadFrom, toMs: loadTo, calls: load.ok, seconds: CFG.BENCH_SECONDS }),

@@ -1,5 +1,5 @@
 /**
- * `node bench/profile-compare.js A.cpuprofile B.cpuprofile …`: the CPU a gateway spent per call,
+ * `node bench/profile-compare.js [LABEL=]A.cpuprofile [LABEL=]B.cpuprofile …`: the CPU a gateway spent per call,
  * by category, in profiles written by `npm run bench:profile` (each beside its `.load.json`: the
  * load's window and its calls). On a shared machine req/s and shares move with the neighbours'
  * load (idle time, contention); CPU microseconds per call move much less, so runs made one after
@@ -39,7 +39,9 @@ const CATEGORIES = [
   ['Tollgate (dist)', (fn, url) => url.includes('/dist/')],
 ];
 
-function measure(file) {
+function measure(arg) {
+  // `label=FILE` names the column (default: the file's name)
+  const [label, file] = arg.includes('=') ? arg.split('=', 2) : [basename(arg), arg];
   const load = JSON.parse(readFileSync(file.replace(/\.cpuprofile$/, '.load.json'), 'utf8'));
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -57,7 +59,7 @@ function measure(file) {
     const hit = CATEGORIES.find(([, test]) => test(functionName, url));
     if (hit) us.set(hit[0], us.get(hit[0]) + gap);
   });
-  return { file, load, us, busy, idle };
+  return { label, file, load, us, busy, idle };
 }
 
 const runs = process.argv.slice(2).map(measure);
@@ -79,8 +81,6 @@ const rows = [
   ['CPU per call (all but idle)', runs.map((r) => `${(r.busy / r.load.calls).toFixed(0)} µs`)],
   ...CATEGORIES.map(([label]) => [label, runs.map((r) => cell(r, r.us.get(label)))]),
 ];
-console.log(
-  `| µs per call · share of busy time | ${runs.map((r) => basename(r.file)).join(' | ')} |`,
-);
+console.log(`| µs per call · share of busy time | ${runs.map((r) => r.label).join(' | ')} |`);
 console.log(`| --- | ${runs.map(() => '---:').join(' | ')} |`);
 for (const [label, cells] of rows) console.log(`| ${label} | ${cells.join(' | ')} |`);

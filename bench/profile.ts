@@ -3,10 +3,12 @@
  * one funded team, `POST /v1/chat/completions` (non-stream) at BENCH_CONNECTIONS connections for
  * BENCH_SECONDS — on the same set-up as `npm run bench` (private PostgreSQL with fsync=on, Redis,
  * fake upstream). Prints the functions with the most self time (bench/profile-top.js) and leaves
- * the .cpuprofile in bench/results/ (open it in Chrome DevTools for the call tree).
+ * the .cpuprofile in bench/results/ (open it in Chrome DevTools for the call tree) with its load
+ * window and calls in a `.load.json` beside it (`node bench/profile-compare.js A B …`: CPU per
+ * call by category, for before/after runs on a shared machine).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CFG } from './config';
 import { fixedTime } from './load';
@@ -38,9 +40,14 @@ async function main(): Promise<void> {
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => join(RESULTS, f))
     .filter((f) => statSync(f).mtimeMs >= startedAt)
-    .sort((x, y) => statSync(y).size - statSync(x).size);
-  if (written.length === 0) throw new Error('no CPU profile was written');
-  // the loaded replica's profile is the larger one
+    // the loaded replica's profile: named by its process id (V8's CPU.<date>.<time>.<pid>.…)
+    .filter((f) => f.includes(`.${b.gwA.pid}.`));
+  if (written.length === 0) throw new Error('no CPU profile was written by replica A');
+  // its load beside it, for bench/profile-compare.js
+  writeFileSync(
+    written[0].replace(/\.cpuprofile$/, '.load.json'),
+    JSON.stringify({ fromMs: loadFrom, toMs: loadTo, calls: load.ok, seconds: CFG.BENCH_SECONDS }),
+  );
   console.log(
     execFileSync(process.execPath, [
       'bench/profile-top.js',

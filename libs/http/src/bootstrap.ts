@@ -7,12 +7,14 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, getSchemaPath, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { Logger as PinoLogger } from 'nestjs-pino';
+import { storage, Store } from 'nestjs-pino/storage';
+import { pinoHttp } from 'pino-http';
 import * as qs from 'qs';
 import type { Request, Response, NextFunction } from 'express';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { ApiErrorDto } from './api-error.dto';
 import { parseJsonBody, refuseUnacceptableInput, verifyUtf8 } from './input-checks';
-import { requestIdFor } from './logging.module';
+import { requestIdFor, requestLogOptions } from './logging.module';
 import { ShutdownCoordinator } from './shutdown';
 import { tollgateValidationPipe } from './validation';
 
@@ -66,6 +68,8 @@ export async function createApp(
     return NestFactory.create<NestExpressApplication>(module, { ...options, bodyParser: false });
   }
   const adapter = new FastifyAdapter({
+    // no Nest middleware on Fastify (the request log and the metrics are hooks): no middie
+    skipMiddie: true,
     genReqId: requestIdFor, // X-Request-Id honoured, as pino-http did on Express
     // Express's defaults: no length limit on a path parameter, routes matched case-insensitively
     // and with or without a trailing slash, queries parsed by qs as Express's 'extended' parser
@@ -125,8 +129,11 @@ function configureExpress(app: NestExpressApplication, config: TollgateConfig): 
  * Express's body-parser did (limit → 413, not UTF-8 → 400, malformed → 400), other content types
  * left unread as Express left them; the input checks before guards (`preValidation`); the request
  * id, the matched route (for metrics and trace names, where Express keeps it: `req.route.path`)
- * and the shutdown count on Node's request and response. Fastify sends neither `X-Powered-By`
- * nor an ETag.
+ * and the shutdown count on Node's request and response; then the request log (pino-http, the
+ * same line as on Express) with the request's logger as nestjs-pino's context for the Nest
+ * `Logger` calls made while serving it. Hooks, not Nest middleware: with none, @fastify/middie is
+ * never registered (`createApp` passes `skipMiddie`). Fastify sends neither `X-Powered-By` nor an
+ * ETag.
  */
 function configureFastify(app: NestFastifyApplication, config: TollgateConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
@@ -158,6 +165,14 @@ function configureFastify(app: NestFastifyApplication, config: TollgateConfig): 
     if (route !== undefined) raw.route = { path: route };
     reply.raw.setHeader('X-Request-Id', request.id);
     shutdown.middleware(raw, reply.raw, done);
+  });
+  const requestLog = pinoHttp(requestLogOptions(config));
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const raw = request.raw as IncomingMessage & { id?: string; log?: Store['logger'] };
+    raw.id = request.id; // pino-http logs it as it is
+    requestLog(raw, reply.raw);
+    // what nestjs-pino's own middleware does: the request's logger for the Nest Logger calls
+    storage.run(new Store(raw.log), done);
   });
   fastify.addHook('preValidation', (request, reply, done) =>
     refuseUnacceptableInput(request, reply, done),

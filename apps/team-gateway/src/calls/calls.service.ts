@@ -64,6 +64,7 @@ import { LlmCallDto } from './dto/llm-call.dto';
 import { DeferredCloses } from './deferred-closes';
 import { HoldRenewal } from './hold-renewal';
 import { TeamQueue } from './team-queue';
+import { UpstreamSignal } from './upstream-signal';
 import { DEFAULT_COMPLETION_CAP, estimatePromptTokens } from './estimate';
 
 /** At most this many upstream attempts per call (deployments, then group models). */
@@ -582,20 +583,13 @@ export class CallsService implements BeforeApplicationShutdown {
     let last: UpstreamError | null = null;
     // the caller gave up (client gone) or the shutdown deadline passed: not an upstream failure
     const stopped = () => clientSignal?.aborted === true || prepared.inFlight.cut.aborted;
+    const upstream = new UpstreamSignal(prepared.inFlight.cut, clientSignal);
     for (const [index, deployment] of prepared.plan.entries()) {
       if (index > 0) await sleep(50 + Math.random() * 150);
       if (index > 0 && stopped()) break;
       const started = Date.now();
-      const timeout = new AbortController();
-      const timer = setTimeout(
-        () => timeout.abort(new DOMException('Upstream request timed out', 'TimeoutError')),
-        this.config.upstream.timeoutMs,
-      );
-      const signal = AbortSignal.any(
-        clientSignal
-          ? [timeout.signal, prepared.inFlight.cut, clientSignal]
-          : [timeout.signal, prepared.inFlight.cut],
-      );
+      const signal = upstream.forAttempt();
+      const timer = setTimeout(() => upstream.timeOut(), this.config.upstream.timeoutMs);
       const request = this.request(prepared.body, deployment);
       const span = startAttemptSpan(prepared, deployment, request);
       try {
@@ -606,7 +600,7 @@ export class CallsService implements BeforeApplicationShutdown {
         this.routing.reportSuccess(deployment);
         return { value, success: { deployment, usage, latencyMs: Date.now() - started } };
       } catch (err) {
-        last = classify(err, timeout.signal.aborted);
+        last = classify(err, upstream.timedOut);
         const latencyMs = Date.now() - started;
         const outcome = stopped() ? 'aborted' : last.kind;
         this.metrics.recordUpstream(deployment.provider, outcome, latencyMs / 1000);

@@ -1,7 +1,9 @@
-import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { Global, Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import type { FastifyInstance } from 'fastify';
 import { GatewayMetrics, METRIC_PROVIDERS } from './gateway-metrics';
-import { HttpMetricsMiddleware } from './http-metrics.middleware';
+import { httpMetricsHook } from './http-metrics.hook';
 import { MetricsController } from './metrics.controller';
 
 @Global()
@@ -10,8 +12,18 @@ import { MetricsController } from './metrics.controller';
   providers: [...METRIC_PROVIDERS, GatewayMetrics],
   exports: [GatewayMetrics],
 })
-export class MetricsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('{*path}');
+export class MetricsModule implements OnModuleInit {
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly metrics: GatewayMetrics,
+  ) {}
+
+  /** The gateway runs on Fastify (`main.ts`); the HTTP metrics are one of its hooks. */
+  onModuleInit(): void {
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter?.getType() !== 'fastify') {
+      throw new Error('the team-gateway runs on Fastify: its HTTP metrics are a Fastify hook');
+    }
+    adapter.getInstance<FastifyInstance>().addHook('onRequest', httpMetricsHook(this.metrics));
   }
 }

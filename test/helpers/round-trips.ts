@@ -11,6 +11,9 @@ import { Client } from 'pg';
 const inRequest = new AsyncLocalStorage<{ open: boolean }>();
 let installed = false;
 let queries = 0;
+/** The texts of the request-path queries, for the requestRoundTrips that want them. */
+const requestWatchers = new Set<(text: string) => void>();
+const watchers = new Set<(text: string, values: unknown[]) => void>();
 
 function install(): void {
   if (installed) return;
@@ -20,7 +23,16 @@ function install(): void {
   const server = http.Server.prototype as unknown as { emit: Method };
   const query = client.query;
   client.query = function counted(this: unknown, ...args: unknown[]) {
-    if (inRequest.getStore()?.open === true) queries += 1;
+    const inRequestPath = inRequest.getStore()?.open === true;
+    if (inRequestPath) queries += 1;
+    if (watchers.size > 0 || (inRequestPath && requestWatchers.size > 0)) {
+      const [first, second] = args as [unknown, unknown];
+      const config = typeof first === 'object' && first !== null ? (first as QueryConfig) : null;
+      const text = typeof first === 'string' ? first : (config?.text ?? '');
+      const values = Array.isArray(second) ? (second as unknown[]) : (config?.values ?? []);
+      for (const watch of watchers) watch(text, values);
+      if (inRequestPath) for (const watch of requestWatchers) watch(text);
+    }
     return query.apply(this, args);
   };
   const emit = server.emit;
@@ -42,4 +54,38 @@ export function requestRoundTrips(): { count(): number } {
   install();
   const start = queries;
   return { count: () => queries - start };
+}
+
+interface QueryConfig {
+  text?: string;
+  values?: unknown[];
+}
+
+/**
+ * PostgreSQL statements of this process from now on, on or off the request path (lease grants,
+ * journal batches), that `matches` picks by their text and parameters; `stop` to stop counting.
+ */
+export function statements(matches: (text: string, values: unknown[]) => boolean): {
+  count(): number;
+  stop(): void;
+} {
+  install();
+  let n = 0;
+  const watch = (text: string, values: unknown[]) => {
+    if (matches(text, values)) n += 1;
+  };
+  watchers.add(watch);
+  return { count: () => n, stop: () => watchers.delete(watch) };
+}
+
+/**
+ * The texts of the synchronous PostgreSQL statements made by requests from now on (whitespace
+ * folded); `stop` to stop collecting.
+ */
+export function requestStatements(): { texts(): string[]; stop(): void } {
+  install();
+  const texts: string[] = [];
+  const watch = (text: string) => texts.push(text.replace(/\s+/g, ' ').trim());
+  requestWatchers.add(watch);
+  return { texts: () => texts, stop: () => requestWatchers.delete(watch) };
 }

@@ -206,7 +206,8 @@ describe('OpenAI-compatible surface (openai SDK)', () => {
           calls: 1,
         });
       }
-      const team = await w.team_row(teamId);
+      // its second call leased the team on this replica: the lease goes back once idle
+      const team = await w.settled(teamId);
       expect(team).toMatchObject({ used: 2, held: 0, holds: 0 });
       expect(team.ledger_sum).toBe(team.allocated - team.used);
     });

@@ -233,6 +233,8 @@ describe('model access and resolution', () => {
         messages: hello,
       });
       expect(res.status).toBe(200);
+      // a leased call's rows are written by the journal: a read on the gateway writes it first
+      expect((await w.gw('GET', `/api/jobs/${res.body.job_id}`, key)).status).toBe(200);
       const rows = await attempts(res.body.job_id);
       expect(rows[rows.length - 1]).toMatchObject({
         provider_model: `${model}-fine`,

@@ -22,8 +22,11 @@ const LOCAL_TTL_MS = 1_000;
 const RESTORE_RETRY_MS = 250;
 
 interface Invalidation {
+  /** Every cached key of this team is dropped (a change of the team itself). */
   teamId?: string;
   keyHashes?: string[];
+  /** The team these keys belong to: only they are dropped, but the team counts as changed. */
+  keysOf?: string;
 }
 
 interface SharedEntry<T> {
@@ -47,6 +50,7 @@ export class KeyCacheService<T extends { teamId: string } = { teamId: string }>
   private failures = 0;
   private restoring: Promise<void> | null = null;
   private closed = false;
+  private readonly teamChangeHandlers: Array<(teamId: string) => void> = [];
 
   constructor(@Inject(CACHE_STORE) private readonly store: CacheStore) {}
 
@@ -57,6 +61,15 @@ export class KeyCacheService<T extends { teamId: string } = { teamId: string }>
 
   onModuleDestroy(): void {
     this.closed = true;
+  }
+
+  /**
+   * Calls `handler` with the team of every invalidation that names one (the team changed, or
+   * keys of it), made by this process or, over Redis, by any other (e.g. a gateway gives the
+   * team's credit leases back). Like invalidations, not delivered while Redis is away.
+   */
+  onTeamChange(handler: (teamId: string) => void): void {
+    this.teamChangeHandlers.push(handler);
   }
 
   /** Returns the cached context, or loads, caches and returns it (null = no such usable key). */
@@ -132,6 +145,8 @@ export class KeyCacheService<T extends { teamId: string } = { teamId: string }>
           if (entry.value?.teamId === change.teamId) this.local.delete(hash);
         }
       }
+      const team = change.teamId ?? change.keysOf;
+      if (typeof team === 'string') for (const handler of this.teamChangeHandlers) handler(team);
     } catch {
       this.logger.warn('Ignored a malformed cache invalidation message');
     }

@@ -136,12 +136,24 @@ export class EnvironmentVariables {
 
   /**
    * Credit leases: a team that makes at least this many calls a second on one gateway replica
-   * is served from an in-memory lease (no database round trip per call); 0 = every team, and
-   * "off" disables leases (every call holds and settles in PostgreSQL).
+   * is served from an in-memory lease at once (no database round trip per call); 0 = every team
+   * from its first call, and "off" disables leases (every call holds and settles in PostgreSQL).
    */
   @IsOptional()
   @Matches(/^(off|\d+)$/, { message: 'LEASE_MIN_CALLS_PER_SECOND must be a whole number or "off"' })
   LEASE_MIN_CALLS_PER_SECOND?: string;
+
+  /**
+   * Credit leases for steady teams: a team that made this many calls on one gateway replica,
+   * each within LEASE_IDLE_MS of the one before, is leased there too (whatever its rate); "off"
+   * leaves only LEASE_MIN_CALLS_PER_SECOND. At least 2: a team calling once in a while keeps
+   * the exact path (a lease per call would cost it a grant and a return on top).
+   */
+  @IsOptional()
+  @Matches(/^(off|[2-9]|[1-9]\d+)$/, {
+    message: 'LEASE_STEADY_CALLS must be a whole number of at least 2, or "off"',
+  })
+  LEASE_STEADY_CALLS?: string;
 
   /** How long a lease lives without being renewed: a dead replica's leases come back after it. */
   @IsOptional()
@@ -151,7 +163,10 @@ export class EnvironmentVariables {
   @Max(3600)
   LEASE_TTL_SECONDS?: number;
 
-  /** A lease not used for this long is given back to the team's balance. */
+  /**
+   * A lease not used for this long is given back to the team's balance; also the longest gap
+   * between the calls of a steady team (LEASE_STEADY_CALLS).
+   */
   @IsOptional()
   @Transform(toInt)
   @IsInt()

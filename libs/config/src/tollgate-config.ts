@@ -44,6 +44,8 @@ export interface TollgateConfig {
   /** Credit leases (null minCallsPerSecond = off) and the call journal; see docs/design/metering.md. */
   metering: {
     minCallsPerSecond: number | null;
+    /** Calls in a row, each within leaseIdleMs of the one before, that lease a team; null = rule off. */
+    steadyCalls: number | null;
     leaseTtlSeconds: number;
     leaseIdleMs: number;
     holdTtlSeconds: number;
@@ -155,8 +157,9 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
         env.LEASE_MIN_CALLS_PER_SECOND === 'off'
           ? null
           : Number(env.LEASE_MIN_CALLS_PER_SECOND ?? 20),
+      steadyCalls: env.LEASE_STEADY_CALLS === 'off' ? null : Number(env.LEASE_STEADY_CALLS ?? 2),
       leaseTtlSeconds: env.LEASE_TTL_SECONDS ?? 30,
-      leaseIdleMs: env.LEASE_IDLE_MS ?? 1000,
+      leaseIdleMs: env.LEASE_IDLE_MS ?? 5000,
       holdTtlSeconds: env.HOLD_TTL_SECONDS ?? 120,
     },
     webhooks: {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { KeyCacheService } from '@app/cache';
 import { EntityManager } from 'typeorm';
 import {
   Balance,
@@ -40,7 +41,10 @@ interface RefillRow {
 
 @Injectable()
 export class CreditsService {
-  constructor(private readonly db: AdminDb) {}
+  constructor(
+    private readonly db: AdminDb,
+    private readonly keyCache: KeyCacheService,
+  ) {}
 
   /** Grants credits (one ledger row); with an Idempotency-Key a repeat replays the first result. */
   add(teamId: string, dto: AddCreditsDto, idempotencyKey?: string): Promise<CreditsAdded> {
@@ -83,6 +87,8 @@ export class CreditsService {
       [teamId, dto.budget_mode, dto.credits_per_dollar ?? null, dto.tokens_per_credit ?? null],
     );
     if (rows.length === 0) await this.explainMissing(teamId);
+    // gateways give the team's credit leases back: the next ones carry the new settings
+    await this.db.afterCommit(() => this.keyCache.invalidate({ teamId }));
     return getBalance(this.db.manager, teamId);
   }
 

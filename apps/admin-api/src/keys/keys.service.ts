@@ -144,7 +144,9 @@ export class KeysService {
       await manager.update(VirtualKey, { keyId }, changes as QueryDeepPartialEntity<VirtualKey>);
       return this.requireKey(manager, keyId);
     });
-    await this.db.afterCommit(() => this.keyCache.invalidate({ keyHashes: [key.keyHash] }));
+    await this.db.afterCommit(() =>
+      this.keyCache.invalidate({ keyHashes: [key.keyHash], keysOf: key.teamId }),
+    );
     return toKeyResponse(key);
   }
 
@@ -187,33 +189,37 @@ export class KeysService {
         tpmLimit: current.tpmLimit,
         metadata: current.metadata,
       });
-      const [old] = await returning<{ key_hash: string }>(
+      const [old] = await returning<{ key_hash: string; team_id: string }>(
         manager,
         `UPDATE virtual_keys
             SET rotated_to = $2, grace_expires_at = now() + make_interval(secs => $3),
                 status = CASE WHEN $3 = 0 THEN 'revoked' ELSE status END,
                 revoked_at = CASE WHEN $3 = 0 THEN now() ELSE revoked_at END,
                 updated_at = now()
-          WHERE key_id = $1 RETURNING key_hash`,
+          WHERE key_id = $1 RETURNING key_hash, team_id`,
         [keyId, issued.key.keyId, graceSeconds],
       );
       return { old, issued };
     });
-    await this.db.afterCommit(() => this.keyCache.invalidate({ keyHashes: [old.key_hash] }));
+    await this.db.afterCommit(() =>
+      this.keyCache.invalidate({ keyHashes: [old.key_hash], keysOf: old.team_id }),
+    );
     return { ...toKeyResponse(issued.key), virtual_key: issued.virtualKey };
   }
 
   /** Revoke a key: refused by every gateway replica within 1 s. */
   async revoke(keyId: string): Promise<KeyResponse> {
-    const rows = await returning<{ key_hash: string }>(
+    const rows = await returning<{ key_hash: string; team_id: string }>(
       this.db.manager,
       `UPDATE virtual_keys SET status = 'revoked', revoked_at = COALESCE(revoked_at, now()), updated_at = now()
-        WHERE key_id = $1 RETURNING key_hash`,
+        WHERE key_id = $1 RETURNING key_hash, team_id`,
       [keyId],
     );
     if (!rows[0]) throw notFound('Key', keyId);
-    const keyHash = rows[0].key_hash;
-    await this.db.afterCommit(() => this.keyCache.invalidate({ keyHashes: [keyHash] }));
+    const { key_hash: keyHash, team_id: teamId } = rows[0];
+    await this.db.afterCommit(() =>
+      this.keyCache.invalidate({ keyHashes: [keyHash], keysOf: teamId }),
+    );
     return toKeyResponse(await this.requireKey(this.db.manager, keyId));
   }
 

@@ -10,8 +10,15 @@ const SETTINGS: BudgetSettings = {
 };
 /** Valid for the whole of these tests' time (they run at t = 0 … 10 ms). */
 const VALID = 60_000;
-const book = (minCallsPerSecond: number | null = 0) =>
-  new LeaseBook({ minCallsPerSecond, leaseSeconds: 2, minCredits: 4, blockMs: 2000 });
+const book = (minCallsPerSecond: number | null = 0, steadyCalls: number | null = null) =>
+  new LeaseBook({
+    minCallsPerSecond,
+    steadyCalls,
+    idleMs: 1000,
+    leaseSeconds: 2,
+    minCredits: 4,
+    blockMs: 2000,
+  });
 
 describe('LeaseBook', () => {
   it('grants only to busy teams, and sizes the lease to their demand', () => {
@@ -28,7 +35,7 @@ describe('LeaseBook', () => {
     const lease = b.touch('t', 0);
     for (let i = 1; i < 30; i++) b.touch('t', i);
     b.granted(lease, 'L1', 60, SETTINGS, 0, VALID);
-    expect(b.idle(5_000, 1_000)).toEqual([lease]);
+    expect(b.idle(5_000)).toEqual([lease]);
     b.close(lease);
     b.forget(lease);
 
@@ -51,6 +58,61 @@ describe('LeaseBook', () => {
     old.close(o);
     old.forget(o);
     expect(old.wanted(old.touch('o', DEMAND_MEMORY_MS + 100), DEMAND_MEMORY_MS + 100)).toBeNull();
+  });
+
+  it('a steady team is leased from its second call within the idle period; a rare one never', () => {
+    const b = book(20, 2);
+    const lease = b.touch('t', 0);
+    expect(b.wanted(lease, 0)).toBeNull(); // its first call: the exact path, no grant
+    b.touch('t', 900); // one call a second is far from 20/s, but the second came within 1 s
+    expect(b.wanted(lease, 900)).toEqual({ lease, credits: 4, keepFree: 4 });
+    b.granted(lease, 'L1', 4, SETTINGS, 96, VALID);
+    expect(b.reserve(lease, 1, 900)).not.toBeNull();
+
+    const rare = book(20, 2);
+    const r = rare.touch('r', 0);
+    rare.touch('r', 1_001); // more than the idle period after the one before
+    expect(rare.wanted(r, 1_001)).toBeNull();
+    expect(rare.idle(1_001)).toEqual([]); // (it called just now)
+    expect(rare.idle(2_001)).toEqual([r]); // its entry goes, granted or not
+    rare.close(r);
+    rare.forget(r);
+    const again = rare.touch('r', 60_000);
+    expect(again.streak).toBe(1);
+    expect(rare.wanted(again, 60_000)).toBeNull();
+
+    const off = book(20, null); // the steady rule off: only the rate counts
+    const o = off.touch('o', 0);
+    off.touch('o', 500);
+    expect(off.wanted(o, 500)).toBeNull();
+  });
+
+  it('a released lease takes no reservation or grant and closes once its calls are written', () => {
+    const b = book(0);
+    const lease = b.touch('t', 0);
+    b.granted(lease, 'L1', 10, SETTINGS, 90, VALID);
+    const r = b.reserve(lease, 3, 0)!;
+    expect(b.release('t')).toBe(lease);
+    expect(b.reserve(lease, 1, 0)).toBeNull();
+    expect(b.wanted(lease, 0)).toBeNull();
+    expect(b.idle(1)).toEqual([]); // a call in flight
+    expect(b.takeFree(lease)).toBe(7); // given back at once
+    expect(b.settle(r, 2)).toBe(2);
+    expect(b.idle(1)).toEqual([]); // its charge is not written yet
+    b.flushed('L1', 2);
+    expect(b.idle(1)).toEqual([lease]); // long before the idle period
+    expect(b.release('unknown')).toBeUndefined();
+  });
+
+  it('a lease whose keys have all expired closes without waiting to be idle', () => {
+    const b = book(0);
+    const lease = b.touch('t', 0, 500);
+    b.granted(lease, 'L1', 10, SETTINGS, 90, VALID);
+    expect(b.idle(499)).toEqual([]);
+    expect(b.idle(500)).toEqual([lease]);
+    b.touch('t', 100, Infinity); // a key without expiry called too: only idleness closes it
+    expect(b.idle(600)).toEqual([]);
+    expect(b.idle(1_100)).toEqual([lease]);
   });
 
   it('reserves from the free part only, and caps a settle at what the lease holds', () => {

@@ -17,6 +17,11 @@ export interface TeamLease {
   teamRemaining: number;
   /** Being given back: no new reservations. */
   closing: boolean;
+  /**
+   * To be given back whole on an admin change (suspension, deletion, a key revoked, budget
+   * settings): no reservation or grant any more; closed once its calls are settled and written.
+   */
+  released: boolean;
   /** Gone from Postgres (expired and swept): charges of its calls come from the balance. */
   dead: boolean;
   /**
@@ -35,6 +40,14 @@ export interface TeamLease {
   /** Mean credits a reservation took (the lease is sized in calls × this). */
   meanCredits: number;
   lastUsedAt: number;
+  /** Calls in a row on this replica, each within `idleMs` of the one before (the steady rule). */
+  streak: number;
+  /**
+   * The latest end of validity (expiry or rotation grace, local clock) among the keys that called
+   * on this lease; Infinity once a key without one did. Past it no key that used the lease can
+   * call any more: it is given back without waiting to be idle.
+   */
+  keysUntil: number;
 }
 
 export interface Reservation {
@@ -50,8 +63,15 @@ export interface GrantWanted {
 }
 
 export interface LeaseBookOptions {
-  /** null = leases off; 0 = every team. */
+  /** null = leases off; 0 = every team; else a team at this many calls/s is leased. */
   minCallsPerSecond: number | null;
+  /**
+   * A team that made this many calls in a row, each within `idleMs` of the one before, is leased
+   * too (a steady team, whatever its rate); null = only `minCallsPerSecond`.
+   */
+  steadyCalls: number | null;
+  /** A lease unused this long is given back; the longest gap between a steady team's calls. */
+  idleMs: number;
   /** A lease covers this many seconds of the team's spend on this replica. */
   leaseSeconds: number;
   /** The smallest lease, in credits. */
@@ -95,10 +115,15 @@ export class LeaseBook {
     return this.byId.get(leaseId);
   }
 
-  /** Counts one call's demand for the team; the lease (created empty on first sight). */
-  touch(teamId: string, now: number): TeamLease {
+  /**
+   * Counts one call's demand for the team; the lease (created empty on first sight). `keyUntil`:
+   * when the calling key stops being valid (Infinity = never).
+   */
+  touch(teamId: string, now: number, keyUntil = Infinity): TeamLease {
     let lease = this.teams.get(teamId);
-    if (!lease) {
+    if (lease) {
+      lease.streak = now - lease.lastUsedAt <= this.options.idleMs ? lease.streak + 1 : 1;
+    } else {
       lease = emptyLease(teamId, now);
       const recent = this.recentDemand.get(teamId);
       if (recent) {
@@ -115,12 +140,14 @@ export class LeaseBook {
     }
     lease.windowCalls += 1;
     lease.lastUsedAt = now;
+    lease.keysUntil = Math.max(lease.keysUntil, keyUntil);
     return lease;
   }
 
   /** Takes `credits` from the lease's free part, or null (the caller holds in Postgres). */
   reserve(lease: TeamLease, credits: number, now: number): Reservation | null {
-    if (!lease.leaseId || lease.closing || lease.dead || credits > free(lease)) return null;
+    if (!lease.leaseId || lease.closing || lease.released || lease.dead) return null;
+    if (credits > free(lease)) return null;
     if (now >= lease.validUntil) return null;
     lease.reserved += credits;
     lease.meanCredits = lease.meanCredits * 0.9 + credits * 0.1;
@@ -149,13 +176,17 @@ export class LeaseBook {
     lease.granted -= credits;
   }
 
-  /** The grant the team needs now, or null: not busy enough, blocked, or enough free already. */
+  /**
+   * The grant the team needs now, or null: neither busy nor steady, blocked, released, or enough
+   * free already.
+   */
   wanted(lease: TeamLease, now: number): GrantWanted | null {
-    const { minCallsPerSecond } = this.options;
+    const { minCallsPerSecond, steadyCalls } = this.options;
     if (minCallsPerSecond === null || lease.refilling || lease.closing) return null;
-    if (now < lease.blockedUntil) return null;
+    if (lease.released || now < lease.blockedUntil) return null;
     const rate = Math.max(lease.windowCalls, lease.previousCalls);
-    if (rate < minCallsPerSecond) return null;
+    const steady = steadyCalls !== null && lease.streak >= steadyCalls;
+    if (rate < minCallsPerSecond && !steady) return null;
     const target = Math.max(
       this.options.minCredits,
       Math.ceil(rate * this.options.leaseSeconds * Math.max(1, lease.meanCredits)),
@@ -218,16 +249,30 @@ export class LeaseBook {
     return credits;
   }
 
-  /** Leases unused for `idleMs` with nothing in flight or pending: to be closed. */
-  idle(now: number, idleMs: number): TeamLease[] {
+  /**
+   * Leases to close, with nothing in flight or pending: released, unused for `idleMs`, or no key
+   * that used them is valid any more.
+   */
+  idle(now: number): TeamLease[] {
     return this.leases().filter(
       (l) =>
         !l.closing &&
         !l.refilling &&
         l.reserved === 0 &&
         l.pending === 0 &&
-        now - l.lastUsedAt >= idleMs,
+        (l.released || now - l.lastUsedAt >= this.options.idleMs || now >= l.keysUntil),
     );
+  }
+
+  /**
+   * An admin change (suspension, deletion, a key revoked, budget settings): the team's lease
+   * takes no reservation or grant any more and is closed once its calls are written; the next
+   * call after that starts a new one (with the team's settings as they are then). Returns it.
+   */
+  release(teamId: string): TeamLease | undefined {
+    const lease = this.teams.get(teamId);
+    if (lease) lease.released = true;
+    return lease;
   }
 
   /** Closes a lease: no reservation from now on; `forget` drops it once given back. */
@@ -260,6 +305,9 @@ export class LeaseBook {
     lease.previousCalls = old.previousCalls;
     lease.meanCredits = old.meanCredits;
     lease.refilling = old.refilling;
+    lease.released = old.released;
+    lease.streak = old.streak;
+    lease.keysUntil = old.keysUntil;
     this.teams.set(old.teamId, lease);
     return lease;
   }
@@ -275,6 +323,7 @@ function emptyLease(teamId: string, now: number): TeamLease {
     settings: null,
     teamRemaining: 0,
     closing: false,
+    released: false,
     dead: false,
     validUntil: 0,
     refilling: false,
@@ -284,5 +333,7 @@ function emptyLease(teamId: string, now: number): TeamLease {
     previousCalls: 0,
     meanCredits: 1,
     lastUsedAt: now,
+    streak: 1,
+    keysUntil: -Infinity,
   };
 }

@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { TeamPrincipal } from '@app/auth';
 import { BudgetSettings, grantLease, renewLeases, returnLease } from '@app/billing';
-import { CACHE_STORE, CacheStore } from '@app/cache';
+import { CACHE_STORE, CacheStore, KeyCacheService } from '@app/cache';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { retryingLockConflicts } from '@app/db';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
@@ -16,11 +16,14 @@ const RECALL_CHANNEL = 'tollgate:lease-recall';
 const LEASE_SECONDS = 2;
 /** A replica stops spending a lease this long before Postgres could let it lapse (clock skew, latency), at most a tenth of its life. */
 const VALIDITY_MARGIN_MS = 1000;
+/** The longest wait between a lease becoming closable (released, idle, keys gone) and its return. */
+const CLOSE_PASS_MS = 250;
 
 /**
  * Credit leases of this replica (see docs/design/metering.md): reserves calls of busy teams in
  * memory, grants and refills leases ahead of need, gives idle ones back, renews them while the
- * replica lives, and answers recalls when a team's balance runs low on another replica.
+ * replica lives, answers recalls when a team's balance runs low on another replica, and gives a
+ * team's lease back when an admin changes the team or revokes one of its keys.
  */
 @Injectable()
 export class LeasesService implements OnApplicationBootstrap {
@@ -36,9 +39,12 @@ export class LeasesService implements OnApplicationBootstrap {
     @Inject(TOLLGATE_CONFIG) private readonly config: TollgateConfig,
     @Inject(CACHE_STORE) private readonly store: CacheStore,
     private readonly metrics: GatewayMetrics,
+    private readonly keyCache: KeyCacheService<TeamPrincipal>,
   ) {
     this.book = new LeaseBook({
       minCallsPerSecond: config.metering.minCallsPerSecond,
+      steadyCalls: config.metering.steadyCalls,
+      idleMs: config.metering.leaseIdleMs,
       leaseSeconds: LEASE_SECONDS,
       minCredits: 4,
       blockMs: 2000,
@@ -48,8 +54,13 @@ export class LeasesService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     if (!this.book.enabled) return;
     await this.store.subscribe(RECALL_CHANNEL, (teamId) => void this.giveBackFree(teamId));
+    // suspension, deletion, a key revoked or changed, budget settings: from any admin-api, or
+    // this process with the in-process store
+    this.keyCache.onTeamChange((teamId) => void this.release(teamId));
     const { leaseIdleMs, leaseTtlSeconds } = this.config.metering;
-    this.every(Math.max(50, Math.floor(leaseIdleMs / 2)), () => this.closeIdle());
+    this.every(Math.min(CLOSE_PASS_MS, Math.max(50, Math.floor(leaseIdleMs / 2))), () =>
+      this.closeIdle(),
+    );
     this.every((leaseTtlSeconds * 1000) / 3, () => this.renew());
   }
 
@@ -63,7 +74,7 @@ export class LeasesService implements OnApplicationBootstrap {
   ): Reservation | null {
     if (!this.book.enabled || principal.maxBudget !== null) return null;
     const now = Date.now();
-    const lease = this.book.touch(principal.teamId, now);
+    const lease = this.book.touch(principal.teamId, now, keyValidUntil(principal));
     const reservation = lease.settings
       ? this.book.reserve(lease, price(lease.settings), now)
       : null;
@@ -78,6 +89,28 @@ export class LeasesService implements OnApplicationBootstrap {
   async recall(teamId: string): Promise<void> {
     await this.giveBackFree(teamId);
     await this.store.publish(RECALL_CHANNEL, teamId).catch(() => undefined);
+  }
+
+  /**
+   * An admin changed the team (or one of its keys): its lease here takes nothing more, its free
+   * credits go back now and the rest once its calls in flight are settled and written (within
+   * `CLOSE_PASS_MS` of that). Its next call starts a new lease, with the settings of then.
+   */
+  async release(teamId: string): Promise<void> {
+    const lease = this.book.release(teamId);
+    if (!lease || lease.closing) return;
+    if (lease.reserved === 0 && lease.pending === 0 && !lease.refilling) {
+      await this.giveBack(lease);
+      return;
+    }
+    const credits = this.book.takeFree(lease);
+    if (credits === 0 || !lease.leaseId) return;
+    await this.track(
+      returnLease(this.db, lease.leaseId, credits).catch((err: Error) => {
+        lease.granted += credits; // still on the lease in Postgres: the close pass returns it
+        this.logger.warn(`Lease release failed: ${err.message}`);
+      }),
+    );
   }
 
   /**
@@ -152,7 +185,7 @@ export class LeasesService implements OnApplicationBootstrap {
   }
 
   private async closeIdle(): Promise<void> {
-    const idle = this.book.idle(Date.now(), this.config.metering.leaseIdleMs);
+    const idle = this.book.idle(Date.now());
     await Promise.allSettled(idle.map((lease) => this.giveBack(lease)));
   }
 
@@ -214,4 +247,12 @@ export class LeasesService implements OnApplicationBootstrap {
     void promise.finally(() => this.work.delete(promise)).catch(() => undefined);
     return promise;
   }
+}
+
+/** When the key stops being valid (expiry, or the end of a rotated key's grace), local clock. */
+function keyValidUntil(principal: TeamPrincipal): number {
+  const ends = [principal.expiresAt, principal.graceExpiresAt]
+    .filter((at): at is string => at !== null)
+    .map((at) => Date.parse(at));
+  return ends.length === 0 ? Infinity : Math.min(...ends);
 }

@@ -16,7 +16,7 @@ import {
   stats,
   Worker,
 } from './load';
-import { Counters, countersOf } from './procs';
+import { countersOf } from './procs';
 import type { Report, Row, Trips } from './report';
 import type { Bench } from './setup';
 import * as T from './targets';
@@ -176,7 +176,11 @@ export async function concurrencyOne(b: Bench, jobs: T.JobPool, report: Report):
       const per = (c: 'pgOpen' | 'pgIdle' | 'redisOpen' | 'redisIdle') =>
         round((after[c] - before[c]) / Math.max(1, run.rounds), 3);
       const byKind = (store: 'PG' | 'Redis', c: 'pgOpenByStatement' | 'redisOpenByCommand') =>
-        Object.entries(after[c]).map(([kind, n]) => ({ store, kind, count: n - (before[c][kind] ?? 0) }));
+        Object.entries(after[c]).map(([kind, n]) => ({
+          store,
+          kind,
+          count: n - (before[c][kind] ?? 0),
+        }));
       const statements = [
         ...byKind('PG', 'pgOpenByStatement'),
         ...byKind('Redis', 'redisOpenByCommand'),

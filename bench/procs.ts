@@ -260,7 +260,7 @@ export interface MemoryDetail {
  */
 export async function memoryDetailOf(
   child: ChildProcess,
-  options: { collect?: boolean; snapshot?: string } = {},
+  options: { collect?: boolean; snapshot?: string; smapsTo?: string } = {},
 ): Promise<MemoryDetail | null> {
   return ask<MemoryDetail>(child, 'memory-detail', options, options.snapshot ? 120_000 : 5000);
 }

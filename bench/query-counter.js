@@ -126,11 +126,16 @@ function memoryDetail() {
 
 process.on('message', (message) => {
   // The memory split (bench/procs.ts memoryDetailOf), optionally after full collections; with
-  // `snapshot`, a heap snapshot written to that path first (BENCH_HEAP_SNAPSHOT=1).
+  // `snapshot`, a heap snapshot written to that path first (BENCH_HEAP_SNAPSHOT=1); with
+  // `smapsTo`, a copy of /proc/self/smaps (BENCH_SMAPS=1).
   if (message && message.type === 'memory-detail') {
     if (message.collect && typeof global.gc === 'function') {
       global.gc();
       global.gc();
+    }
+    if (typeof message.smapsTo === 'string') {
+      const fs = require('node:fs');
+      fs.writeFileSync(message.smapsTo, fs.readFileSync('/proc/self/smaps'));
     }
     let snapshot = null;
     if (typeof message.snapshot === 'string') snapshot = require('node:v8').writeHeapSnapshot(message.snapshot);

@@ -150,9 +150,12 @@ async function main(): Promise<void> {
     process.env.BENCH_HEAP_SNAPSHOT
       ? join(RESULTS, `team-gateway-a-${when}.heapsnapshot`)
       : undefined;
+  // BENCH_SMAPS=1: a copy of /proc/<pid>/smaps of each gateway at each reading (bench/results).
+  const smapsTo = (name: string, when: string) =>
+    process.env.BENCH_SMAPS ? join(RESULTS, `team-gateway-${name}-${when}.smaps`) : undefined;
   const detailBefore = await Promise.all([
-    memoryDetailOf(b.gwA, { snapshot: snapshot('before') }),
-    memoryDetailOf(b.gwB),
+    memoryDetailOf(b.gwA, { snapshot: snapshot('before'), smapsTo: smapsTo('a', 'before') }),
+    memoryDetailOf(b.gwB, { smapsTo: smapsTo('b', 'before') }),
   ]);
   const peak = samplePeakRss([b.gwA, b.gwB]);
   await phase('concurrency 1', () => concurrencyOne(b, jobs, report));
@@ -183,12 +186,15 @@ async function main(): Promise<void> {
   // Right after the load, as it runs; then again after a settle period with no requests (what a
   // replica holds between bursts), then after forced full collections.
   const justAfter = [rssMb(b.gwA.pid), rssMb(b.gwB.pid)];
-  const detailJustAfter = await Promise.all([memoryDetailOf(b.gwA), memoryDetailOf(b.gwB)]);
+  const detailJustAfter = await Promise.all([
+    memoryDetailOf(b.gwA, { smapsTo: smapsTo('a', 'just-after') }),
+    memoryDetailOf(b.gwB, { smapsTo: smapsTo('b', 'just-after') }),
+  ]);
   await settle('after the load');
   const after = await Promise.all([memoryOf(b.gwA), memoryOf(b.gwB)]);
   const detailAfter = await Promise.all([
-    memoryDetailOf(b.gwA, { snapshot: snapshot('after') }),
-    memoryDetailOf(b.gwB),
+    memoryDetailOf(b.gwA, { snapshot: snapshot('after'), smapsTo: smapsTo('a', 'after') }),
+    memoryDetailOf(b.gwB, { smapsTo: smapsTo('b', 'after') }),
   ]);
   report.memoryDetail = ['A', 'B'].map((name, i) => ({
     process: `team-gateway ${name}`,

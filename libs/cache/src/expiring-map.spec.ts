@@ -5,7 +5,9 @@ describe('ExpiringMap', () => {
     const map = new ExpiringMap<string, number>(1_000, 10);
     map.set('a', 1, 1_000, 0);
     expect(map.get('a', 999)).toBe(1);
+    expect(map.has('a', 999)).toBe(true);
     expect(map.get('a', 1_000)).toBeUndefined();
+    expect(map.has('a', 1_000)).toBe(false);
     expect(map.size).toBe(0);
   });
 

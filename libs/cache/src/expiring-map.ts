@@ -40,6 +40,11 @@ export class ExpiringMap<K, V> {
     return entry.value;
   }
 
+  /** Whether `key` holds an entry that has not expired. */
+  has(key: K, now = Date.now()): boolean {
+    return this.get(key, now) !== undefined;
+  }
+
   /** Sets (or renews) `key` until `expiresAt`, at most `ttlMs` from `now`. */
   set(key: K, value: V, expiresAt: number, now = Date.now()): void {
     if (now - this.rotatedAt >= this.ttlMs || this.current.size >= this.maxEntries / 2) {

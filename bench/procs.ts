@@ -232,11 +232,16 @@ export function samplePeakRss(children: ChildProcess[]): { stop: () => Array<num
 
 /**
  * RSS as it is, then RSS and heap after forced full collections that also unmap the pages they
- * freed (bench/query-counter.js).
+ * freed, read once RSS has stopped falling (bench/query-counter.js).
  */
 export async function memoryOf(child: ChildProcess): Promise<Memory> {
   const rss = rssMb(child.pid);
-  const m = await ask<{ rss: number; heapUsed: number; collected: boolean }>(child, 'memory');
+  const m = await ask<{ rss: number; heapUsed: number; collected: boolean }>(
+    child,
+    'memory',
+    {},
+    10_000,
+  );
   const mb = (bytes: number) => Math.round(bytes / 104857.6) / 10;
   return {
     rss,

@@ -147,11 +147,33 @@ process.on('message', (message) => {
   if (message && message.type === 'memory') {
     // Two full collections: the pages the first one frees stay pooled, mapped, until the next
     // one unmaps them, so RSS after one gc() still counts memory the heap no longer holds.
+    // V8 unmaps the freed pages on background threads after gc() returns: RSS read at once
+    // counted up to 60 MB still being released (seen in /proc smaps taken a few ms apart), so
+    // the reading waits until RSS has stopped falling.
     if (typeof global.gc === 'function') {
       global.gc();
       global.gc();
     }
-    const { rss, heapUsed } = process.memoryUsage();
-    process.send?.({ type: 'memory', rss, heapUsed, collected: typeof global.gc === 'function' });
+    void rssSettled().then((waitedMs) => {
+      const { rss, heapUsed } = process.memoryUsage();
+      process.send?.({ type: 'memory', rss, heapUsed, waitedMs, collected: typeof global.gc === 'function' });
+    });
   }
 });
+
+/** Resolves once RSS moved less than 256 kB over 3 readings 100 ms apart (at most 5 s). */
+function rssSettled() {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    let last = process.memoryUsage.rss();
+    let stable = 0;
+    const tick = () => {
+      const now = process.memoryUsage.rss();
+      stable = Math.abs(now - last) < 256 * 1024 ? stable + 1 : 0;
+      last = now;
+      if (stable >= 3 || Date.now() - t0 > 5000) resolve(Date.now() - t0);
+      else setTimeout(tick, 100);
+    };
+    setTimeout(tick, 100);
+  });
+}

@@ -24,6 +24,10 @@ export const SETTINGS = {
     default: 1,
     about: "delay between the fake upstream's stream chunks",
   },
+  BENCH_SETTLE_SECONDS: {
+    default: 15,
+    about: "idle seconds after the load before the gateways' memory is read again",
+  },
   BENCH_LOG_LEVEL: { default: 'warn', about: 'LOG_LEVEL of admin-api and the gateways' },
 } as const;
 
@@ -57,6 +61,7 @@ export const CFG = {
   BENCH_MISS_MAX_SECONDS: setting('BENCH_MISS_MAX_SECONDS'),
   BENCH_WARMUP_REQUESTS: setting('BENCH_WARMUP_REQUESTS'),
   BENCH_STREAM_CHUNK_DELAY_MS: setting('BENCH_STREAM_CHUNK_DELAY_MS'),
+  BENCH_SETTLE_SECONDS: setting('BENCH_SETTLE_SECONDS'),
   BENCH_LOG_LEVEL: process.env.BENCH_LOG_LEVEL || SETTINGS.BENCH_LOG_LEVEL.default,
 };
 

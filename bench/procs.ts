@@ -166,14 +166,19 @@ export interface Counters {
   redisOpenByCommand: Record<string, number>;
 }
 
-/** Sends `{ type }` to a child started with IPC and resolves its answer; null after 5 s. */
-function ask<T>(child: ChildProcess, type: string): Promise<(T & { type: string }) | null> {
+/** Sends `{ type, …extra }` to a child started with IPC and resolves its answer; null after `timeoutMs`. */
+function ask<T>(
+  child: ChildProcess,
+  type: string,
+  extra: object = {},
+  timeoutMs = 5000,
+): Promise<(T & { type: string }) | null> {
   return new Promise((resolve) => {
     if (!child.connected) return resolve(null);
     const timer = setTimeout(() => {
       child.off('message', onMessage);
       resolve(null);
-    }, 5000);
+    }, timeoutMs);
     const onMessage = (message: T & { type?: string }) => {
       if (message?.type !== type) return;
       clearTimeout(timer);
@@ -181,7 +186,7 @@ function ask<T>(child: ChildProcess, type: string): Promise<(T & { type: string 
       resolve(message as T & { type: string });
     };
     child.on('message', onMessage);
-    child.send({ type });
+    child.send({ ...extra, type });
   });
 }
 
@@ -227,15 +232,40 @@ export function samplePeakRss(children: ChildProcess[]): { stop: () => Array<num
 
 /**
  * RSS as it is, then RSS and heap after forced full collections that also unmap the pages they
- * freed (bench/query-counter.js).
+ * freed, read once RSS has stopped falling (bench/query-counter.js).
  */
 export async function memoryOf(child: ChildProcess): Promise<Memory> {
   const rss = rssMb(child.pid);
-  const m = await ask<{ rss: number; heapUsed: number; collected: boolean }>(child, 'memory');
+  const m = await ask<{ rss: number; heapUsed: number; collected: boolean }>(
+    child,
+    'memory',
+    {},
+    10_000,
+  );
   const mb = (bytes: number) => Math.round(bytes / 104857.6) / 10;
   return {
     rss,
     rssAfterGc: m?.collected ? mb(m.rss) : null,
     heapAfterGc: m?.collected ? mb(m.heapUsed) : null,
   };
+}
+
+/** The memory split of bench/query-counter.js: process.memoryUsage, V8 spaces, smaps kinds (MB). */
+export interface MemoryDetail {
+  usage: Record<string, number>;
+  heap: Record<string, number>;
+  spaces: Record<string, { size: number; used: number; physical: number }>;
+  smaps: Record<string, { rss: number; mappings: number }> | null;
+  snapshot: string | null;
+}
+
+/**
+ * Where a gateway's memory is (after two full collections when `collect`), and a heap snapshot
+ * written to `snapshot` first when given; null if the child does not answer.
+ */
+export async function memoryDetailOf(
+  child: ChildProcess,
+  options: { collect?: boolean; snapshot?: string; smapsTo?: string } = {},
+): Promise<MemoryDetail | null> {
+  return ask<MemoryDetail>(child, 'memory-detail', options, options.snapshot ? 120_000 : 5000);
 }

@@ -79,18 +79,110 @@ http.Server.prototype.emit = function countingEmit(event, req, res) {
   return emit.apply(this, arguments);
 };
 
+/** Kilobytes by kind of mapping, from /proc/self/smaps (Linux; null elsewhere). */
+function smapsByKind() {
+  let text;
+  try {
+    text = require('node:fs').readFileSync('/proc/self/smaps', 'utf8');
+  } catch {
+    return null;
+  }
+  const HEAP_MAX = 64 * 1024 * 1024; // glibc's non-main arenas: 64 MB-aligned reservations
+  const kinds = {};
+  let kind = null;
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const start = BigInt('0x' + head[1]);
+      const name = head[4].trim();
+      if (name === '[heap]') kind = 'malloc main arena ([heap])';
+      else if (name.startsWith('[stack')) kind = 'stacks';
+      else if (name.startsWith('[')) kind = 'other ' + name;
+      else if (name && /\/node$|\/node\b/.test(name)) kind = 'node binary';
+      else if (name) kind = 'other files (libraries, .node addons)';
+      else if (start % BigInt(HEAP_MAX) === 0n && head[3].startsWith('rw')) kind = 'malloc thread arenas (anon, 64 MB-aligned)';
+      else kind = 'anonymous (V8 heap pages, large malloc blocks, code)';
+      kinds[kind] ??= { rssKb: 0, privateDirtyKb: 0, mappings: 0 };
+      kinds[kind].mappings += 1;
+      continue;
+    }
+    const field = /^(Rss|Private_Dirty):\s+(\d+) kB/.exec(line);
+    if (field && kind) kinds[kind][field[1] === 'Rss' ? 'rssKb' : 'privateDirtyKb'] += Number(field[2]);
+  }
+  return kinds;
+}
+
+/** process.memoryUsage(), V8's heap spaces and the smaps split, MB (bench-only diagnostics). */
+function memoryDetail() {
+  const mb = (bytes) => Math.round(bytes / 104857.6) / 10;
+  const usage = process.memoryUsage();
+  const spaces = {};
+  for (const s of require('node:v8').getHeapSpaceStatistics()) {
+    spaces[s.space_name] = { size: mb(s.space_size), used: mb(s.space_used_size), physical: mb(s.physical_space_size) };
+  }
+  const heap = require('node:v8').getHeapStatistics();
+  const smaps = smapsByKind();
+  const smapsMb = smaps
+    ? Object.fromEntries(Object.entries(smaps).map(([k, v]) => [k, { rss: Math.round(v.rssKb / 102.4) / 10, mappings: v.mappings }]))
+    : null;
+  return {
+    usage: Object.fromEntries(Object.entries(usage).map(([k, v]) => [k, mb(v)])),
+    heap: { totalPhysical: mb(heap.total_physical_size), totalHeap: mb(heap.total_heap_size), malloced: mb(heap.malloced_memory), peakMalloced: mb(heap.peak_malloced_memory), external: mb(heap.external_memory) },
+    spaces,
+    smaps: smapsMb,
+  };
+}
+
 process.on('message', (message) => {
+  // The memory split (bench/procs.ts memoryDetailOf), optionally after full collections; with
+  // `snapshot`, a heap snapshot written to that path first (BENCH_HEAP_SNAPSHOT=1); with
+  // `smapsTo`, a copy of /proc/self/smaps (BENCH_SMAPS=1).
+  if (message && message.type === 'memory-detail') {
+    if (message.collect && typeof global.gc === 'function') {
+      global.gc();
+      global.gc();
+    }
+    if (typeof message.smapsTo === 'string') {
+      const fs = require('node:fs');
+      fs.writeFileSync(message.smapsTo, fs.readFileSync('/proc/self/smaps'));
+    }
+    let snapshot = null;
+    if (typeof message.snapshot === 'string') snapshot = require('node:v8').writeHeapSnapshot(message.snapshot);
+    process.send?.({ type: 'memory-detail', ...memoryDetail(), snapshot });
+  }
   if (message && message.type === 'queries') process.send?.({ type: 'queries', ...counts });
   // Memory after a full collection (the gateway runs with --expose-gc for this): what the
   // process retains, apart from when the collector last ran.
   if (message && message.type === 'memory') {
     // Two full collections: the pages the first one frees stay pooled, mapped, until the next
     // one unmaps them, so RSS after one gc() still counts memory the heap no longer holds.
+    // V8 unmaps the freed pages on background threads after gc() returns: RSS read at once
+    // counted up to 60 MB still being released (seen in /proc smaps taken a few ms apart), so
+    // the reading waits until RSS has stopped falling.
     if (typeof global.gc === 'function') {
       global.gc();
       global.gc();
     }
-    const { rss, heapUsed } = process.memoryUsage();
-    process.send?.({ type: 'memory', rss, heapUsed, collected: typeof global.gc === 'function' });
+    void rssSettled().then((waitedMs) => {
+      const { rss, heapUsed } = process.memoryUsage();
+      process.send?.({ type: 'memory', rss, heapUsed, waitedMs, collected: typeof global.gc === 'function' });
+    });
   }
 });
+
+/** Resolves once RSS moved less than 256 kB over 3 readings 100 ms apart (at most 5 s). */
+function rssSettled() {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    let last = process.memoryUsage.rss();
+    let stable = 0;
+    const tick = () => {
+      const now = process.memoryUsage.rss();
+      stable = Math.abs(now - last) < 256 * 1024 ? stable + 1 : 0;
+      last = now;
+      if (stable >= 3 || Date.now() - t0 > 5000) resolve(Date.now() - t0);
+      else setTimeout(tick, 100);
+    };
+    setTimeout(tick, 100);
+  });
+}

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Check } from './books';
 import { SETTINGS } from './config';
-import { RESULTS, ROOT } from './procs';
+import { MemoryDetail, RESULTS, ROOT } from './procs';
 
 /** One line of the main table; null = not measured or not meaningful (the note says which). */
 export interface Row {
@@ -70,14 +70,27 @@ export interface Report {
   rss: Array<{
     process: string;
     ready: number | null;
+    /** Right after the warm-up, as it runs. */
+    afterWarmUp: number | null;
+    /** After the warm-up and BENCH_SETTLE_SECONDS without requests, as it runs. */
     before: number | null;
+    /** Right after the load, as it runs. */
     after: number | null;
+    /** After BENCH_SETTLE_SECONDS without requests, as it runs. */
+    settled: number | null;
     /** Highest RSS sampled during the load (every 500 ms). */
     peak: number | null;
     beforeGc: number | null;
     afterGc: number | null;
     heapBeforeGc: number | null;
     heapAfterGc: number | null;
+  }>;
+  /** Where the memory is (bench/query-counter.js `memory-detail`): latest.json only. */
+  memoryDetail: Array<{
+    process: string;
+    beforeGc: MemoryDetail | null;
+    justAfter: MemoryDetail | null;
+    settledAfterGc: MemoryDetail | null;
   }>;
   books: Check[] | string;
   shutdown: Array<{ process: string; graceful: boolean; ms: number }>;
@@ -208,7 +221,8 @@ function targets(r: Report): Target[] {
       target: `Gateway RSS flat ± 10 % (${m.process})`,
       measured:
         `after a full collection ${fmt(m.beforeGc, 1)} → ${fmt(m.afterGc, 1)} MB (${pct(m.beforeGc, m.afterGc)}); ` +
-        `as it runs ${fmt(m.before, 1)} → ${fmt(m.after, 1)} MB (${pct(m.before, m.after)}), peak ${fmt(m.peak, 1)}`,
+        `as it runs, settled ${fmt(m.before, 1)} → ${fmt(m.settled, 1)} MB (${pct(m.before, m.settled)}); ` +
+        `right after the load ${fmt(m.after, 1)}, peak ${fmt(m.peak, 1)}`,
       verdict: judge(change === null ? null : Math.abs(change) <= 0.1),
     });
   }
@@ -409,24 +423,28 @@ function markdown(r: Report): string {
 
   out.push('## Gateway memory (MB)', '');
   out.push(
-    '“Before” is taken after the warm-up (every target on both replicas, then a short run at',
-    'full concurrency, so connection pools are already open); “after” once the load is over and',
-    'the llm-call jobs are completed. At both ends RSS is read as the process runs, then after a',
-    'forced full collection, run twice so the pages the first one freed are unmapped too (the',
-    'gateways run with --expose-gc). V8 keeps the old-space',
-    'pages a burst of load committed, freed but mapped, until memory pressure or a long quiet',
-    'spell: right after the 50-connection runs a gateway sits 30–130 MB above its live heap, and',
-    'the same process read after a quiet minute has given most of it back. The target is judged',
-    'on RSS after that collection (what the process retains: growth there is a leak or an',
-    'unbounded cache); the as-running figures and the peak, sampled every 500 ms during the',
-    'load, are what a container limit must allow for.',
+    'Both ends are read the same way, each after a settle period of',
+    `${r.config.BENCH_SETTLE_SECONDS} s without requests: “before” after the warm-up (every target on both replicas, then a`,
+    'short run at full concurrency, so connection pools are open), “after” once the load is over',
+    'and the llm-call jobs are completed. A few seconds after the allocation rate drops V8’s',
+    'memory reducer shrinks the young generation (up to 32 MB committed under load) and frees',
+    'old-space pages, so a reading right after a burst and one after a quiet spell differ by',
+    'tens of MB whichever way the comparison goes; the settle makes the two ends like for like.',
+    'At each end RSS is read as the process runs, then after a forced full collection run twice',
+    '(the pages the first one frees are unmapped by the second; the gateways run with',
+    '--expose-gc for this reading only). The target is judged on RSS after that collection, before',
+    'vs after: what the process retains between bursts (growth there is a leak, an unbounded',
+    'cache, or memory the allocator keeps). The as-running figures right after the warm-up and',
+    'right after the load, and the peak sampled every 500 ms during the load, are what a',
+    'container limit must allow for. Where the memory is (process.memoryUsage, V8 heap spaces,',
+    '/proc/<pid>/smaps by kind of mapping) is in bench/results/latest.json, `memoryDetail`.',
     '',
-    '| Process | RSS at ready | RSS before | peak during the load | RSS after | RSS before, after GC | RSS after, after GC | heap before, after GC | heap after, after GC |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| Process | RSS at ready | right after the warm-up | before (settled) | peak during the load | right after the load | after (settled) | before, after GC | after, after GC | heap before, after GC | heap after, after GC |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   );
   for (const x of r.rss) {
     out.push(
-      `| ${x.process} | ${fmt(x.ready, 1)} | ${fmt(x.before, 1)} | ${fmt(x.peak, 1)} | ${fmt(x.after, 1)} | ${fmt(x.beforeGc, 1)} | ${fmt(x.afterGc, 1)} | ${fmt(x.heapBeforeGc, 1)} | ${fmt(x.heapAfterGc, 1)} |`,
+      `| ${x.process} | ${fmt(x.ready, 1)} | ${fmt(x.afterWarmUp, 1)} | ${fmt(x.before, 1)} | ${fmt(x.peak, 1)} | ${fmt(x.after, 1)} | ${fmt(x.settled, 1)} | ${fmt(x.beforeGc, 1)} | ${fmt(x.afterGc, 1)} | ${fmt(x.heapBeforeGc, 1)} | ${fmt(x.heapAfterGc, 1)} |`,
     );
   }
   out.push('');

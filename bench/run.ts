@@ -12,6 +12,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { checkBooks } from './books';
 import { CFG, log } from './config';
 import { agent } from './load';
@@ -21,7 +23,10 @@ import { PORTKEY_VERSION } from './portkey';
 import {
   killAllNow,
   markStopping,
+  memoryDetailOf,
   memoryOf,
+  RESULTS,
+  rssMb,
   samplePeakRss,
   stopAll,
   stopGracefully,
@@ -61,6 +66,7 @@ function newReport(): Report {
     cacheMiss: 'not measured',
     analytics: 'not measured',
     rss: [],
+    memoryDetail: [],
     books: 'not checked',
     shutdown: [],
     summary: {
@@ -128,7 +134,29 @@ async function main(): Promise<void> {
 
   const jobs = new JobPool(CFG.BENCH_CALLS_PER_JOB);
   await phase('warm-up', () => warmUp(b, jobs));
+  // Memory is compared between like states: each end read after the same idle settle period
+  // (V8's memory reducer shrinks the young generation and frees old-space pages a few seconds
+  // after the allocation rate drops; a reading right after a burst counts them, one after a
+  // quiet spell does not, which made "before" and "after" differ by 30+ MB either way).
+  const settle = (when: string) =>
+    phase(`settle ${CFG.BENCH_SETTLE_SECONDS} s ${when} (no requests)`, () =>
+      sleep(CFG.BENCH_SETTLE_SECONDS * 1000),
+    );
+  const justBefore = [rssMb(b.gwA.pid), rssMb(b.gwB.pid)];
+  await settle('before the load');
   const before = await Promise.all([memoryOf(b.gwA), memoryOf(b.gwB)]);
+  // BENCH_HEAP_SNAPSHOT=1: a heap snapshot of gateway A here and after the load (bench/results).
+  const snapshot = (when: string) =>
+    process.env.BENCH_HEAP_SNAPSHOT
+      ? join(RESULTS, `team-gateway-a-${when}.heapsnapshot`)
+      : undefined;
+  // BENCH_SMAPS=1: a copy of /proc/<pid>/smaps of each gateway at each reading (bench/results).
+  const smapsTo = (name: string, when: string) =>
+    process.env.BENCH_SMAPS ? join(RESULTS, `team-gateway-${name}-${when}.smaps`) : undefined;
+  const detailBefore = await Promise.all([
+    memoryDetailOf(b.gwA, { snapshot: snapshot('before'), smapsTo: smapsTo('a', 'before') }),
+    memoryDetailOf(b.gwB, { smapsTo: smapsTo('b', 'before') }),
+  ]);
   const peak = samplePeakRss([b.gwA, b.gwB]);
   await phase('concurrency 1', () => concurrencyOne(b, jobs, report));
   await phase(`${CFG.BENCH_CONNECTIONS} connections`, () => connections(b, jobs, report));
@@ -155,12 +183,32 @@ async function main(): Promise<void> {
     if (failed) throw new Error(`${failed} of ${jobs.all.length} job completions failed`);
   });
   const peaks = peak.stop();
+  // Right after the load, as it runs; then again after a settle period with no requests (what a
+  // replica holds between bursts), then after forced full collections.
+  const justAfter = [rssMb(b.gwA.pid), rssMb(b.gwB.pid)];
+  const detailJustAfter = await Promise.all([
+    memoryDetailOf(b.gwA, { smapsTo: smapsTo('a', 'just-after') }),
+    memoryDetailOf(b.gwB, { smapsTo: smapsTo('b', 'just-after') }),
+  ]);
+  await settle('after the load');
   const after = await Promise.all([memoryOf(b.gwA), memoryOf(b.gwB)]);
+  const detailAfter = await Promise.all([
+    memoryDetailOf(b.gwA, { snapshot: snapshot('after'), smapsTo: smapsTo('a', 'after') }),
+    memoryDetailOf(b.gwB, { smapsTo: smapsTo('b', 'after') }),
+  ]);
+  report.memoryDetail = ['A', 'B'].map((name, i) => ({
+    process: `team-gateway ${name}`,
+    beforeGc: detailBefore[i],
+    justAfter: detailJustAfter[i],
+    settledAfterGc: detailAfter[i],
+  }));
   report.rss = ['A', 'B'].map((name, i) => ({
     process: `team-gateway ${name}`,
     ready: i ? b.rssReady.b : b.rssReady.a,
+    afterWarmUp: justBefore[i],
     before: before[i].rss,
-    after: after[i].rss,
+    after: justAfter[i],
+    settled: after[i].rss,
     peak: peaks[i],
     beforeGc: before[i].rssAfterGc,
     afterGc: after[i].rssAfterGc,

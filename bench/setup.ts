@@ -41,6 +41,22 @@ export interface Bench {
   keysTeam: BenchTeam;
 }
 
+/**
+ * BENCH_GATEWAY_ENV="NAME=value NAME=value": extra environment of the gateways only (to try an
+ * allocator or V8 setting without it reaching PostgreSQL, Redis or the load generator).
+ */
+function gatewayEnv(): Record<string, string> {
+  const raw = process.env.BENCH_GATEWAY_ENV?.trim();
+  if (!raw) return {};
+  return Object.fromEntries(
+    raw.split(/\s+/).map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 1) throw new Error(`BENCH_GATEWAY_ENV: expected NAME=value, got ${pair}`);
+      return [pair.slice(0, eq), pair.slice(eq + 1)];
+    }),
+  );
+}
+
 export async function setUp(): Promise<Bench> {
   const server = new Client({ connectionString: PG_URL });
   await server.connect();
@@ -104,7 +120,7 @@ export async function setUp(): Promise<Bench> {
         './bench/query-counter.js',
         'dist/apps/team-gateway/main.js',
       ],
-      { ...common, PORT: String(port) },
+      { ...common, ...gatewayEnv(), PORT: String(port) },
       { ipc: true },
     );
   const gwA = gateway('team-gateway-a', portA);

@@ -1,5 +1,5 @@
 import { hashVirtualKey } from '../../../libs/auth/src';
-import { KeyCacheService } from '../../../libs/cache/src';
+import { ExpiringMap, KeyCacheService } from '../../../libs/cache/src';
 import { RunningApp, startGateway } from '../../../test/helpers/apps';
 import { call, eventually } from '../../../test/helpers/http';
 import { hello, World } from './gateway-fixtures';
@@ -257,7 +257,9 @@ describe('credits, budgets and the job sweep', () => {
     // the gateway drops its local copy of the old key when the invalidation reaches it (≤ 1 s)
     const cache = w.gateway.app.get(KeyCacheService);
     const cachedLocally = () =>
-      (cache as unknown as { local: Map<string, unknown> }).local.has(hashVirtualKey(oldKey));
+      (cache as unknown as { local: ExpiringMap<string, unknown> }).local.has(
+        hashVirtualKey(oldKey),
+      );
     await eventually(() => Promise.resolve(!cachedLocally()), 2000, 10);
     // the old key still works during the grace, but both draw on one budget of 3
     expect((await job(oldKey)).status).toBe(200);

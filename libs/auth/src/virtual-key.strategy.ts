@@ -6,7 +6,7 @@ import type { Request } from 'express';
 import passport from 'passport';
 import { Strategy } from 'passport-http-bearer';
 import { DataSource } from 'typeorm';
-import { KeyCacheService } from '@app/cache';
+import { ExpiringMap, KeyCacheService } from '@app/cache';
 import { TeamStatus } from '@app/db';
 import { TollgateError } from '@app/errors';
 import { TeamPrincipal } from './team-principal';
@@ -61,7 +61,8 @@ function authorizationOf(req: Request): string | undefined {
 @Injectable()
 export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
   private readonly logger = new Logger(VirtualKeyStrategy.name);
-  private readonly lastUsedWritten = new Map<string, number>();
+  /** Keys whose last_used_at was written in the last 30 s (older entries are dropped as it goes). */
+  private readonly lastUsedWritten = new ExpiringMap<string, true>(LAST_USED_EVERY_MS, 100_000);
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -138,9 +139,8 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
 
   /** last_used_at is written at most every 30 s per key and off the request path. */
   private touch(keyId: string, now: number): void {
-    if (now - (this.lastUsedWritten.get(keyId) ?? 0) < LAST_USED_EVERY_MS) return;
-    if (this.lastUsedWritten.size > 100_000) this.lastUsedWritten.clear(); // bounded memory
-    this.lastUsedWritten.set(keyId, now);
+    if (this.lastUsedWritten.get(keyId, now)) return;
+    this.lastUsedWritten.set(keyId, true, now + LAST_USED_EVERY_MS, now);
     // in a scope of its own: the write belongs to no request (none waits for it)
     lastUsedWrites.runInAsyncScope(() => {
       this.db

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CACHE_STORE, CacheStore, CacheUnavailableError } from './cache-store';
+import { ExpiringMap } from './expiring-map';
 
 const CHANNEL = 'tollgate:key-invalidation';
 /**
@@ -19,6 +20,8 @@ const EPOCH = 'tollgate:key-epoch';
 const SHARED_TTL_MS = 60_000;
 /** Local entries live at most this long, so a lost invalidation still heals within 1 s. */
 const LOCAL_TTL_MS = 1_000;
+/** At most this many keys in the local layer (about two seconds of distinct keys are held). */
+const LOCAL_MAX_ENTRIES = 50_000;
 const RESTORE_RETRY_MS = 250;
 
 interface Invalidation {
@@ -43,7 +46,8 @@ export class KeyCacheService<T extends { teamId: string } = { teamId: string }>
   implements OnModuleInit, OnModuleDestroy
 {
   private readonly logger = new Logger(KeyCacheService.name);
-  private readonly local = new Map<string, { value: T | null; expiresAt: number }>();
+  /** Expired entries are dropped as new ones come in: a key seen once is not held for ever. */
+  private readonly local = new ExpiringMap<string, T | null>(LOCAL_TTL_MS, LOCAL_MAX_ENTRIES);
   /** False from a Redis failure until this process has bumped the epoch: the database only. */
   private sharedTrusted = true;
   /** Failures seen; a bump restores trust only if no failure came after it started. */
@@ -72,11 +76,16 @@ export class KeyCacheService<T extends { teamId: string } = { teamId: string }>
     this.teamChangeHandlers.push(handler);
   }
 
+  /** Keys held in the in-process layer (expired ones not yet dropped included): diagnostics, tests. */
+  get localEntries(): number {
+    return this.local.size;
+  }
+
   /** Returns the cached context, or loads, caches and returns it (null = no such usable key). */
   async getOrLoad(keyHash: string, load: () => Promise<T | null>): Promise<T | null> {
     const startedAt = Date.now();
-    const hit = this.local.get(keyHash);
-    if (hit && hit.expiresAt > startedAt) return hit.value;
+    const hit = this.local.get(keyHash, startedAt);
+    if (hit !== undefined) return hit;
 
     // The in-process store is private to this process: only the 1 s local layer may cache there.
     if (this.store.kind !== 'redis' || !this.sharedTrusted) {
@@ -140,11 +149,7 @@ export class KeyCacheService<T extends { teamId: string } = { teamId: string }>
     try {
       const change = JSON.parse(message) as Invalidation;
       for (const hash of change.keyHashes ?? []) this.local.delete(hash);
-      if (change.teamId) {
-        for (const [hash, entry] of this.local) {
-          if (entry.value?.teamId === change.teamId) this.local.delete(hash);
-        }
-      }
+      if (change.teamId) this.local.deleteWhere((value) => value?.teamId === change.teamId);
       const team = change.teamId ?? change.keysOf;
       if (typeof team === 'string') for (const handler of this.teamChangeHandlers) handler(team);
     } catch {
@@ -154,8 +159,7 @@ export class KeyCacheService<T extends { teamId: string } = { teamId: string }>
 
   /** Kept until 1 s after the lookup started: no older state is served 1 s after a change. */
   private remember(keyHash: string, value: T | null, startedAt: number): T | null {
-    if (this.local.size > 50_000) this.local.clear();
-    this.local.set(keyHash, { value, expiresAt: startedAt + LOCAL_TTL_MS });
+    this.local.set(keyHash, value, startedAt + LOCAL_TTL_MS);
     return value;
   }
 

@@ -145,14 +145,16 @@ async function writeBatch(
      -- a one-call job is new while its row is not there; a call on an explicit job while its
      -- first call row is not
      fresh AS MATERIALIZED (
-       SELECT e.* FROM e
+       -- hold: the job's credit this record moves out of its lease (leaseCredits)
+       SELECT e.*, (CASE WHEN e.job_hold_seconds IS NOT NULL THEN 1 ELSE 0 END)::bigint AS hold
+         FROM e
         WHERE CASE WHEN e.joined
                    THEN NOT EXISTS (SELECT 1 FROM llm_calls c WHERE c.call_id = e.entry_key)
                    ELSE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = e.job_id) END
      ),
      need AS (
        SELECT lease_id, team_id,
-              sum(charge + (CASE WHEN job_hold_seconds IS NOT NULL THEN 1 ELSE 0 END))::bigint
+              sum(charge + hold)::bigint
                 AS charge
          FROM fresh WHERE lease_id IS NOT NULL GROUP BY lease_id, team_id
      ),
@@ -269,7 +271,7 @@ async function writeBatch(
      lu AS (
        UPDATE credit_leases c SET credits = ls.credits - s.used, updated_at = now()
          FROM (SELECT lease_id,
-                      sum(charge + (CASE WHEN job_hold_seconds IS NOT NULL THEN 1 ELSE 0 END))::bigint
+                      sum(charge + hold)::bigint
                         AS used
                  FROM calc WHERE lease_id IS NOT NULL GROUP BY lease_id) s
          JOIN ls ON ls.lease_id = s.lease_id

@@ -711,7 +711,8 @@ export class CallsService implements BeforeApplicationShutdown {
     const jobBased = prepared.settings.budgetMode === 'job_based';
     // the job's credit stays out of the lease's free part until its record moves it to the hold
     // (a call that made no attempt writes no record: the credit is free again)
-    const takesJobCredit = prepared.job?.takesJobCredit === true && calls.length > 0;
+    const wantedJobCredit = prepared.job?.takesJobCredit === true;
+    const takesJobCredit = wantedJobCredit && calls.length > 0;
     const due = jobBased ? Number(takesJobCredit) : callDue;
     const settled = lease ? this.leases.book.settle(lease, due) : 0;
     const charge = jobBased ? 0 : settled;
@@ -732,11 +733,7 @@ export class CallsService implements BeforeApplicationShutdown {
           };
     // job_based: the job's credit is held from here on (by the exact hold of an earlier call, or
     // by this record, which the job's close writes before it settles)
-    await this.jobGate.end(
-      ticket,
-      jobBased && (!prepared.job?.takesJobCredit || takesJobCredit),
-      entry,
-    );
+    await this.jobGate.end(ticket, jobBased && takesJobCredit === wantedJobCredit, entry);
     const remaining = lease ? this.leases.remainingEstimate(lease.lease) : 0;
     return { charged: charge, released: lease?.credits ?? 0, remaining };
   }

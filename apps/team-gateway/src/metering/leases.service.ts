@@ -251,8 +251,6 @@ export class LeasesService implements OnApplicationBootstrap {
 
 /** When the key stops being valid (expiry, or the end of a rotated key's grace), local clock. */
 function keyValidUntil(principal: TeamPrincipal): number {
-  const ends = [principal.expiresAt, principal.graceExpiresAt]
-    .filter((at): at is string => at !== null)
-    .map((at) => Date.parse(at));
-  return ends.length === 0 ? Infinity : Math.min(...ends);
+  const end = (at: string | null) => (at === null ? Infinity : Date.parse(at));
+  return Math.min(end(principal.expiresAt), end(principal.graceExpiresAt));
 }

@@ -72,6 +72,15 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 
+  /**
+   * team-gateway (Fastify): "on" gives the Nest Logger lines written while serving a request that
+   * request's logger (its id) through AsyncLocalStorage, whose promise hooks cost every call
+   * CPU; "off" (default) leaves the request id on the request line and on error lines only.
+   */
+  @IsOptional()
+  @IsIn(['on', 'off'])
+  LOG_REQUEST_CONTEXT?: string;
+
   @IsOptional()
   @IsString()
   CORS_ORIGINS?: string;
@@ -184,6 +193,17 @@ export class EnvironmentVariables {
   @Min(3)
   @Max(86400)
   HOLD_TTL_SECONDS?: number;
+
+  /**
+   * How long a call's journal record (already durable in Redis) waits for others to share its
+   * batch to Postgres: fewer, larger statements under load. 0 = write at once.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10000)
+  JOURNAL_FLUSH_MS?: number;
 
   /** How often admin-api looks for webhook deliveries that are due. */
   @IsOptional()

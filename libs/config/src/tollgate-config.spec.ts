@@ -25,6 +25,8 @@ describe('loadConfig', () => {
     const gateway = loadConfig('team-gateway', { TOLLGATE_DATA_DIR: dir });
     expect(admin.http.port).toBe(8004);
     expect(gateway.http.port).toBe(8003);
+    expect(gateway.metering.journalFlushMs).toBe(10);
+    expect(gateway.logRequestContext).toBe(false);
     expect(admin.auth.masterKey).toBe(DEV_MASTER_KEY);
     expect(admin.warnings.join(' ')).toMatch(/MASTER_KEY is not set/);
     expect(admin.encryption.current.key).toHaveLength(32);
@@ -50,8 +52,12 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'debug',
       CORS_ORIGINS: 'https://a.example, https://b.example',
       MAX_BODY_BYTES: '2048',
+      JOURNAL_FLUSH_MS: '25',
+      LOG_REQUEST_CONTEXT: 'on',
     });
     expect(cfg.http).toMatchObject({ port: 9000, host: '127.0.0.1', maxBodyBytes: 2048 });
+    expect(cfg.metering.journalFlushMs).toBe(25);
+    expect(cfg.logRequestContext).toBe(true);
     expect(cfg.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(cfg.encryption.current.id).toBe('k7');
     expect(cfg.jobs.ttlSeconds).toBe(7200);
@@ -68,11 +74,21 @@ describe('loadConfig', () => {
       ENCRYPTION_KEY: 'short',
       JOB_TTL: 'forever',
       LOG_LEVEL: 'loud',
+      JOURNAL_FLUSH_MS: '-1',
+      LOG_REQUEST_CONTEXT: 'yes',
       TOLLGATE_DATA_DIR: dataDir(),
     });
     const named = problems.map((p) => p.split(':')[0]);
     expect(named).toEqual(
-      expect.arrayContaining(['PORT', 'DATABASE_URL', 'ENCRYPTION_KEY', 'JOB_TTL', 'LOG_LEVEL']),
+      expect.arrayContaining([
+        'PORT',
+        'DATABASE_URL',
+        'ENCRYPTION_KEY',
+        'JOB_TTL',
+        'LOG_LEVEL',
+        'JOURNAL_FLUSH_MS',
+        'LOG_REQUEST_CONTEXT',
+      ]),
     );
   });
 

@@ -49,10 +49,14 @@ export interface TollgateConfig {
     leaseTtlSeconds: number;
     leaseIdleMs: number;
     holdTtlSeconds: number;
+    /** How long a journaled record waits for others to share its batch to Postgres. */
+    journalFlushMs: number;
   };
   /** Webhook delivery (admin-api): poll interval, per-attempt timeout, attempts, first retry delay. */
   webhooks: { pollIntervalMs: number; timeoutMs: number; maxAttempts: number; retryBaseMs: number };
   logLevel: string;
+  /** Fastify services: the request's logger as the context of Logger lines written while serving it. */
+  logRequestContext: boolean;
   /** Non-fatal notices for the boot log (dev defaults in use). */
   warnings: string[];
 }
@@ -161,6 +165,7 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
       leaseTtlSeconds: env.LEASE_TTL_SECONDS ?? 30,
       leaseIdleMs: env.LEASE_IDLE_MS ?? 5000,
       holdTtlSeconds: env.HOLD_TTL_SECONDS ?? 120,
+      journalFlushMs: env.JOURNAL_FLUSH_MS ?? 10,
     },
     webhooks: {
       pollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS ?? 1000,
@@ -169,6 +174,7 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
       retryBaseMs: env.WEBHOOK_RETRY_BASE_MS ?? 10000,
     },
     logLevel: env.LOG_LEVEL ?? 'info',
+    logRequestContext: env.LOG_REQUEST_CONTEXT === 'on',
     warnings,
   };
 }

@@ -130,8 +130,8 @@ function configureExpress(app: NestExpressApplication, config: TollgateConfig): 
  * left unread as Express left them; the input checks before guards (`preValidation`); the request
  * id, the matched route (for metrics and trace names, where Express keeps it: `req.route.path`)
  * and the shutdown count on Node's request and response; then the request log (pino-http, the
- * same line as on Express) with the request's logger as nestjs-pino's context for the Nest
- * `Logger` calls made while serving it. Hooks, not Nest middleware: with none, @fastify/middie is
+ * same line as on Express) and, with LOG_REQUEST_CONTEXT=on, the request's logger as
+ * nestjs-pino's context for the Nest `Logger` calls made while serving it. Hooks, not Nest middleware: with none, @fastify/middie is
  * never registered (`createApp` passes `skipMiddie`). Fastify sends neither `X-Powered-By` nor an
  * ETag.
  */
@@ -172,7 +172,10 @@ function configureFastify(app: NestFastifyApplication, config: TollgateConfig): 
     raw.id = request.id; // pino-http logs it as it is
     requestLog(raw, reply.raw);
     // what nestjs-pino's own middleware does: the request's logger for the Nest Logger calls
-    storage.run(new Store(raw.log), done);
+    // (LOG_REQUEST_CONTEXT=on; off by default: AsyncLocalStorage's promise hooks cost ~60 µs
+    // of CPU per proxied call on Node 20, see docs/performance-profile.md)
+    if (config.logRequestContext) storage.run(new Store(raw.log), done);
+    else done();
   });
   fastify.addHook('preValidation', (request, reply, done) =>
     refuseUnacceptableInput(request, reply, done),

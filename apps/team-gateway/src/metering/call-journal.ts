@@ -36,6 +36,9 @@ export class CallJournal implements OnApplicationBootstrap {
   private readonly logger = new Logger('Journal');
   private readonly queue: Queued[] = [];
   private flushing: Promise<void> | null = null;
+  /** The background write of what is queued, JOURNAL_FLUSH_MS after its first record. */
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly flushDelayMs: number;
   private orphanTimer: NodeJS.Timeout | null = null;
   private readonly background = new AsyncResource('TollgateCallJournal');
   /** Which database this journal belongs to (several databases may share one Redis). */
@@ -59,6 +62,7 @@ export class CallJournal implements OnApplicationBootstrap {
     this.stream = `tollgate:journal:${this.tag}`;
     this.deadLetters = `${this.stream}:refused`;
     this.adopting = `${this.stream}:adopting`;
+    this.flushDelayMs = config.metering.journalFlushMs;
   }
 
   onApplicationBootstrap(): void {
@@ -102,9 +106,17 @@ export class CallJournal implements OnApplicationBootstrap {
    */
   async enqueue(entry: JournalRecord, streamId: string | null): Promise<void> {
     this.queue.push({ entry, streamId });
-    if (streamId === null) await this.flush();
-    // written in the journal's own async scope, not the request's (whose logs and traces end)
-    else this.background.runInAsyncScope(() => void this.flush());
+    if (streamId === null) return this.flush();
+    if (this.flushTimer) return;
+    // one write for the records of the next JOURNAL_FLUSH_MS (they are durable in the stream),
+    // in the journal's own async scope, not the request's (whose logs and traces end)
+    this.flushTimer = this.background.runInAsyncScope(() =>
+      setTimeout(() => {
+        this.flushTimer = null;
+        void this.writeQueued();
+      }, this.flushDelayMs),
+    );
+    this.flushTimer.unref();
   }
 
   /**
@@ -133,21 +145,32 @@ export class CallJournal implements OnApplicationBootstrap {
 
   /** Writes everything queued (waits for a write under way); used by reads and on shutdown. */
   async flush(): Promise<void> {
-    while (this.flushing) await this.flushing;
-    if (this.queue.length === 0) return;
-    this.flushing = this.drain().finally(() => (this.flushing = null));
-    await this.flushing;
+    while (this.flushing || this.queue.length > 0) await this.writeQueued();
   }
 
   async close(): Promise<void> {
     if (this.orphanTimer) clearInterval(this.orphanTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     await this.flush();
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Writes the records queued now, after a write under way; those queued meanwhile wait for
+   * their own timer (or a flush), so a busy replica writes one batch per JOURNAL_FLUSH_MS.
+   */
+  private async writeQueued(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.queue.length === 0) return;
+    this.flushing = this.drain(this.queue.length).finally(() => (this.flushing = null));
+    await this.flushing;
+  }
+
+  private async drain(count: number): Promise<void> {
+    let left = count;
     let backoff = 50;
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, BATCH);
+    while (left > 0 && this.queue.length > 0) {
+      const batch = this.queue.slice(0, Math.min(BATCH, left));
       try {
         await this.commit(batch);
       } catch (err) {
@@ -158,6 +181,7 @@ export class CallJournal implements OnApplicationBootstrap {
         continue;
       }
       this.queue.splice(0, batch.length);
+      left -= batch.length;
     }
   }
 

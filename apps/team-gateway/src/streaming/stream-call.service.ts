@@ -245,13 +245,13 @@ export class StreamCallService {
       await beforeEnd?.(outcome, meter.hasOutput);
     } catch (err) {
       this.logger.error(
-        `Settling stream failed: ${err instanceof Error ? err.message : String(err)}`,
+        `Settling the stream of job ${prepared.jobId} failed: ${err instanceof Error ? err.message : String(err)}`,
       );
       failure ??= new UpstreamError('server_error', 'The call could not be recorded');
       outcome = { callId: '', status: 'failed' };
       // its one-call job is closed as failed all the same (later, if Postgres is away)
       await beforeEnd?.(outcome, false).catch((closing: Error) =>
-        this.logger.error(`Closing the stream's job failed: ${closing.message}`),
+        this.logger.error(`Closing the stream's job ${prepared.jobId} failed: ${closing.message}`),
       );
     }
     await this.end(writer, meter, failure, why, options.encoder);

@@ -190,6 +190,14 @@ function ask<T>(
   });
 }
 
+/**
+ * Turns the query counter's request tracking on or off (its AsyncLocalStorage costs the gateway
+ * CPU on every call, so it is on only while round trips are counted); false if it does not answer.
+ */
+export async function setCounting(child: ChildProcess, on: boolean): Promise<boolean> {
+  return (await ask<{ on: boolean }>(child, 'count', { on }))?.on === on;
+}
+
 /** The gateway's query counters (bench/query-counter.js); null if it does not answer. */
 export async function countersOf(child: ChildProcess): Promise<Counters | null> {
   const m = await ask<Partial<Counters>>(child, 'queries');

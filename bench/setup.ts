@@ -116,8 +116,9 @@ export async function setUp(): Promise<Bench> {
         // BENCH_CPU_PROF=1 writes a V8 CPU profile of each gateway to bench/results/ on exit.
         ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', 'bench/results'] : []),
         '--expose-gc', // for the memory figures after a full collection
-        '-r',
-        './bench/query-counter.js',
+        // BENCH_QUERY_COUNTER=0 (bench:profile only): without the counter's AsyncLocalStorage,
+        // whose promise hooks cost every call CPU the gateway alone would not spend
+        ...(process.env.BENCH_QUERY_COUNTER === '0' ? [] : ['-r', './bench/query-counter.js']),
         'dist/apps/team-gateway/main.js',
       ],
       { ...common, ...gatewayEnv(), PORT: String(port) },

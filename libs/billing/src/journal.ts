@@ -334,19 +334,22 @@ async function writeBatch(
       ORDER BY e.ord`,
     [
       JSON.stringify(
-        entries.map((e, ord) => ({
-          ...('job' in e ? e.job : e.joined),
-          ord,
-          lease_id: e.leaseId,
-          charge: Math.max(0, Math.floor(e.charge)),
-          reason: e.reason,
-          entry_key: recordKey(e),
-          joined: !('job' in e),
-          job_hold_seconds: 'joined' in e ? (e.jobHoldSeconds ?? null) : null,
-        })),
+        entries.map((e, ord) =>
+          Object.assign({}, 'job' in e ? e.job : e.joined, {
+            ord,
+            lease_id: e.leaseId,
+            charge: Math.max(0, Math.floor(e.charge)),
+            reason: e.reason,
+            entry_key: recordKey(e),
+            joined: !('job' in e),
+            job_hold_seconds: 'joined' in e ? (e.jobHoldSeconds ?? null) : null,
+          }),
+        ),
       ),
       JSON.stringify(
-        entries.flatMap((e) => e.calls.map((c) => ({ ...c, entry_key: recordKey(e) }))),
+        entries.flatMap((e) =>
+          e.calls.map((c) => Object.assign({}, c, { entry_key: recordKey(e) })),
+        ),
       ),
     ],
   );

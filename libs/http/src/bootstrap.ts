@@ -65,7 +65,10 @@ export async function createApp(
   options: NestApplicationOptions = {},
 ): Promise<INestApplication> {
   if (platform === 'express') {
-    return NestFactory.create<NestExpressApplication>(module, { ...options, bodyParser: false });
+    return NestFactory.create<NestExpressApplication>(
+      module,
+      Object.assign({}, options, { bodyParser: false }),
+    );
   }
   const adapter = new FastifyAdapter({
     // no Nest middleware on Fastify (the request log and the metrics are hooks): no middie
@@ -80,10 +83,11 @@ export async function createApp(
       querystringParser: (query: string) => qs.parse(query, { allowPrototypes: true }),
     },
   });
-  return NestFactory.create<NestFastifyApplication>(module, adapter, {
-    ...options,
-    bodyParser: false,
-  });
+  return NestFactory.create<NestFastifyApplication>(
+    module,
+    adapter,
+    Object.assign({}, options, { bodyParser: false }),
+  );
 }
 
 export const platformOf = (app: INestApplication): HttpPlatform =>

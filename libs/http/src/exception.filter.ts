@@ -53,10 +53,11 @@ function databaseError(code: string): RenderedError | null {
     return rendered(409, 'CONFLICT', 'The request conflicts with existing data');
   }
   if (unavailableCode(code)) {
-    return {
-      ...rendered(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly'),
-      headers: { 'Retry-After': '2' },
-    };
+    return Object.assign(
+      {},
+      rendered(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly'),
+      { headers: { 'Retry-After': '2' } },
+    );
   }
   return null;
 }
@@ -125,10 +126,11 @@ export function renderError(exception: unknown, logger: Logger, requestId?: stri
   if (exception instanceof CacheUnavailableError) {
     // Redis failed where nothing falls back: worth trying again, never a 500
     logger.warn({ err: exception, requestId }, 'Redis unavailable with no fallback');
-    return {
-      ...rendered(503, 'CACHE_UNAVAILABLE', 'A dependency is unavailable; try again shortly'),
-      headers: { 'Retry-After': '2' },
-    };
+    return Object.assign(
+      {},
+      rendered(503, 'CACHE_UNAVAILABLE', 'A dependency is unavailable; try again shortly'),
+      { headers: { 'Retry-After': '2' } },
+    );
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
@@ -179,7 +181,11 @@ export function renderError(exception: unknown, logger: Logger, requestId?: stri
   }
   if (bp && typeof bp === 'object' && isFastifyClientError(bp)) {
     const status = bp.statusCode!;
-    return rendered(status, HTTP_CODES[status] ?? 'VALIDATION_ERROR', bp.message ?? 'Invalid request');
+    return rendered(
+      status,
+      HTTP_CODES[status] ?? 'VALIDATION_ERROR',
+      bp.message ?? 'Invalid request',
+    );
   }
   const pgCode = (exception as { code?: unknown } | null)?.code;
   const database = typeof pgCode === 'string' ? databaseError(pgCode) : null;
@@ -207,6 +213,11 @@ export class TollgateExceptionFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<AnyResponse>();
     const err = renderError(exception, this.logger, requestIdOf(ctx.getRequest()));
-    sendJson(res, err.status, { ...err.body, detail: err.detail, code: err.code }, err.headers);
+    sendJson(
+      res,
+      err.status,
+      Object.assign({}, err.body, { detail: err.detail, code: err.code }),
+      err.headers,
+    );
   }
 }

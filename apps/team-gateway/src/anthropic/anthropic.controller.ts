@@ -67,7 +67,8 @@ export class AnthropicController {
     @Res() reply: AnyResponse,
   ): Promise<void> {
     const res = takeResponse(reply); // written here: SSE or JSON
-    if (body.stream === true) return this.messages.stream(principal, jobId, body, beta, rawRequest(req), res);
+    if (body.stream === true)
+      return this.messages.stream(principal, jobId, body, beta, rawRequest(req), res);
     const message = await this.messages.create(principal, jobId, body, beta, (id) =>
       res.setHeader('X-Job-Id', id),
     );

@@ -80,7 +80,10 @@ export class MessagesStreamEncoder implements StreamEncoder {
   private renamed(raw: { event?: string; data: unknown }, model: string): SseEvent {
     const data = raw.data;
     if (isObject(data) && data.type === 'message_start' && isObject(data.message)) {
-      return { event: raw.event, data: { ...data, message: { ...data.message, model } } };
+      return {
+        event: raw.event,
+        data: Object.assign({}, data, { message: Object.assign({}, data.message, { model }) }),
+      };
     }
     return { event: raw.event, data };
   }

@@ -280,6 +280,8 @@ export function toMessagesResponse(
   model: string,
 ): MessageResponseDto {
   if (result.anthropicPassthrough)
-    return { ...result.anthropicPassthrough, model } as unknown as MessageResponseDto;
+    return Object.assign({}, result.anthropicPassthrough, {
+      model,
+    }) as unknown as MessageResponseDto;
   return toMessage(callId, result, model);
 }

@@ -281,7 +281,7 @@ export class CallsService implements BeforeApplicationShutdown {
         finished.settled.charged + (prepared.settings.budgetMode === 'job_based' ? 1 : 0),
         finished.settled.remaining,
       );
-    return { ...finished, completion };
+    return Object.assign({}, finished, { completion });
   }
 
   /** Attempts (a chat completion unless `surface` says), then settle. */
@@ -296,7 +296,9 @@ export class CallsService implements BeforeApplicationShutdown {
         : (target, request, signal) =>
             this.providers.adapterFor(target.provider).complete(target, request, signal),
     );
-    const answered: CallSuccess = { ...success, finishReason: value.finish_reason ?? null };
+    const answered: CallSuccess = Object.assign({}, success, {
+      finishReason: value.finish_reason ?? null,
+    });
     const settled = await this.settle(prepared, answered);
     return { jobId: prepared.jobId, value, answered, settled };
   }
@@ -326,7 +328,7 @@ export class CallsService implements BeforeApplicationShutdown {
       const shared = this.joinShared(principal, jobId, body, streamed, routed, ticket);
       if (shared) return shared;
       const prepared = await this.holdExactly(principal, jobId, body, streamed, routed);
-      return { ...prepared, job: { ticket, journaled: false } };
+      return Object.assign({}, prepared, { job: { ticket, journaled: false } });
     } catch (err) {
       await this.jobGate.end(ticket, false);
       throw err;
@@ -395,8 +397,7 @@ export class CallsService implements BeforeApplicationShutdown {
       const now = new Date().toISOString();
       const jobId = randomUUID();
       onJob(jobId);
-      return {
-        ...routed,
+      return Object.assign({}, routed, {
         principal,
         jobId,
         body,
@@ -416,7 +417,7 @@ export class CallsService implements BeforeApplicationShutdown {
           created_at: now,
           started_at: now,
         },
-      };
+      });
     }
     const { job_id: jobId } = await this.teams.run(principal.teamId, () =>
       insertJob(this.db, principal, job),
@@ -680,7 +681,7 @@ export class CallsService implements BeforeApplicationShutdown {
     this.metrics.recordCredits(prepared.settings.budgetMode, settlement.charged);
     this.metrics.recordMetering(prepared.lease ? 'lease' : 'exact');
     this.rateLimits.settle(prepared.ticket, success?.usage.total_tokens ?? 0);
-    return { ...settlement, callId, clientCostUsd, calls };
+    return Object.assign({}, settlement, { callId, clientCostUsd, calls });
   }
 
   private async settleExactly(prepared: PreparedCall, input: SettleInput): Promise<Settlement> {
@@ -758,15 +759,14 @@ export class CallsService implements BeforeApplicationShutdown {
       (success.status !== 'aborted' || success.hasOutput === true);
     const jobBased = prepared.settings.budgetMode === 'job_based';
     const charge = this.leases.book.settle(lease, jobBased ? Number(completed) : callDue);
-    const status = completed ? 'completed' : 'failed';
+    const status: JournalJob['status'] = completed ? 'completed' : 'failed';
     const completedAt = new Date().toISOString();
     await this.journal.record({
-      job: {
-        ...job,
+      job: Object.assign({}, job, {
         status,
         error_message: completed ? null : failure,
         completed_at: completedAt,
-      },
+      }),
       leaseId: lease.lease.leaseId!,
       charge,
       reason: jobBased ? `Job ${job.job_id} completed` : `LLM call ${callId}`,

@@ -232,7 +232,7 @@ export class CallJournal implements OnApplicationBootstrap {
         continue;
       }
       if (entry.leaseId) this.leases.book.lost(entry.leaseId);
-      await this.apply([{ ...entry, leaseId: null }]);
+      await this.apply([Object.assign({}, entry, { leaseId: null })]);
     }
   }
 

@@ -300,7 +300,9 @@ export class LeaseBook {
 
   /** A fresh lease object for the team, keeping its demand; the old one stays with its calls. */
   private replace(old: TeamLease): TeamLease {
-    const lease = { ...emptyLease(old.teamId, old.lastUsedAt), windowStart: old.windowStart };
+    const lease = Object.assign({}, emptyLease(old.teamId, old.lastUsedAt), {
+      windowStart: old.windowStart,
+    });
     lease.windowCalls = old.windowCalls;
     lease.previousCalls = old.previousCalls;
     lease.meanCredits = old.meanCredits;

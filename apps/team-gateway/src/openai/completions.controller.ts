@@ -32,7 +32,8 @@ export class CompletionsController {
     @Res() reply: AnyResponse,
   ): Promise<void> {
     const res = takeResponse(reply); // written here: SSE or JSON
-    if (body.stream === true) return this.completions.stream(principal, jobId, body, rawRequest(req), res);
+    if (body.stream === true)
+      return this.completions.stream(principal, jobId, body, rawRequest(req), res);
     const completion = await this.completions.complete(principal, jobId, body, (id) =>
       res.setHeader('X-Job-Id', id),
     );

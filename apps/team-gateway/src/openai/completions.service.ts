@@ -38,13 +38,13 @@ export class CompletionsService {
   ): Promise<TextCompletion> {
     const body = toCompletionCallBody(req);
     const surface: CallSurface<ChatResult> = {
-      ...this.spec(),
       run: (target, request, signal) =>
         this.providers.adapterFor(target.provider).completeText!(
           target,
           toTextRequest(req, request),
           signal,
         ),
+      ...this.spec(),
     };
     const joined = jobIdOf(jobHeader);
     if (joined) onJob(joined);
@@ -65,13 +65,13 @@ export class CompletionsService {
     const body = toCompletionCallBody(req);
     const includeUsage = req.stream_options?.include_usage === true;
     const surface: StreamSurface = {
-      ...this.spec(),
       stream: (target, request, signal) =>
         this.providers.adapterFor(target.provider).streamText!(
           target,
           toTextRequest(req, request),
           signal,
         ),
+      ...this.spec(),
     };
     const options = {
       includeUsage,
@@ -81,7 +81,14 @@ export class CompletionsService {
     const joined = jobIdOf(jobHeader);
     if (joined) {
       const headers = { 'X-Job-Id': joined };
-      await this.streams.stream(principal, joined, body, httpReq, res, { ...options, headers });
+      await this.streams.stream(
+        principal,
+        joined,
+        body,
+        httpReq,
+        res,
+        Object.assign({}, options, { headers }),
+      );
       return;
     }
     await this.streams.streamOneCallJob(

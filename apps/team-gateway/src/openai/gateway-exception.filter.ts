@@ -19,7 +19,7 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     const err = renderError(exception, this.logger, requestIdOf(req));
     const body = isOpenAiPath(path)
       ? toOpenAiError(err.code, err.detail, paramOf(exception, err.code))
-      : { ...err.body, detail: err.detail, code: err.code };
+      : Object.assign({}, err.body, { detail: err.detail, code: err.code });
     sendJson(res, err.status, body, err.headers);
   }
 }

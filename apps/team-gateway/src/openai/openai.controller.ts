@@ -32,7 +32,8 @@ export class OpenAiController {
     @Res() reply: AnyResponse,
   ): Promise<void> {
     const res = takeResponse(reply); // written here: SSE or JSON
-    if (body.stream === true) return this.openai.stream(principal, jobId, body, rawRequest(req), res);
+    if (body.stream === true)
+      return this.openai.stream(principal, jobId, body, rawRequest(req), res);
     const answer = await this.openai.complete(principal, jobId, body, (id) =>
       res.setHeader('X-Job-Id', id),
     );

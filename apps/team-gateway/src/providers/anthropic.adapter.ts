@@ -64,7 +64,9 @@ export class AnthropicAdapter implements ProviderAdapter {
     const body = request.anthropicPassthrough
       ? passthroughRequest(request, target.providerModel, false)
       : toAnthropicRequest(request, target.providerModel, false);
-    const json = await this.http.postJson({ ...this.endpoint(target, request), body, signal });
+    const json = await this.http.postJson(
+      Object.assign({}, this.endpoint(target, request), { body, signal }),
+    );
     const result = fromAnthropicMessage(json, request);
     // pass-through: the client gets Anthropic's own answer; the pipeline meters the result
     if (request.anthropicPassthrough) result.anthropicPassthrough = json as Record<string, unknown>;
@@ -80,7 +82,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       ? passthroughRequest(request, target.providerModel, true)
       : toAnthropicRequest(request, target.providerModel, true);
     const translator = new AnthropicStreamTranslator(target.providerModel, target.apiKey);
-    const call = { ...this.endpoint(target, request), body, signal };
+    const call = Object.assign({}, this.endpoint(target, request), { body, signal });
     for await (const event of this.http.postStream(call)) {
       if (event.data.trim() === '') continue;
       let data: unknown;
@@ -106,12 +108,13 @@ export class AnthropicAdapter implements ProviderAdapter {
     signal: AbortSignal,
   ): Promise<number> {
     const endpoint = this.endpoint(target);
-    const json = await this.http.postJson({
-      ...endpoint,
-      url: `${endpoint.url}/count_tokens`,
-      body: { ...body, model: target.providerModel },
-      signal,
-    });
+    const json = await this.http.postJson(
+      Object.assign({}, endpoint, {
+        url: `${endpoint.url}/count_tokens`,
+        body: Object.assign({}, body, { model: target.providerModel }),
+        signal,
+      }),
+    );
     if (!isObject(json) || typeof json.input_tokens !== 'number')
       throw malformed('no input_tokens');
     return json.input_tokens;
@@ -137,12 +140,10 @@ export function passthroughRequest(
   stream: boolean,
 ): Record<string, unknown> {
   const { stream: _stream, ...body } = request.anthropicPassthrough?.anthropic ?? {};
-  return {
-    ...body,
-    model,
-    ...(request.max_tokens !== undefined ? { max_tokens: request.max_tokens } : {}),
-    ...(stream ? { stream: true } : {}),
-  };
+  const out: Record<string, unknown> = Object.assign({}, body, { model });
+  if (request.max_tokens !== undefined) out.max_tokens = request.max_tokens;
+  if (stream) out.stream = true;
+  return out;
 }
 
 /** Attaches one upstream event to the chunks it became (a bare carrier chunk when none). */
@@ -158,7 +159,9 @@ function withRawEvent(chunks: StreamChunk[], raw: RawStreamEvent): StreamChunk[]
     };
     return [carrier];
   }
-  return chunks.map((chunk, i) => (i === 0 ? { ...chunk, anthropicPassthrough: [raw] } : chunk));
+  return chunks.map((chunk, i) =>
+    i === 0 ? Object.assign({}, chunk, { anthropicPassthrough: [raw] }) : chunk,
+  );
 }
 
 // ---- OpenAI request → Anthropic request ----
@@ -519,6 +522,6 @@ export class AnthropicStreamTranslator {
       },
       { cached: this.cachedTokens, cacheWrite: this.cacheWriteTokens },
     );
-    return { ...chunk, usage };
+    return Object.assign({}, chunk, { usage });
   }
 }

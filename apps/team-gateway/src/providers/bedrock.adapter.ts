@@ -529,7 +529,7 @@ export class BedrockStreamTranslator {
         return [this.chunk({}, mapStopReason(data.stopReason))];
       case 'metadata': {
         const usage = fromConverseUsage(data.usage);
-        return usage ? [{ ...this.chunk({}), choices: [], usage }] : [];
+        return usage ? [Object.assign({}, this.chunk({}), { choices: [], usage })] : [];
       }
       default:
         return []; // contentBlockStop and event types added later

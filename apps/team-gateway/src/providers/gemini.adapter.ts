@@ -338,12 +338,14 @@ function readParts(candidate: Json): CandidateParts {
     if (isObject(part.functionCall)) {
       const call = part.functionCall;
       if (typeof call.name !== 'string') throw malformed('functionCall without a name');
-      out.calls.push({
-        ...(typeof call.id === 'string' ? { id: call.id } : {}),
-        name: call.name,
-        args: call.args ?? {},
-        ...(typeof part.thoughtSignature === 'string' ? { signature: part.thoughtSignature } : {}),
-      });
+      out.calls.push(
+        Object.assign(
+          {},
+          typeof call.id === 'string' ? { id: call.id } : {},
+          { name: call.name, args: call.args ?? {} },
+          typeof part.thoughtSignature === 'string' ? { signature: part.thoughtSignature } : {},
+        ),
+      );
     }
   }
   return out;
@@ -525,7 +527,7 @@ export class GeminiStreamTranslator {
     if (!this.finished) {
       throw new UpstreamError('connection', 'Upstream stream ended before a finishReason');
     }
-    return this.usage ? [this.withUsage({ ...this.chunk({}), choices: [] })] : [];
+    return this.usage ? [this.withUsage(Object.assign({}, this.chunk({}), { choices: [] }))] : [];
   }
 
   private chunk(delta: ChunkDelta, finish: FinishReason | null = null): StreamChunk {
@@ -539,6 +541,6 @@ export class GeminiStreamTranslator {
   }
 
   private withUsage(chunk: StreamChunk): StreamChunk {
-    return this.usage ? { ...chunk, usage: structuredClone(this.usage) } : chunk;
+    return this.usage ? Object.assign({}, chunk, { usage: structuredClone(this.usage) }) : chunk;
   }
 }

@@ -48,13 +48,12 @@ export function mockResult(target: ProviderTarget, request: ChatRequest): ChatRe
       function: { name: tool, arguments: JSON.stringify({ input: asked }) },
     };
     const completion = approxTokens(call.function.name + call.function.arguments);
-    return {
-      ...base,
+    return Object.assign({}, base, {
       content: null,
-      finish_reason: 'tool_calls',
+      finish_reason: 'tool_calls' as const,
       tool_calls: [call],
       usage: usage(promptTokens, completion),
-    };
+    });
   }
   let content = `Mock response to: ${asked}`;
   let finish: ChatResult['finish_reason'] = 'stop';
@@ -62,12 +61,11 @@ export function mockResult(target: ProviderTarget, request: ChatRequest): ChatRe
     content = content.slice(0, request.max_tokens * CHARS_PER_TOKEN);
     finish = 'length';
   }
-  return {
-    ...base,
+  return Object.assign({}, base, {
     content,
     finish_reason: finish,
     usage: usage(promptTokens, approxTokens(content)),
-  };
+  });
 }
 
 const usage = (prompt: number, completion: number) => ({
@@ -84,10 +82,8 @@ export function mockChunks(result: ChatResult): StreamChunk[] {
     created: Math.floor(Date.now() / 1000),
     model: result.model,
   };
-  const chunk = (delta: StreamChunk['choices'][number]['delta']): StreamChunk => ({
-    ...base,
-    choices: [{ index: 0, delta, finish_reason: null }],
-  });
+  const chunk = (delta: StreamChunk['choices'][number]['delta']): StreamChunk =>
+    Object.assign({}, base, { choices: [{ index: 0, delta, finish_reason: null }] });
   const chunks = [chunk({ role: 'assistant', content: '' })];
   for (const word of result.content?.match(/\s*\S+\s*/g) ?? []) {
     chunks.push(chunk({ content: word }));
@@ -101,16 +97,18 @@ export function mockChunks(result: ChatResult): StreamChunk[] {
     );
     chunks.push(chunk({ tool_calls: [{ index, function: { arguments: args } }] }));
   }
-  chunks.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: result.finish_reason }] });
-  chunks.push({ ...base, choices: [], usage: result.usage });
+  chunks.push(
+    Object.assign({}, base, {
+      choices: [{ index: 0, delta: {}, finish_reason: result.finish_reason }],
+    }),
+  );
+  chunks.push(Object.assign({}, base, { choices: [], usage: result.usage }));
   return chunks;
 }
 
 /** A legacy completion as the chat request the mock answers: the prompt as the user's message. */
-const asChat = (request: TextCompletionRequest): ChatRequest => ({
-  ...request,
-  messages: [{ role: 'user', content: request.prompt }],
-});
+const asChat = (request: TextCompletionRequest): ChatRequest =>
+  Object.assign({}, request, { messages: [{ role: 'user' as const, content: request.prompt }] });
 
 /**
  * A unit vector that is a fixed function of the model and the input (sha256 counter stream), so

@@ -30,7 +30,10 @@ export function responsesCall(
   signal: AbortSignal,
 ): UpstreamCall {
   const base = target.apiBase || defaultBase;
-  const body: Json = { ...request.passthrough!.body, model: target.providerModel, store: false };
+  const body: Json = Object.assign({}, request.passthrough!.body, {
+    model: target.providerModel,
+    store: false,
+  });
   if (request.max_tokens !== undefined) body.max_output_tokens = request.max_tokens;
   if (stream) body.stream = true;
   else delete body.stream;

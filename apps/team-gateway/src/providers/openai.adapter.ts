@@ -81,7 +81,8 @@ export class OpenAiAdapter implements ProviderAdapter {
     request: EmbeddingRequest,
     signal: AbortSignal,
   ): Promise<EmbeddingResult> {
-    const body: Json = { ...request, model: target.providerModel };
+    const body: Json = { model: target.providerModel };
+    Object.assign(body, request, { model: target.providerModel });
     const json = await this.http.postJson(postTo(target, '/embeddings', body, signal));
     return fromOpenAiEmbeddings(json, request);
   }
@@ -265,7 +266,7 @@ function textChunkAsChat(data: unknown): unknown {
     delta: typeof c.text === 'string' ? { content: c.text } : {},
     finish_reason: c.finish_reason,
   }));
-  return { ...data, choices };
+  return Object.assign({}, data, { choices });
 }
 
 /** An embeddings answer → EmbeddingResult; usage estimated from the input when omitted. */
@@ -416,7 +417,9 @@ export function* chunksFromResult(result: ChatResult): Generator<StreamChunk> {
   if (result.tool_calls) {
     delta.tool_calls = result.tool_calls.map((c, index) => ({ index, ...c }));
   }
-  yield { ...base, choices: [{ index: 0, delta, finish_reason: null }] };
-  yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: result.finish_reason }] };
-  if (!result.usage_estimated) yield { ...base, choices: [], usage: result.usage };
+  yield Object.assign({}, base, { choices: [{ index: 0, delta, finish_reason: null }] });
+  yield Object.assign({}, base, {
+    choices: [{ index: 0, delta: {}, finish_reason: result.finish_reason }],
+  });
+  if (!result.usage_estimated) yield Object.assign({}, base, { choices: [], usage: result.usage });
 }

@@ -64,7 +64,7 @@ export class RateLimitService {
   settle(ticket: RateTicket, actualTokens: number): void {
     const delta = ticket.estimatedTokens - actualTokens;
     if (ticket.tpm.length === 0 || delta === 0) return;
-    const specs = ticket.tpm.map((s) => ({ ...s, cost: delta }));
+    const specs = ticket.tpm.map((s) => Object.assign({}, s, { cost: delta }));
     if (!this.redis || !ticket.shared) return this.memory.adjust(specs);
     this.redis
       .run((c) => (c as BucketClient).tollgateAdjust(specs.length, ...this.args(specs)))

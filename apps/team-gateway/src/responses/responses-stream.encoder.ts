@@ -71,12 +71,11 @@ export class ResponsesEncoder implements StreamEncoder {
     const type = status === 'completed' ? 'response.completed' : 'response.incomplete';
     events.push(
       this.event(type, {
-        response: {
-          ...this.response(status),
+        response: Object.assign({}, this.response(status), {
           completed_at: Math.floor(Date.now() / 1000),
           incomplete_details,
           usage: toResponsesUsage(usage),
-        },
+        }),
       }),
     );
     return events;
@@ -91,7 +90,9 @@ export class ResponsesEncoder implements StreamEncoder {
     events.push(this.event('error', { code, message, param: null }));
     events.push(
       this.event('response.failed', {
-        response: { ...this.response('failed'), error: { code: 'server_error', message } },
+        response: Object.assign({}, this.response('failed'), {
+          error: { code: 'server_error', message },
+        }),
       }),
     );
     return events;
@@ -106,7 +107,7 @@ export class ResponsesEncoder implements StreamEncoder {
     if (TERMINAL.has(type)) this.terminalSent = true;
     const response = data.response;
     if (typeof response === 'object' && response !== null && !Array.isArray(response)) {
-      data.response = { ...(response as Json), model };
+      data.response = Object.assign({}, response as Json, { model });
     }
     return { event: raw.event ?? type, data };
   }

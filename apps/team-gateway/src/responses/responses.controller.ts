@@ -35,7 +35,8 @@ export class ResponsesController {
     @Res() reply: AnyResponse,
   ): Promise<void> {
     const res = takeResponse(reply); // written here: SSE or JSON
-    if (body.req.stream === true) return this.responses.stream(principal, jobId, body, rawRequest(req), res);
+    if (body.req.stream === true)
+      return this.responses.stream(principal, jobId, body, rawRequest(req), res);
     const answer = await this.responses.create(principal, jobId, body, (id) =>
       res.setHeader('X-Job-Id', id),
     );

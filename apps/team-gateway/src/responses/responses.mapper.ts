@@ -398,7 +398,7 @@ export function toResponse(
 
 /** A passed-through answer: the upstream's body, with the public model name. */
 export function withPublicModel(raw: Json, model: string): Json {
-  return { ...raw, model };
+  return Object.assign({}, raw, { model });
 }
 
 /** A Response id for a gateway call id (letters and digits, as OpenAI's). */

@@ -62,7 +62,14 @@ export class ResponsesService {
     const joined = jobIdOf(jobHeader);
     if (joined) {
       const headers = { 'X-Job-Id': joined };
-      await this.streams.stream(principal, joined, body, httpReq, res, { ...options, headers });
+      await this.streams.stream(
+        principal,
+        joined,
+        body,
+        httpReq,
+        res,
+        Object.assign({}, options, { headers }),
+      );
       return;
     }
     await this.streams.streamOneCallJob(principal, toOneCallJob(req), body, httpReq, res, options);
@@ -80,10 +87,7 @@ export class ResponsesService {
    * The call body, after what a stateless gateway cannot do is refused, and after checking that
    * every deployment the request may reach can take it (translated ones: no built-in tools…).
    */
-  private async callBody(
-    principal: TeamPrincipal,
-    { req, raw }: ResponsesBody,
-  ): Promise<CallBody> {
+  private async callBody(principal: TeamPrincipal, { req, raw }: ResponsesBody): Promise<CallBody> {
     if (req.previous_response_id) {
       throw new InvalidParamError(
         'previous_response_id is not supported: this gateway stores no responses. Send the whole conversation as input (earlier output items included).',

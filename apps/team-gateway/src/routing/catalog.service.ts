@@ -191,7 +191,8 @@ export class CatalogService implements OnModuleInit {
       catalog.models.add(row.model_name);
       // deployments come oldest first: the first one of a name dates it (unless its group is older)
       const dated = catalog.createdAt.get(row.model_name);
-      if (dated === undefined || row.created < dated) catalog.createdAt.set(row.model_name, row.created);
+      if (dated === undefined || row.created < dated)
+        catalog.createdAt.set(row.model_name, row.created);
       const usable =
         row.status === 'active' && (row.credential_id === null || row.credential_active === true);
       if (!usable) continue;

@@ -81,7 +81,7 @@ export class SseWriter {
 
   /** After the first byte an error can only travel inside the stream: error event, then [DONE]. */
   async fail(error: { message: string; type: string; code: string | null }): Promise<void> {
-    await this.send({ error: { ...error, param: null } });
+    await this.send({ error: Object.assign({}, error, { param: null }) });
     await this.done();
   }
 

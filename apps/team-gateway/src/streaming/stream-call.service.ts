@@ -124,7 +124,7 @@ export class StreamCallService {
         };
     try {
       const outcome = await this.calls.drain.track(this.run(prepared, res, options, closeJob));
-      return { ...outcome, jobId: prepared.jobId };
+      return Object.assign({}, outcome, { jobId: prepared.jobId });
     } catch (err) {
       if (!prepared.memoryJob) {
         const detail = err instanceof TollgateError ? err.detail : 'Call failed';
@@ -212,7 +212,7 @@ export class StreamCallService {
       while (!next.done) {
         const out = meter.forward(next.value);
         if (options.encoder) {
-          const chunk = { ...next.value, model: deployment.modelName };
+          const chunk = Object.assign({}, next.value, { model: deployment.modelName });
           for (const event of options.encoder.chunk(chunk)) await writer.sendEvent(event);
         } else if (out) await writer.send(out);
         if (stop.signal.aborted) break;
@@ -300,7 +300,7 @@ function endingError(
   failure: UpstreamError | null,
   why: StreamStop['why'] | null,
 ): StreamFailure | null {
-  if (why === 'shutdown') return { ...SHUTDOWN_ERROR, kind: 'shutdown' };
+  if (why === 'shutdown') return Object.assign({}, SHUTDOWN_ERROR, { kind: 'shutdown' as const });
   if (!failure) return null;
   const timeout = failure.kind === 'timeout';
   const { message, type, code } = toOpenAiError(

@@ -41,7 +41,7 @@ export class StreamMeter {
     const final = chunk.choices.length === 0 || chunk.choices.some((c) => c.finish_reason);
     if (chunk.usage && final) this.upstreamUsage = chunk.usage;
     else if (chunk.usage) this.partialUsage = chunk.usage;
-    const out: StreamChunk = { ...chunk, model: this.model };
+    const out: StreamChunk = Object.assign({}, chunk, { model: this.model });
     if (chunk.choices.length > 0) {
       // OpenAI sends usage only in a last chunk without choices: usageChunk() adds it if needed
       delete out.usage;

@@ -44,7 +44,8 @@ export class StreamMeter {
     const out: StreamChunk = Object.assign({}, chunk, { model: this.model });
     if (chunk.choices.length > 0) {
       // OpenAI sends usage only in a last chunk without choices: usageChunk() adds it if needed
-      delete out.usage;
+      // (set to undefined, not deleted: JSON leaves it out, and the object keeps its fast shape)
+      if (out.usage !== undefined) out.usage = undefined;
       return out;
     }
     if (!this.includeUsage) return null;

@@ -2,11 +2,11 @@ import { call, eventually } from '../../../test/helpers/http';
 import { statements } from '../../../test/helpers/round-trips';
 import { hello, World } from './gateway-fixtures';
 
-/** Every team leased from its first call; a journal that waits 1.5 s to batch. */
+/** Every team leased from its first call; a journal that waits up to 4 s to batch. */
 const SLOW_BATCHES = {
   LEASE_MIN_CALLS_PER_SECOND: '0',
   LEASE_IDLE_MS: '3000',
-  JOURNAL_FLUSH_MS: '1500',
+  JOURNAL_FLUSH_MS: '4000',
 };
 
 /** Each call costs exactly 1 credit (ceil(tokens / 1,000,000)). */
@@ -22,21 +22,26 @@ const batchesOf = (teamId: string) =>
   );
 
 /**
- * The call journal (docs/design/metering.md) writes leased calls to Postgres in batches: a record,
- * durable in Redis once the client has its answer, waits JOURNAL_FLUSH_MS for others to share its
- * statement; a read of the team's books on the replica writes what is queued at once.
+ * The call journal (docs/design/metering.md) writes leased calls to Postgres in batches: while the
+ * replica has requests in flight a record, durable in Redis once the client has its answer, waits
+ * up to JOURNAL_FLUSH_MS for others to share its statement; once no request is in flight the
+ * queue is written at once; a read of the team's books on the replica writes it first.
  */
 describe('call journal batches (JOURNAL_FLUSH_MS)', () => {
   let w: World;
-  let model: string;
+  let fast: string;
+  let slow: string;
 
   beforeAll(async () => {
     w = await World.start(SLOW_BATCHES);
-    ({ group: model } = await w.modelInGroup());
+    ({ group: fast } = await w.modelInGroup());
+    // a call that keeps the replica busy for 5 s
+    ({ group: slow } = await w.modelInGroup({ providerModel: 'journal-busy' }));
+    w.fake.setBehavior({ perModel: { 'journal-busy': { mode: 'slow', delayMs: 5000 } } });
   });
   afterAll(() => w.stop());
 
-  const v1 = (key: string) =>
+  const v1 = (key: string, model = fast) =>
     call(w.gateway.url, 'POST', '/v1/chat/completions', {
       bearer: key,
       body: { model, messages: hello, max_tokens: 5 },
@@ -50,32 +55,52 @@ describe('call journal batches (JOURNAL_FLUSH_MS)', () => {
       )
     ).rows[0].n;
 
-  it('calls answered one after another within JOURNAL_FLUSH_MS share one statement', async () => {
-    const { teamId, key } = await w.team({ groups: [model], credits: 1000, ...ONE_PER_CALL });
+  /** A team whose lease is granted and whose first records are written. */
+  async function leasedTeam() {
+    const team = await w.team({ groups: [fast, slow], credits: 1000, ...ONE_PER_CALL });
+    for (let i = 0; i < 2; i++) expect((await v1(team.key)).status).toBe(200);
+    await eventually(async () => (await successfulCalls(team.teamId)) === 2, 5000);
+    return team;
+  }
+
+  it('calls answered while the replica is busy share one statement', async () => {
+    const { teamId, key } = await leasedTeam();
+    const busy = v1(key, slow);
     const batches = batchesOf(teamId);
     try {
       for (let i = 0; i < 8; i++) expect((await v1(key)).status).toBe(200);
-      await eventually(async () => (await successfulCalls(teamId)) === 8, 5000);
-      // written at once, each record would be a statement of its own (7 or 8 here)
+      await eventually(async () => (await successfulCalls(teamId)) === 10, 8000);
+      // written at once, each record would be a statement of its own (8)
       expect(batches.count()).toBeGreaterThanOrEqual(1);
       expect(batches.count()).toBeLessThanOrEqual(2);
-      // the lease goes back after LEASE_IDLE_MS: the books as SPEC §5 states them
-      const row = await w.settled(teamId, 20_000);
-      expect(row).toMatchObject({ used: 8, held: 0 });
-      expect(row.ledger_sum).toBe(row.allocated - row.used);
     } finally {
       batches.stop();
     }
+    expect((await busy).status).toBe(200);
+    // the lease goes back after LEASE_IDLE_MS: the books as SPEC §5 states them
+    const row = await w.settled(teamId, 20_000);
+    expect(row).toMatchObject({ used: 11, held: 0 });
+    expect(row.ledger_sum).toBe(row.allocated - row.used);
   }, 40_000);
 
+  it('with no request in flight a record is written at once, not after JOURNAL_FLUSH_MS', async () => {
+    const { teamId, key } = await leasedTeam();
+    expect((await v1(key)).status).toBe(200);
+    const answeredAt = Date.now();
+    await eventually(async () => (await successfulCalls(teamId)) === 3, 5000, 20);
+    expect(Date.now() - answeredAt).toBeLessThan(2000);
+  }, 20_000);
+
   it('a balance read on the replica writes the queued records first, without waiting', async () => {
-    const { teamId, key } = await w.team({ groups: [model], credits: 1000, ...ONE_PER_CALL });
+    const { teamId, key } = await leasedTeam();
+    const busy = v1(key, slow);
     for (let i = 0; i < 4; i++) expect((await v1(key)).status).toBe(200);
-    // the leased calls' records are in Redis, waiting for their batch
-    expect(await successfulCalls(teamId)).toBeLessThan(4);
+    // the replica is busy: the records are in Redis, waiting for their batch
+    expect(await successfulCalls(teamId)).toBeLessThan(6);
     const balance = await call(w.gateway.url, 'GET', '/api/credits/balance', { bearer: key });
     expect(balance.status).toBe(200);
-    expect(balance.body).toMatchObject({ credits_used: 4 });
-    expect(await successfulCalls(teamId)).toBe(4);
-  });
+    expect(balance.body).toMatchObject({ credits_used: 6 });
+    expect(await successfulCalls(teamId)).toBe(6);
+    expect((await busy).status).toBe(200);
+  }, 20_000);
 });

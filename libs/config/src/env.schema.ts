@@ -195,8 +195,9 @@ export class EnvironmentVariables {
   HOLD_TTL_SECONDS?: number;
 
   /**
-   * How long a call's journal record (already durable in Redis) waits for others to share its
-   * batch to Postgres: fewer, larger statements under load. 0 = write at once.
+   * How long, at most, a call's journal record (already durable in Redis) waits for others to
+   * share its batch to Postgres while requests are in flight: fewer, larger statements under
+   * load. With no request in flight the queue is written at once. 0 = always at once.
    */
   @IsOptional()
   @Transform(toInt)

@@ -36,6 +36,12 @@ export class ShutdownCoordinator {
     next();
   };
 
+  /** Runs `fn` once no request is in flight (at once when none is). */
+  onIdle(fn: () => void): void {
+    if (this.inFlight === 0) fn();
+    else this.idle.push(fn);
+  }
+
   install(app: INestApplication, timeoutMs: number): void {
     const onSignal = (signal: string) => {
       void this.shutdown(app, timeoutMs, signal).then(

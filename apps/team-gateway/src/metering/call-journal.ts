@@ -8,7 +8,7 @@ import { applyJournal, JournalRecord, leaseCredits, recordJobId } from '@app/bil
 import { CACHE_STORE, CacheStore, RedisCacheStore } from '@app/cache';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { retryingLockConflicts } from '@app/db';
-import { isDatabaseUnavailable } from '@app/http';
+import { isDatabaseUnavailable, ShutdownCoordinator } from '@app/http';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { LeasesService } from './leases.service';
 
@@ -39,6 +39,8 @@ export class CallJournal implements OnApplicationBootstrap {
   /** The background write of what is queued, JOURNAL_FLUSH_MS after its first record. */
   private flushTimer: NodeJS.Timeout | null = null;
   private readonly flushDelayMs: number;
+  /** Waiting for the replica to have no request in flight (then the queue is written at once). */
+  private awaitingIdle = false;
   private orphanTimer: NodeJS.Timeout | null = null;
   private readonly background = new AsyncResource('TollgateCallJournal');
   /** Which database this journal belongs to (several databases may share one Redis). */
@@ -56,6 +58,7 @@ export class CallJournal implements OnApplicationBootstrap {
     @Inject(CACHE_STORE) private readonly store: CacheStore,
     private readonly leases: LeasesService,
     private readonly metrics: GatewayMetrics,
+    private readonly requests: ShutdownCoordinator,
     @Inject(TOLLGATE_CONFIG) config: TollgateConfig,
   ) {
     this.tag = databaseTag(config);
@@ -108,15 +111,29 @@ export class CallJournal implements OnApplicationBootstrap {
     this.queue.push({ entry, streamId });
     if (streamId === null) return this.flush();
     if (this.flushTimer) return;
-    // one write for the records of the next JOURNAL_FLUSH_MS (they are durable in the stream),
-    // in the journal's own async scope, not the request's (whose logs and traces end)
-    this.flushTimer = this.background.runInAsyncScope(() =>
-      setTimeout(() => {
-        this.flushTimer = null;
-        void this.writeQueued();
-      }, this.flushDelayMs),
-    );
-    this.flushTimer.unref();
+    // in the journal's own async scope, not the request's (whose logs and traces end): one write
+    // for the records of the next JOURNAL_FLUSH_MS (they are durable in the stream), or at once
+    // when the replica has no request in flight (between a quiet client's calls the write costs
+    // nobody a wait; under load the window makes batches)
+    this.background.runInAsyncScope(() => {
+      this.flushTimer = setTimeout(() => this.writeSoon(), this.flushDelayMs);
+      this.flushTimer.unref();
+      if (this.awaitingIdle) return;
+      this.awaitingIdle = true;
+      this.requests.onIdle(() =>
+        this.background.runInAsyncScope(() => {
+          this.awaitingIdle = false;
+          if (this.flushTimer) this.writeSoon();
+        }),
+      );
+    });
+  }
+
+  /** Writes the queue now (the timer, if any, is done with). */
+  private writeSoon(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    void this.writeQueued();
   }
 
   /**

@@ -79,6 +79,14 @@ describe('ExpiringMap', () => {
     expect(map.size).toBe(0);
   });
 
+  it('lets its entries go once nobody writes to it, without a later set (a replica at rest)', async () => {
+    const map = new ExpiringMap<string, number>(40, 100);
+    for (const key of ['a', 'b', 'c']) map.set(key, 1, Date.now() + 40);
+    expect(map.size).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(map.size).toBe(0);
+  });
+
   it('refuses a TTL or a bound it cannot honour', () => {
     expect(() => new ExpiringMap(0, 10)).toThrow(RangeError);
     expect(() => new ExpiringMap(1_000, 1)).toThrow(RangeError);

@@ -1,11 +1,38 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { freePort } from '../apps/team-gateway/test/gateway-process';
 import { ENCRYPTION_KEY, MASTER_KEY } from './helpers/apps';
 import { builtMain } from './helpers/build';
 import { eventually } from './helpers/http';
 
 const ROOT = join(__dirname, '..');
+
+/**
+ * The dev run's own database: the log lines counted here are the run's own, not what its sweeps
+ * and journal would say about the jobs, leases and records of specs running beside it on the
+ * shared test database (a journal adopting another spec's orphaned records logs a warning).
+ */
+const DEV_DB = `tollgate_dev_start_${process.pid}`;
+const serverUrl = () => {
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = '/postgres';
+  return url.toString();
+};
+const devDatabaseUrl = () => {
+  const url = new URL(process.env.DATABASE_URL!);
+  url.pathname = `/${DEV_DB}`;
+  return url.toString();
+};
+async function onServer(sql: string): Promise<void> {
+  const server = new Client({ connectionString: serverUrl() });
+  await server.connect();
+  try {
+    await server.query(sql);
+  } finally {
+    await server.end();
+  }
+}
 
 interface DevRun {
   adminPort: number;
@@ -23,7 +50,7 @@ async function startDev(env: Record<string, string>): Promise<DevRun> {
       PATH: process.env.PATH,
       ADMIN_PORT: String(adminPort),
       GATEWAY_PORT: String(gatewayPort),
-      DATABASE_URL: process.env.DATABASE_URL,
+      DATABASE_URL: devDatabaseUrl(),
       REDIS_URL: process.env.REDIS_URL,
       TOLLGATE_DATA_DIR: '.test-services/data',
       ...env,
@@ -52,10 +79,13 @@ async function startDev(env: Record<string, string>): Promise<DevRun> {
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 
 describe('npm start (scripts/dev.js) logs', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     builtMain('admin-api');
     builtMain('team-gateway');
+    await onServer(`DROP DATABASE IF EXISTS ${DEV_DB} WITH (FORCE)`);
+    await onServer(`CREATE DATABASE ${DEV_DB}`);
   });
+  afterAll(() => onServer(`DROP DATABASE IF EXISTS ${DEV_DB} WITH (FORCE)`));
 
   it('prints both URLs and a few readable lines, without the JSON and Nest boot chatter', async () => {
     const dev = await startDev({ NODE_ENV: 'development', LOG_LEVEL: 'info' });

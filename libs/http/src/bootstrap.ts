@@ -135,9 +135,9 @@ function configureExpress(app: NestExpressApplication, config: TollgateConfig): 
  * id, the matched route (for metrics and trace names, where Express keeps it: `req.route.path`)
  * and the shutdown count on Node's request and response; then the request log (pino-http, the
  * same line as on Express) and, with LOG_REQUEST_CONTEXT=on, the request's logger as
- * nestjs-pino's context for the Nest `Logger` calls made while serving it. Hooks, not Nest middleware: with none, @fastify/middie is
- * never registered (`createApp` passes `skipMiddie`). Fastify sends neither `X-Powered-By` nor an
- * ETag.
+ * nestjs-pino's context for the Nest `Logger` calls made while serving it. Hooks, not Nest
+ * middleware: with none, @fastify/middie is never registered (`createApp` passes `skipMiddie`).
+ * Fastify sends neither `X-Powered-By` nor an ETag.
  */
 function configureFastify(app: NestFastifyApplication, config: TollgateConfig): void {
   const fastify = app.getHttpAdapter().getInstance();

@@ -116,21 +116,21 @@ export class CallJournal implements OnApplicationBootstrap {
     // when the replica has no request in flight (between a quiet client's calls the write costs
     // nobody a wait; under load the window makes batches)
     this.background.runInAsyncScope(() => {
-      this.flushTimer = setTimeout(() => this.writeSoon(), this.flushDelayMs);
+      this.flushTimer = setTimeout(() => this.writeNow(), this.flushDelayMs);
       this.flushTimer.unref();
       if (this.awaitingIdle) return;
       this.awaitingIdle = true;
       this.requests.onIdle(() =>
         this.background.runInAsyncScope(() => {
           this.awaitingIdle = false;
-          if (this.flushTimer) this.writeSoon();
+          if (this.flushTimer) this.writeNow();
         }),
       );
     });
   }
 
   /** Writes the queue now (the timer, if any, is done with). */
-  private writeSoon(): void {
+  private writeNow(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     void this.writeQueued();

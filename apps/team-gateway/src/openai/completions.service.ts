@@ -81,14 +81,7 @@ export class CompletionsService {
     const joined = jobIdOf(jobHeader);
     if (joined) {
       const headers = { 'X-Job-Id': joined };
-      await this.streams.stream(
-        principal,
-        joined,
-        body,
-        httpReq,
-        res,
-        Object.assign({}, options, { headers }),
-      );
+      await this.streams.stream(principal, joined, body, httpReq, res, { headers, ...options });
       return;
     }
     await this.streams.streamOneCallJob(

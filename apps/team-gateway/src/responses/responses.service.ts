@@ -62,14 +62,7 @@ export class ResponsesService {
     const joined = jobIdOf(jobHeader);
     if (joined) {
       const headers = { 'X-Job-Id': joined };
-      await this.streams.stream(
-        principal,
-        joined,
-        body,
-        httpReq,
-        res,
-        Object.assign({}, options, { headers }),
-      );
+      await this.streams.stream(principal, joined, body, httpReq, res, { headers, ...options });
       return;
     }
     await this.streams.streamOneCallJob(principal, toOneCallJob(req), body, httpReq, res, options);

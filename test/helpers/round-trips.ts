@@ -13,7 +13,7 @@ let installed = false;
 let queries = 0;
 /** The texts of the request-path queries, for the requestRoundTrips that want them. */
 const requestWatchers = new Set<(text: string) => void>();
-const watchers = new Set<(text: string, values: unknown[]) => void>();
+const watchers = new Set<(text: string, values: unknown[], name?: string) => void>();
 
 function install(): void {
   if (installed) return;
@@ -30,7 +30,7 @@ function install(): void {
       const config = typeof first === 'object' && first !== null ? (first as QueryConfig) : null;
       const text = typeof first === 'string' ? first : (config?.text ?? '');
       const values = Array.isArray(second) ? (second as unknown[]) : (config?.values ?? []);
-      for (const watch of watchers) watch(text, values);
+      for (const watch of watchers) watch(text, values, config?.name);
       if (inRequestPath) for (const watch of requestWatchers) watch(text);
     }
     return query.apply(this, args);
@@ -57,22 +57,25 @@ export function requestRoundTrips(): { count(): number } {
 }
 
 interface QueryConfig {
+  /** Set for a named (prepared) statement. */
+  name?: string;
   text?: string;
   values?: unknown[];
 }
 
 /**
  * PostgreSQL statements of this process from now on, on or off the request path (lease grants,
- * journal batches), that `matches` picks by their text and parameters; `stop` to stop counting.
+ * journal batches), that `matches` picks by their text, parameters and name (of a prepared
+ * statement); `stop` to stop counting.
  */
-export function statements(matches: (text: string, values: unknown[]) => boolean): {
+export function statements(matches: (text: string, values: unknown[], name?: string) => boolean): {
   count(): number;
   stop(): void;
 } {
   install();
   let n = 0;
-  const watch = (text: string, values: unknown[]) => {
-    if (matches(text, values)) n += 1;
+  const watch = (text: string, values: unknown[], name?: string) => {
+    if (matches(text, values, name)) n += 1;
   };
   watchers.add(watch);
   return { count: () => n, stop: () => watchers.delete(watch) };

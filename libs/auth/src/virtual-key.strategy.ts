@@ -1,5 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
@@ -7,7 +7,7 @@ import passport from 'passport';
 import { Strategy } from 'passport-http-bearer';
 import { DataSource } from 'typeorm';
 import { ExpiringMap, KeyCacheService } from '@app/cache';
-import { TeamStatus } from '@app/db';
+import { preparedQuery, TeamStatus } from '@app/db';
 import { TollgateError } from '@app/errors';
 import { TeamPrincipal } from './team-principal';
 import { hashVirtualKey, looksLikeVirtualKey } from './virtual-key';
@@ -32,6 +32,20 @@ interface PrincipalRow {
 }
 
 const LAST_USED_EVERY_MS = 30_000;
+/** Keys first used within this window share one UPDATE. */
+const LAST_USED_BATCH_MS = 1_000;
+/** At most this many keys per UPDATE. */
+const LAST_USED_BATCH_MAX = 5_000;
+
+const PRINCIPAL_SQL = `
+  SELECT k.key_id, k.key_alias, k.team_id, t.organization_id, t.status AS team_status, k.models,
+         k.expires_at, k.grace_expires_at, k.rpm_limit AS key_rpm, k.tpm_limit AS key_tpm,
+         t.rpm_limit AS team_rpm, t.tpm_limit AS team_tpm,
+         CASE WHEN b.key_id IS NULL THEN k.max_budget ELSE b.max_budget END AS max_budget,
+         COALESCE(b.key_id, k.key_id) AS budget_key_id
+    FROM virtual_keys k JOIN teams t ON t.team_id = k.team_id
+    LEFT JOIN virtual_keys b ON b.key_id = k.rotated_to
+   WHERE k.key_hash = $1 AND k.status = 'active'`;
 
 /** Requests whose route takes the key as `x-api-key` too (marked by TeamAuthGuard). */
 const xApiKeyRequests = new WeakSet<object>();
@@ -59,10 +73,17 @@ function authorizationOf(req: Request): string | undefined {
  * first authenticating through the second's database and cache, even after the second closed.
  */
 @Injectable()
-export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
+export class VirtualKeyStrategy
+  extends PassportStrategy(Strategy, 'bearer')
+  implements BeforeApplicationShutdown
+{
   private readonly logger = new Logger(VirtualKeyStrategy.name);
   /** Keys whose last_used_at was written in the last 30 s (older entries are dropped as it goes). */
   private readonly lastUsedWritten = new ExpiringMap<string, true>(LAST_USED_EVERY_MS, 100_000);
+  /** Keys whose last_used_at is due, written together LAST_USED_BATCH_MS after the first. */
+  private lastUsedDue = new Set<string>();
+  private lastUsedTimer: NodeJS.Timeout | null = null;
+  private lastUsedWrites: Promise<void> = Promise.resolve();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -105,18 +126,17 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
     return principal;
   }
 
+  /** The last_used_at still due is written before the pools close. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.writeLastUsed();
+    await this.lastUsedWrites;
+  }
+
+  /** A key cache miss: the one read a request waits on here, prepared once per connection. */
   private async load(hash: string): Promise<TeamPrincipal | null> {
-    const rows: PrincipalRow[] = await this.db.query(
-      `SELECT k.key_id, k.key_alias, k.team_id, t.organization_id, t.status AS team_status, k.models,
-              k.expires_at, k.grace_expires_at, k.rpm_limit AS key_rpm, k.tpm_limit AS key_tpm,
-              t.rpm_limit AS team_rpm, t.tpm_limit AS team_tpm,
-              CASE WHEN b.key_id IS NULL THEN k.max_budget ELSE b.max_budget END AS max_budget,
-              COALESCE(b.key_id, k.key_id) AS budget_key_id
-         FROM virtual_keys k JOIN teams t ON t.team_id = k.team_id
-         LEFT JOIN virtual_keys b ON b.key_id = k.rotated_to
-        WHERE k.key_hash = $1 AND k.status = 'active'`,
-      [hash],
-    );
+    const rows = await preparedQuery<PrincipalRow>(this.db, 'tollgate_principal', PRINCIPAL_SQL, [
+      hash,
+    ]);
     const row = rows[0];
     if (!row) return null;
     return {
@@ -137,15 +157,42 @@ export class VirtualKeyStrategy extends PassportStrategy(Strategy, 'bearer') {
     };
   }
 
-  /** last_used_at is written at most every 30 s per key and off the request path. */
+  /**
+   * last_used_at is written at most every 30 s per key, off the request path, and the keys first
+   * used within a second share one UPDATE: a burst of new keys is not a commit each.
+   */
   private touch(keyId: string, now: number): void {
     if (this.lastUsedWritten.get(keyId, now)) return;
     this.lastUsedWritten.set(keyId, true, now + LAST_USED_EVERY_MS, now);
-    // in a scope of its own: the write belongs to no request (none waits for it)
-    lastUsedWrites.runInAsyncScope(() => {
+    this.lastUsedDue.add(keyId);
+    if (this.lastUsedDue.size >= LAST_USED_BATCH_MAX) this.writeLastUsed();
+    else if (!this.lastUsedTimer) {
+      // in a scope of its own: the write belongs to no request (none waits for it)
+      this.lastUsedTimer = lastUsedWrites.runInAsyncScope(() =>
+        setTimeout(() => this.writeLastUsed(), LAST_USED_BATCH_MS).unref(),
+      );
+    }
+  }
+
+  private writeLastUsed(): void {
+    if (this.lastUsedTimer) clearTimeout(this.lastUsedTimer);
+    this.lastUsedTimer = null;
+    if (this.lastUsedDue.size === 0) return;
+    const keyIds = [...this.lastUsedDue];
+    this.lastUsedDue = new Set();
+    const write = lastUsedWrites.runInAsyncScope(() =>
       this.db
-        .query('UPDATE virtual_keys SET last_used_at = now() WHERE key_id = $1', [keyId])
-        .catch((err: Error) => this.logger.warn(`last_used_at not recorded: ${err.message}`));
-    });
+        .query('UPDATE virtual_keys SET last_used_at = now() WHERE key_id = ANY($1::uuid[])', [
+          keyIds,
+        ])
+        .then(
+          () => undefined,
+          (err: Error) =>
+            this.logger.warn(
+              `last_used_at of ${keyIds.length} key(s) not recorded: ${err.message}`,
+            ),
+        ),
+    );
+    this.lastUsedWrites = this.lastUsedWrites.then(() => write);
   }
 }

@@ -41,3 +41,26 @@ export async function retryingLockConflicts<T>(work: () => Promise<T>, attempts 
     }
   }
 }
+
+interface PgPool {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Runs a read as a named prepared statement on TypeORM's own pool: each connection parses and
+ * plans it once, then only binds and executes it. For the few reads a request waits on (a key
+ * cache miss): TypeORM's `query` sends an unnamed statement, parsed and planned every time
+ * (~0.35 ms of a 0.8 ms lookup, measured in `npm run bench:miss`). Needs a session-level
+ * connection to PostgreSQL (direct, or PgBouncer ≥ 1.21 with prepared statements on).
+ */
+export async function preparedQuery<T>(
+  db: DataSource,
+  name: string,
+  text: string,
+  params: unknown[],
+): Promise<T[]> {
+  const pool = (db.driver as unknown as { master?: PgPool }).master;
+  if (!pool) return db.query<T[]>(text, params);
+  const result = await pool.query({ name, text, values: params });
+  return result.rows as T[];
+}

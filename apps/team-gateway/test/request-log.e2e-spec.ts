@@ -90,4 +90,27 @@ describe('request log of the gateway (built process)', () => {
     expect(line.res.statusCode).toBe(404);
     expect(requestLines().some((l) => l.req.id === probe)).toBe(false);
   });
+
+  it('LOG_LEVEL=warn: no request lines (none is prepared), the id still in every answer', async () => {
+    const quiet = await spawnGateway({ LOG_LEVEL: 'warn' });
+    try {
+      const { model, group } = await w.modelInGroup();
+      const { key } = await w.team({ groups: [group] });
+      const id = uid('req');
+      const res = await call(quiet.url, 'POST', '/v1/chat/completions', {
+        bearer: key,
+        body: { model, messages: hello },
+        headers: { 'X-Request-Id': id },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-request-id')).toBe(id);
+      const refused = await call(quiet.url, 'GET', '/v1/models', { bearer: 'sk-tg-nope' });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      expect(quiet.output()).not.toContain('request completed');
+      expect(quiet.output()).not.toContain(id);
+    } finally {
+      quiet.process.kill('SIGKILL');
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   generateVirtualKey,
   hashVirtualKey,
@@ -32,6 +33,15 @@ describe('virtual keys', () => {
     expect(hashVirtualKey(key)).toMatch(/^[0-9a-f]{64}$/);
     expect(hashVirtualKey(key)).not.toBe(hashVirtualKey(key + 'b'));
     expect(hashVirtualKey(key)).not.toContain(key.slice(3));
+  });
+
+  it('is the SHA-256 hex of the key (what the rows of existing keys hold)', () => {
+    expect(hashVirtualKey('sk-tg-abc')).toBe(
+      createHash('sha256').update('sk-tg-abc', 'utf8').digest('hex'),
+    );
+    expect(hashVirtualKey('abc')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
   });
 
   it('mask to a short prefix and suffix that hide the body', () => {

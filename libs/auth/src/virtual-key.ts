@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { hash, randomInt } from 'node:crypto';
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** 40 base62 characters ≈ 238 bits from the CSPRNG. */
@@ -11,9 +11,12 @@ export function generateVirtualKey(): string {
   return `sk-${body}`;
 }
 
-/** SHA-256 hex: keys carry ≥190 bits of entropy, so a fast unsalted hash is safe and indexable. */
+/**
+ * SHA-256 hex: keys carry ≥190 bits of entropy, so a fast unsalted hash is safe and indexable.
+ * Every request hashes its key: the one-shot `crypto.hash` (Node ≥ 20.12) builds no Hash object.
+ */
 export function hashVirtualKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /** Display form: `sk-Ab3d…x9Zq`. */

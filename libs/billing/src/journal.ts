@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { CALL_COLUMNS, insertCalls } from './charges';
 import type { CallRecord } from './charges';
+import { preparedQuery } from '@app/db';
 
 export interface JournalJob {
   job_id: string;
@@ -134,7 +135,9 @@ async function writeBatch(
   db: DataSource | EntityManager,
   entries: JournalRecord[],
 ): Promise<JournalOutcome> {
-  const rows: JournalRow[] = await db.query(
+  const rows = await preparedQuery<JournalRow>(
+    db,
+    'tollgate_journal_batch',
     `WITH e AS MATERIALIZED (
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, job_id uuid, team_id varchar,
          key_id uuid, job_type varchar, user_id varchar, metadata jsonb, status varchar,

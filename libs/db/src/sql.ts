@@ -47,19 +47,22 @@ interface PgPool {
 }
 
 /**
- * Runs a read as a named prepared statement on TypeORM's own pool: each connection parses and
- * plans it once, then only binds and executes it. For the few reads a request waits on (a key
- * cache miss): TypeORM's `query` sends an unnamed statement, parsed and planned every time
- * (~0.35 ms of a 0.8 ms lookup, measured in `npm run bench:miss`). Needs a session-level
- * connection to PostgreSQL (direct, or PgBouncer ≥ 1.21 with prepared statements on).
+ * Runs a statement as a named prepared statement on TypeORM's own pool: each connection parses
+ * and plans it once, then only binds and executes it. For the statements that run all the time
+ * or that a request waits on: TypeORM's `query` sends an unnamed statement, parsed and planned
+ * every time (a key cache miss: ~0.35 ms of a 0.8 ms lookup, `npm run bench:miss`; the journal's
+ * batch statement: ~2 ms of planning per batch). `text` must be the same every time for a
+ * `name` (the driver refuses another text under a name it prepared). Inside a transaction (an
+ * EntityManager) it runs as a plain query on that transaction's connection. Needs a
+ * session-level connection to PostgreSQL (direct, or PgBouncer ≥ 1.21 with prepared statements).
  */
 export async function preparedQuery<T>(
-  db: DataSource,
+  db: DataSource | EntityManager,
   name: string,
   text: string,
   params: unknown[],
 ): Promise<T[]> {
-  const pool = (db.driver as unknown as { master?: PgPool }).master;
+  const pool = 'driver' in db ? (db.driver as unknown as { master?: PgPool }).master : undefined;
   if (!pool) return db.query<T[]>(text, params);
   const result = await pool.query({ name, text, values: params });
   return result.rows as T[];

@@ -64,6 +64,19 @@ describe('call journal batches (JOURNAL_FLUSH_MS)', () => {
     return team;
   }
 
+  it('lease grants go out as a statement prepared once per connection', async () => {
+    const grants = statements((text) => text.includes('INSERT INTO credit_leases'));
+    const prepared = statements((_text, _values, name) => name === 'tollgate_lease_grant');
+    try {
+      await leasedTeam();
+      expect(grants.count()).toBeGreaterThanOrEqual(1);
+      expect(prepared.count()).toBe(grants.count());
+    } finally {
+      grants.stop();
+      prepared.stop();
+    }
+  });
+
   it('calls answered while the replica is busy share one statement', async () => {
     const { teamId, key } = await leasedTeam();
     const busy = v1(key, slow);

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { returning } from '@app/db';
+import { preparedQuery, returning } from '@app/db';
 import type { BudgetMode } from '@app/db';
 import type { BudgetSettings } from './charges';
 
@@ -50,7 +50,9 @@ export async function grantLease(
   if (!Number.isSafeInteger(req.credits) || req.credits <= 0) {
     throw new Error(`grantLease: credits must be a positive integer, got ${req.credits}`);
   }
-  const rows: GrantRow[] = await db.query(
+  const rows = await preparedQuery<GrantRow>(
+    db,
+    'tollgate_lease_grant',
     `WITH l AS MATERIALIZED (
        SELECT lease_id FROM credit_leases
         WHERE lease_id = $3::uuid AND team_id = $1 AND replica_id = $2
@@ -118,7 +120,9 @@ export async function returnLease(
   leaseId: string,
   credits: number | null,
 ): Promise<number> {
-  const rows: Array<{ given: string }> = await db.query(
+  const rows = await preparedQuery<{ given: string }>(
+    db,
+    'tollgate_lease_return',
     `WITH l AS MATERIALIZED (
        SELECT lease_id, team_id, credits,
               (CASE WHEN $2::bigint IS NULL THEN credits

@@ -1,4 +1,6 @@
+import Redis from 'ioredis';
 import { call, eventually } from '../../../test/helpers/http';
+import { CallJournal } from '../src/metering/call-journal';
 import { statements } from '../../../test/helpers/round-trips';
 import { hello, World } from './gateway-fixtures';
 
@@ -121,4 +123,22 @@ describe('call journal batches (JOURNAL_FLUSH_MS)', () => {
     expect(await successfulCalls(teamId)).toBe(6);
     expect((await busy).status).toBe(200);
   }, 20_000);
+
+  it('written records leave the Redis stream (with the next append, or within a second)', async () => {
+    const { teamId, key } = await leasedTeam();
+    const stream = w.gateway.app.get(CallJournal).streamKey;
+    const redis = new Redis(process.env.REDIS_URL!);
+    const entriesOfTeam = async () =>
+      (await redis.xrange(stream, '-', '+')).filter(([, fields]) => fields[1]?.includes(teamId))
+        .length;
+    try {
+      // written (successfulCalls saw them), then gone from the stream with no further call
+      await eventually(async () => (await entriesOfTeam()) === 0, 5000);
+      for (let i = 0; i < 3; i++) expect((await v1(key)).status).toBe(200);
+      await eventually(async () => (await successfulCalls(teamId)) === 5, 5000);
+      await eventually(async () => (await entriesOfTeam()) === 0, 5000);
+    } finally {
+      redis.disconnect();
+    }
+  });
 });

@@ -16,6 +16,12 @@ import { LeasesService } from './leases.service';
 const BATCH = 500;
 /** An entry still in the stream after this long lost its replica: any replica writes it. */
 const ORPHAN_AGE_MS = 10_000;
+/**
+ * Entries Postgres has are deleted from the stream with the next append (one socket write for
+ * both), or after this long when no append comes. Well under ORPHAN_AGE_MS: written entries are
+ * not adopted again (they would be, harmlessly: records are idempotent).
+ */
+const TRIM_DELAY_MS = 1_000;
 
 interface Queued {
   entry: JournalRecord;
@@ -52,6 +58,10 @@ export class CallJournal implements OnApplicationBootstrap {
   private readonly adopting: string;
   /** Appends are failing (Redis away): logged when it starts and when it ends, not per record. */
   private writingThrough = false;
+  /** Stream ids of entries Postgres has, deleted from the stream with the next append. */
+  private trimDue: string[] = [];
+  private trimTimer: NodeJS.Timeout | null = null;
+  private trimming: Promise<void> = Promise.resolve();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -79,7 +89,10 @@ export class CallJournal implements OnApplicationBootstrap {
    * append fails (at once while Redis is known to be away, or after its command timeout).
    */
   async record(entry: JournalRecord): Promise<void> {
-    const streamId = await this.store.append(this.stream, JSON.stringify(entry)).then(
+    const appended = this.store.append(this.stream, JSON.stringify(entry));
+    // issued in the same event-loop turn: auto-pipelining sends both commands in one write
+    if (this.trimDue.length > 0) this.trimNow();
+    const streamId = await appended.then(
       (id) => {
         if (id !== null && this.writingThrough) {
           this.writingThrough = false;
@@ -144,7 +157,7 @@ export class CallJournal implements OnApplicationBootstrap {
     await this.flush();
     if (this.store.kind !== 'redis' || !this.store.available) return;
     const redis = this.store as RedisCacheStore;
-    const mine = new Set(this.queue.map((q) => q.streamId));
+    const mine = new Set([...this.queue.map((q) => q.streamId), ...this.trimDue]);
     const found: Queued[] = [];
     for (let from = '-'; ;) {
       const page = await redis.run((c) => c.xrange(this.stream, from, '+', 'COUNT', 1000));
@@ -170,6 +183,8 @@ export class CallJournal implements OnApplicationBootstrap {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     await this.flush();
+    this.trimNow();
+    await this.trimming;
   }
 
   /**
@@ -219,10 +234,26 @@ export class CallJournal implements OnApplicationBootstrap {
         });
       }
     }
-    const ids = items.flatMap((q) => (q.streamId ? [q.streamId] : []));
-    await this.store.removeEntries(this.stream, ids).catch((err: Error) => {
-      this.logger.warn(`Journal trim failed (the records are idempotent): ${err.message}`);
-    });
+    for (const q of items) if (q.streamId) this.trimDue.push(q.streamId);
+    if (this.trimDue.length > 0 && !this.trimTimer) {
+      this.trimTimer = setTimeout(() => this.trimNow(), TRIM_DELAY_MS);
+      this.trimTimer.unref();
+    }
+  }
+
+  /** Deletes the entries Postgres has from the stream (in the journal's own async scope). */
+  private trimNow(): void {
+    if (this.trimTimer) clearTimeout(this.trimTimer);
+    this.trimTimer = null;
+    if (this.trimDue.length === 0) return;
+    const ids = this.trimDue;
+    this.trimDue = [];
+    const trim = this.background.runInAsyncScope(() =>
+      this.store.removeEntries(this.stream, ids).catch((err: Error) => {
+        this.logger.warn(`Journal trim failed (the records are idempotent): ${err.message}`);
+      }),
+    );
+    this.trimming = this.trimming.then(() => trim);
   }
 
   /** Kept in a dead-letter stream for an operator, and logged: never dropped silently. */
@@ -282,7 +313,7 @@ export class CallJournal implements OnApplicationBootstrap {
       ) {
         return;
       }
-      const mine = new Set(this.queue.map((q) => q.streamId));
+      const mine = new Set([...this.queue.map((q) => q.streamId), ...this.trimDue]);
       const old = (await this.store.oldEntries(this.stream, ORPHAN_AGE_MS, BATCH)).filter(
         (o) => !mine.has(o.id),
       );

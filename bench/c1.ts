@@ -7,8 +7,7 @@
  */
 import { CFG } from './config';
 import { sequential, stats } from './load';
-import { killAllNow, stopAll, stopGracefully } from './procs';
-import { setUp } from './setup';
+import { runBench, setUp, tearDown } from './setup';
 import * as T from './targets';
 
 async function main(): Promise<void> {
@@ -43,21 +42,15 @@ async function main(): Promise<void> {
     );
   };
   const d = stats(by.direct.latencies);
-  console.log(`c=1, ${run.rounds} rounds in ${run.seconds.toFixed(1)} s; direct p50 ${fmt(d?.p50)} p99 ${fmt(d?.p99)}`);
+  console.log(
+    `c=1, ${run.rounds} rounds in ${run.seconds.toFixed(1)} s; direct p50 ${fmt(d?.p50)} p99 ${fmt(d?.p99)}`,
+  );
   console.log(added('chat', 'direct'));
   console.log(added('llm-call', 'direct'));
   console.log(added('stream', 'direct stream'));
   console.log(added('stream', 'direct stream', true));
   if (b.pk.available) console.log(added('portkey', 'direct'));
-  await stopGracefully(b.gwA, 30_000);
-  await stopGracefully(b.gwB, 30_000);
-  await stopAll();
-  await b.db.end();
-  await b.server.end();
+  await tearDown(b);
 }
 
-main().catch((err: Error) => {
-  console.error(`bench:c1 failed: ${err.stack ?? err.message}`);
-  killAllNow();
-  process.exit(1);
-});
+runBench('c1', main);

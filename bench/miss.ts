@@ -7,9 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { CFG } from './config';
 import { cacheMissPhase } from './phases';
-import { killAllNow, stopAll, stopGracefully } from './procs';
 import { benchKey, insertKeys } from './seed';
-import { setUp } from './setup';
+import { runBench, setUp, tearDown } from './setup';
 
 async function main(): Promise<void> {
   const b = await setUp();
@@ -33,15 +32,7 @@ async function main(): Promise<void> {
         `× ${f(r.missP50 / r.warmP50)}  errors ${r.errors}  ${r.note}`,
     );
   }
-  await stopGracefully(b.gwA, 30_000);
-  await stopGracefully(b.gwB, 30_000);
-  await stopAll();
-  await b.db.end();
-  await b.server.end();
+  await tearDown(b);
 }
 
-main().catch((err: Error) => {
-  console.error(`bench:miss failed: ${err.stack ?? err.message}`);
-  killAllNow();
-  process.exit(1);
-});
+runBench('miss', main);

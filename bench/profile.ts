@@ -12,8 +12,8 @@ import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CFG } from './config';
 import { fixedTime } from './load';
-import { killAllNow, RESULTS, spawnTime, stopAll, stopGracefully } from './procs';
-import { setUp } from './setup';
+import { RESULTS, spawnTime } from './procs';
+import { runBench, setUp, tearDown } from './setup';
 import * as T from './targets';
 
 async function main(): Promise<void> {
@@ -34,8 +34,7 @@ async function main(): Promise<void> {
   console.log(
     `profile: ${load.ok} calls, ${load.errors} errors, ${(load.ok / CFG.BENCH_SECONDS).toFixed(0)} req/s`,
   );
-  await stopGracefully(b.gwA, 30_000); // the profile is written on exit
-  await stopAll();
+  await tearDown(b); // replica A writes its profile on exit
   const written = readdirSync(RESULTS)
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => join(RESULTS, f))
@@ -56,12 +55,6 @@ async function main(): Promise<void> {
       `--window=${loadFrom},${loadTo}`,
     ]).toString(),
   );
-  await b.db.end();
-  await b.server.end();
 }
 
-main().catch((err: Error) => {
-  console.error(`bench:profile failed: ${err.stack ?? err.message}`);
-  killAllNow();
-  process.exit(1);
-});
+runBench('profile', main);

@@ -10,7 +10,7 @@ import type { BenchTeam } from './books';
 import { CFG, log } from './config';
 import { expectJson, http } from './load';
 import { Portkey, startPortkey } from './portkey';
-import { freePort, rssMb, start, waitReady } from './procs';
+import { freePort, killAllNow, rssMb, start, stopAll, stopGracefully, waitReady } from './procs';
 import { CREDITS_PER_DOLLAR, PRICES } from './targets';
 
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:55432/postgres';
@@ -210,4 +210,22 @@ export async function setUp(): Promise<Bench> {
     many,
     keysTeam,
   };
+}
+
+/** Stops both replicas gracefully (a CPU profile is written on exit), then the rest, and closes the connections. */
+export async function tearDown(b: Bench): Promise<void> {
+  await stopGracefully(b.gwA, 30_000);
+  await stopGracefully(b.gwB, 30_000);
+  await stopAll();
+  await b.db.end();
+  await b.server.end();
+}
+
+/** Runs a bench entry point (`npm run bench:<name>`); a failure kills what it started and exits 1. */
+export function runBench(name: string, main: () => Promise<void>): void {
+  main().catch((err: Error) => {
+    console.error(`bench:${name} failed: ${err.stack ?? err.message}`);
+    killAllNow();
+    process.exit(1);
+  });
 }

@@ -6,7 +6,7 @@ import type { Request } from 'express';
 import passport from 'passport';
 import { Strategy } from 'passport-http-bearer';
 import { DataSource } from 'typeorm';
-import { ExpiringMap, KeyCacheService } from '@app/cache';
+import { BatchedWrites, ExpiringMap, KeyCacheService } from '@app/cache';
 import { preparedQuery, TeamStatus } from '@app/db';
 import { TollgateError } from '@app/errors';
 import { TeamPrincipal } from './team-principal';
@@ -80,10 +80,21 @@ export class VirtualKeyStrategy
   private readonly logger = new Logger(VirtualKeyStrategy.name);
   /** Keys whose last_used_at was written in the last 30 s (older entries are dropped as it goes). */
   private readonly lastUsedWritten = new ExpiringMap<string, true>(LAST_USED_EVERY_MS, 100_000);
-  /** Keys whose last_used_at is due, written together LAST_USED_BATCH_MS after the first. */
-  private lastUsedDue = new Set<string>();
-  private lastUsedTimer: NodeJS.Timeout | null = null;
-  private lastUsedWrites: Promise<void> = Promise.resolve();
+  /** Keys whose last_used_at is due: the keys first used within a second share one UPDATE. */
+  private readonly lastUsedDue = new BatchedWrites<string>({
+    delayMs: LAST_USED_BATCH_MS,
+    maxItems: LAST_USED_BATCH_MAX,
+    // in a scope of its own: the write belongs to no request (none waits for it)
+    scope: lastUsedWrites,
+    write: (keyIds) =>
+      this.db
+        .query('UPDATE virtual_keys SET last_used_at = now() WHERE key_id = ANY($1::uuid[])', [
+          keyIds,
+        ])
+        .catch((err: Error) =>
+          this.logger.warn(`last_used_at of ${keyIds.length} key(s) not recorded: ${err.message}`),
+        ),
+  });
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -128,8 +139,8 @@ export class VirtualKeyStrategy
 
   /** The last_used_at still due is written before the pools close. */
   async beforeApplicationShutdown(): Promise<void> {
-    this.writeLastUsed();
-    await this.lastUsedWrites;
+    this.lastUsedDue.now();
+    await this.lastUsedDue.settled();
   }
 
   /** A key cache miss: the one read a request waits on here, prepared once per connection. */
@@ -165,34 +176,5 @@ export class VirtualKeyStrategy
     if (this.lastUsedWritten.get(keyId, now)) return;
     this.lastUsedWritten.set(keyId, true, now + LAST_USED_EVERY_MS, now);
     this.lastUsedDue.add(keyId);
-    if (this.lastUsedDue.size >= LAST_USED_BATCH_MAX) this.writeLastUsed();
-    else if (!this.lastUsedTimer) {
-      // in a scope of its own: the write belongs to no request (none waits for it)
-      this.lastUsedTimer = lastUsedWrites.runInAsyncScope(() =>
-        setTimeout(() => this.writeLastUsed(), LAST_USED_BATCH_MS).unref(),
-      );
-    }
-  }
-
-  private writeLastUsed(): void {
-    if (this.lastUsedTimer) clearTimeout(this.lastUsedTimer);
-    this.lastUsedTimer = null;
-    if (this.lastUsedDue.size === 0) return;
-    const keyIds = [...this.lastUsedDue];
-    this.lastUsedDue = new Set();
-    const write = lastUsedWrites.runInAsyncScope(() =>
-      this.db
-        .query('UPDATE virtual_keys SET last_used_at = now() WHERE key_id = ANY($1::uuid[])', [
-          keyIds,
-        ])
-        .then(
-          () => undefined,
-          (err: Error) =>
-            this.logger.warn(
-              `last_used_at of ${keyIds.length} key(s) not recorded: ${err.message}`,
-            ),
-        ),
-    );
-    this.lastUsedWrites = this.lastUsedWrites.then(() => write);
   }
 }

@@ -1,3 +1,4 @@
+export * from './batched-writes';
 export * from './cache-store';
 export * from './cache.module';
 export * from './catalog-events';

@@ -5,7 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { applyJournal, JournalRecord, leaseCredits, recordJobId } from '@app/billing';
-import { CACHE_STORE, CacheStore, RedisCacheStore } from '@app/cache';
+import { BatchedWrites, CACHE_STORE, CacheStore, RedisCacheStore } from '@app/cache';
 import { TOLLGATE_CONFIG, TollgateConfig } from '@app/config';
 import { retryingLockConflicts } from '@app/db';
 import { isDatabaseUnavailable, ShutdownCoordinator } from '@app/http';
@@ -59,9 +59,14 @@ export class CallJournal implements OnApplicationBootstrap {
   /** Appends are failing (Redis away): logged when it starts and when it ends, not per record. */
   private writingThrough = false;
   /** Stream ids of entries Postgres has, deleted from the stream with the next append. */
-  private trimDue: string[] = [];
-  private trimTimer: NodeJS.Timeout | null = null;
-  private trimming: Promise<void> = Promise.resolve();
+  private readonly trimDue = new BatchedWrites<string>({
+    delayMs: TRIM_DELAY_MS,
+    scope: this.background,
+    write: (ids) =>
+      this.store.removeEntries(this.stream, ids).catch((err: Error) => {
+        this.logger.warn(`Journal trim failed (the records are idempotent): ${err.message}`);
+      }),
+  });
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -91,7 +96,7 @@ export class CallJournal implements OnApplicationBootstrap {
   async record(entry: JournalRecord): Promise<void> {
     const appended = this.store.append(this.stream, JSON.stringify(entry));
     // issued in the same event-loop turn: auto-pipelining sends both commands in one write
-    if (this.trimDue.length > 0) this.trimNow();
+    this.trimDue.now();
     const streamId = await appended.then(
       (id) => {
         if (id !== null && this.writingThrough) {
@@ -157,7 +162,7 @@ export class CallJournal implements OnApplicationBootstrap {
     await this.flush();
     if (this.store.kind !== 'redis' || !this.store.available) return;
     const redis = this.store as RedisCacheStore;
-    const mine = new Set([...this.queue.map((q) => q.streamId), ...this.trimDue]);
+    const mine = new Set([...this.queue.map((q) => q.streamId), ...this.trimDue.pending]);
     const found: Queued[] = [];
     for (let from = '-'; ;) {
       const page = await redis.run((c) => c.xrange(this.stream, from, '+', 'COUNT', 1000));
@@ -183,8 +188,8 @@ export class CallJournal implements OnApplicationBootstrap {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     await this.flush();
-    this.trimNow();
-    await this.trimming;
+    this.trimDue.now();
+    await this.trimDue.settled();
   }
 
   /**
@@ -234,26 +239,7 @@ export class CallJournal implements OnApplicationBootstrap {
         });
       }
     }
-    for (const q of items) if (q.streamId) this.trimDue.push(q.streamId);
-    if (this.trimDue.length > 0 && !this.trimTimer) {
-      this.trimTimer = setTimeout(() => this.trimNow(), TRIM_DELAY_MS);
-      this.trimTimer.unref();
-    }
-  }
-
-  /** Deletes the entries Postgres has from the stream (in the journal's own async scope). */
-  private trimNow(): void {
-    if (this.trimTimer) clearTimeout(this.trimTimer);
-    this.trimTimer = null;
-    if (this.trimDue.length === 0) return;
-    const ids = this.trimDue;
-    this.trimDue = [];
-    const trim = this.background.runInAsyncScope(() =>
-      this.store.removeEntries(this.stream, ids).catch((err: Error) => {
-        this.logger.warn(`Journal trim failed (the records are idempotent): ${err.message}`);
-      }),
-    );
-    this.trimming = this.trimming.then(() => trim);
+    this.trimDue.add(...items.flatMap((q) => (q.streamId ? [q.streamId] : [])));
   }
 
   /** Kept in a dead-letter stream for an operator, and logged: never dropped silently. */
@@ -313,7 +299,7 @@ export class CallJournal implements OnApplicationBootstrap {
       ) {
         return;
       }
-      const mine = new Set([...this.queue.map((q) => q.streamId), ...this.trimDue]);
+      const mine = new Set([...this.queue.map((q) => q.streamId), ...this.trimDue.pending]);
       const old = (await this.store.oldEntries(this.stream, ORPHAN_AGE_MS, BATCH)).filter(
         (o) => !mine.has(o.id),
       );

@@ -7,11 +7,11 @@ describe('CallDrain', () => {
     const first = drain.enter();
     const second = drain.enter();
     second.leave();
-    expect(first.cut.aborted).toBe(false);
+    expect(first.cut).toBe(false);
     deadline.abort();
-    expect(first.cut.aborted).toBe(true);
-    expect(second.cut.aborted).toBe(false); // already settled: nothing to cut
-    expect(drain.enter().cut.aborted).toBe(true);
+    expect(first.cut).toBe(true);
+    expect(second.cut).toBe(false); // already settled: nothing to cut
+    expect(drain.enter().cut).toBe(true);
   });
 
   it('counts tracked work until it ends, failed or not', async () => {
@@ -29,7 +29,7 @@ describe('CallDrain', () => {
     const ticket = drain.enter();
     const events: string[] = [];
     // a call that settles (leaves) once it is cut, a little later
-    ticket.cut.addEventListener('abort', () => {
+    ticket.onCut(() => {
       events.push('cut');
       setImmediate(() => {
         events.push('settled');
@@ -40,6 +40,24 @@ describe('CallDrain', () => {
     await drain.close();
     events.push('closed');
     expect(events).toEqual(['cut', 'settled', 'closed']);
+    expect(drain.size).toBe(0);
+  });
+
+  it('calls back the listeners of a cut call once, not those taken back, and at once after the cut', () => {
+    const deadline = new AbortController();
+    const drain = new CallDrain(deadline.signal);
+    const ticket = drain.enter();
+    const heard: string[] = [];
+    const taken = () => heard.push('taken back');
+    ticket.onCut(() => heard.push('first'));
+    ticket.onCut(taken);
+    ticket.offCut(taken);
+    deadline.abort();
+    drain.cut(); // again: nothing more
+    ticket.onCut(() => heard.push('late'));
+    expect(heard).toEqual(['first', 'late']);
+    const { leave } = ticket; // bound: settle code passes it as is
+    leave();
     expect(drain.size).toBe(0);
   });
 });

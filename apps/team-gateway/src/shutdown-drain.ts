@@ -3,12 +3,45 @@ import { Logger } from '@nestjs/common';
 /** How long closing the app waits, at most, for cut calls to write their billing. */
 const SETTLE_WAIT_MS = 10_000;
 
-/** One call's place in the drain. */
-export interface DrainTicket {
-  /** Aborts at the shutdown deadline: stop waiting on the upstream, record and settle now. */
-  readonly cut: AbortSignal;
-  /** The call is settled (safe to call more than once). */
-  readonly leave: () => void;
+/**
+ * One call's place in the drain. Not an AbortController: a plain object the drain calls back,
+ * so a call costs no abort signal of its own (every ticket is cut at the same moment, and the
+ * one signal a call's upstream request needs is `UpstreamSignal`'s, which follows this ticket).
+ */
+export class DrainTicket {
+  private cutListeners: Array<() => void> | null = null;
+  private isCut = false;
+
+  constructor(private readonly drain: CallDrain) {}
+
+  /** Whether the shutdown deadline cut this call (stop waiting on the upstream, record, settle). */
+  get cut(): boolean {
+    return this.isCut;
+  }
+
+  /** Runs `listener` once when the call is cut (at once if it was): it goes with the ticket. */
+  onCut(listener: () => void): void {
+    if (this.isCut) listener();
+    else (this.cutListeners ??= []).push(listener);
+  }
+
+  /** Takes back a listener of `onCut` that has not run (a stream done before the deadline). */
+  offCut(listener: () => void): void {
+    const at = this.cutListeners?.indexOf(listener) ?? -1;
+    if (at >= 0) this.cutListeners?.splice(at, 1);
+  }
+
+  /** The call is settled (safe to call more than once; bound, so it can be passed as is). */
+  readonly leave = (): void => this.drain.left(this);
+
+  /** @internal by the drain */
+  cutNow(): void {
+    if (this.isCut) return;
+    this.isCut = true;
+    const listeners = this.cutListeners;
+    this.cutListeners = null;
+    listeners?.forEach((listener) => listener());
+  }
 }
 
 /**
@@ -18,7 +51,7 @@ export interface DrainTicket {
  */
 export class CallDrain {
   private readonly logger = new Logger('Shutdown');
-  private readonly running = new Set<AbortController>();
+  private readonly running = new Set<DrainTicket>();
   private readonly idle: Array<() => void> = [];
   private isCut = false;
 
@@ -32,15 +65,17 @@ export class CallDrain {
   }
 
   enter(): DrainTicket {
-    const controller = new AbortController();
-    if (this.isCut) controller.abort();
-    this.running.add(controller);
-    const leave = () => {
-      if (this.running.delete(controller) && this.running.size === 0) {
-        this.idle.splice(0).forEach((resolve) => resolve());
-      }
-    };
-    return { cut: controller.signal, leave };
+    const ticket = new DrainTicket(this);
+    if (this.isCut) ticket.cutNow();
+    this.running.add(ticket);
+    return ticket;
+  }
+
+  /** @internal `DrainTicket.leave` */
+  left(ticket: DrainTicket): void {
+    if (this.running.delete(ticket) && this.running.size === 0) {
+      this.idle.splice(0).forEach((resolve) => resolve());
+    }
   }
 
   /** Counts `work` as in flight until it ends. */
@@ -53,7 +88,7 @@ export class CallDrain {
   /** Cuts every call in flight, and every call that starts from now on. */
   cut(): void {
     this.isCut = true;
-    for (const controller of this.running) controller.abort();
+    for (const ticket of this.running) ticket.cutNow();
   }
 
   /**

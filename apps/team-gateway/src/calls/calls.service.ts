@@ -583,8 +583,8 @@ export class CallsService implements BeforeApplicationShutdown {
   ): Promise<{ value: T; success: Answered }> {
     let last: UpstreamError | null = null;
     // the caller gave up (client gone) or the shutdown deadline passed: not an upstream failure
-    const stopped = () => clientSignal?.aborted === true || prepared.inFlight.cut.aborted;
-    const upstream = new UpstreamSignal(prepared.inFlight.cut, clientSignal);
+    const stopped = () => clientSignal?.aborted === true || prepared.inFlight.cut;
+    const upstream = new UpstreamSignal(prepared.inFlight, clientSignal);
     for (const [index, deployment] of prepared.plan.entries()) {
       if (index > 0) await sleep(50 + Math.random() * 150);
       if (index > 0 && stopped()) break;
@@ -619,7 +619,7 @@ export class CallsService implements BeforeApplicationShutdown {
         clearTimeout(timer);
       }
     }
-    const error = prepared.inFlight.cut.aborted
+    const error = prepared.inFlight.cut
       ? new TollgateError('SERVICE_UNAVAILABLE', 'Server is shutting down')
       : toGatewayError(last);
     await this.settle(prepared, null, error.detail);

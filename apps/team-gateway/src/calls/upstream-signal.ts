@@ -1,3 +1,5 @@
+import type { DrainTicket } from '../shutdown-drain';
+
 /**
  * The signal a call's upstream requests see: aborted when the call is cut (shutdown deadline),
  * when its caller stops (a stream's client gone), or when the attempt's own timeout passes. One
@@ -8,18 +10,19 @@
  *
  * The sources belong to the call (its drain ticket) and to its request (the client), so the
  * listeners go with them and are never removed: a stream keeps reading its upstream body under
- * this signal after `attempt` returned, and must still stop when its client leaves.
+ * this signal after `attempt` returned, and must still stop when its client leaves. The drain
+ * ticket is no AbortSignal (see `DrainTicket`): this is the call's only abort signal.
  */
 export class UpstreamSignal {
   private controller = new AbortController();
   private timed = false;
-  private readonly sources: AbortSignal[];
 
-  constructor(...sources: Array<AbortSignal | undefined>) {
-    this.sources = sources.filter((source): source is AbortSignal => source !== undefined);
-    for (const source of this.sources) {
-      source.addEventListener('abort', () => this.controller.abort(source.reason), { once: true });
-    }
+  constructor(
+    private readonly ticket: DrainTicket,
+    private readonly client?: AbortSignal,
+  ) {
+    ticket.onCut(() => this.controller.abort(shutdownReason()));
+    client?.addEventListener('abort', () => this.controller.abort(client.reason), { once: true });
     this.follow();
   }
 
@@ -46,7 +49,12 @@ export class UpstreamSignal {
 
   /** A source aborted already: so is the attempt (its listener fired before, or never will). */
   private follow(): void {
-    const aborted = this.sources.find((source) => source.aborted);
-    if (aborted) this.controller.abort(aborted.reason);
+    if (this.ticket.cut) this.controller.abort(shutdownReason());
+    else if (this.client?.aborted) this.controller.abort(this.client.reason);
   }
+}
+
+/** What a cut call's upstream request is aborted with (as an aborted AbortController's reason). */
+function shutdownReason(): DOMException {
+  return new DOMException('The call was cut at the shutdown deadline', 'AbortError');
 }

@@ -147,9 +147,8 @@ export class StreamCallService {
     const onClientGone = () => stop.abort(new StreamStop('client'));
     const onCut = () => stop.abort(new StreamStop('shutdown'));
     writer.clientGone.addEventListener('abort', onClientGone);
-    prepared.inFlight.cut.addEventListener('abort', onCut);
     if (writer.clientGone.aborted) onClientGone();
-    if (prepared.inFlight.cut.aborted) onCut();
+    prepared.inFlight.onCut(onCut);
     try {
       let opened: { value: Opened; success: Answered };
       try {
@@ -171,7 +170,7 @@ export class StreamCallService {
       return await this.pump(prepared, opened, writer, stop, started, options, beforeEnd);
     } finally {
       writer.clientGone.removeEventListener('abort', onClientGone);
-      prepared.inFlight.cut.removeEventListener('abort', onCut);
+      prepared.inFlight.offCut(onCut);
     }
   }
 

@@ -6,6 +6,7 @@ import {
   grantCredits,
   grantLease,
   holdForCall,
+  leaseCredits,
   releaseExpiredLeases,
   renewLeases,
   returnLease,
@@ -569,6 +570,39 @@ describe('credit leases and the call journal (real Postgres)', () => {
       );
       expect(calls.rows).toHaveLength(expected.length);
       expect(calls.rows).toEqual(expect.arrayContaining(expected));
+    });
+
+    it('reads each record from the JSON text it is given (the stream payload), charge floored at 0 as leaseCredits counts it', async () => {
+      const teamId = await team(10, 'consumption_usd');
+      const keyId = await key(teamId);
+      const leaseId = await openLease(teamId, 6);
+      const whole = entry(teamId, keyId, leaseId, 3);
+      const fraction = { ...entry(teamId, keyId, leaseId, 0), charge: 1.9 };
+      const negative = { ...entry(teamId, keyId, leaseId, 0), charge: -4 };
+      const batch = [whole, fraction, negative];
+      expect(leaseCredits(fraction)).toBe(1);
+      expect(leaseCredits(negative)).toBe(0);
+      expect(
+        await applyJournal(
+          ds,
+          batch,
+          batch.map((e) => JSON.stringify(e)),
+        ),
+      ).toEqual({
+        applied: ids(batch),
+        duplicates: [],
+        leaseShort: false,
+        charged: { [whole.job.job_id]: 3, [fraction.job.job_id]: 1, [negative.job.job_id]: 0 },
+      });
+      expect(await expectInvariants(teamId)).toMatchObject({ used: 4, held: 2 });
+      const rows = await pg.query<{ job_id: string; n: number }>(
+        `SELECT job_id, count(*)::int AS n FROM llm_calls WHERE job_id = ANY($1::uuid[]) GROUP BY job_id`,
+        [ids(batch)],
+      );
+      expect(rows.rows).toHaveLength(3); // each record's call rows came out of its own text
+      await expect(applyJournal(ds, batch, [JSON.stringify(whole)])).rejects.toThrow(
+        'one JSON text per entry',
+      );
     });
 
     it('a leaseId-null entry is capped at what the team has; the balance never goes below 0', async () => {

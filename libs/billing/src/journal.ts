@@ -111,39 +111,61 @@ interface JournalRow {
 export async function applyJournal(
   db: DataSource | EntityManager,
   entries: JournalRecord[],
+  json: readonly string[] = entries.map((e) => JSON.stringify(e)),
 ): Promise<JournalOutcome> {
   if (entries.length === 0) return { applied: [], duplicates: [], leaseShort: false, charged: {} };
+  if (json.length !== entries.length) {
+    throw new Error('applyJournal: one JSON text per entry');
+  }
   if (entries.length > 1 && entries.some((e) => e.leaseId === null && leaseCredits(e) > 0)) {
     throw new Error('applyJournal: an entry without a lease must be applied alone');
   }
   if (new Set(entries.map(recordKey)).size !== entries.length) {
     throw new Error('applyJournal: a job appears twice in the batch');
   }
+  const batch = `[${json.join(',')}]`;
   let outcome: JournalOutcome;
   try {
-    outcome = await writeBatch(db, entries);
+    outcome = await writeBatch(db, batch);
   } catch (err) {
     if (pgCode(err) !== '23505') throw err;
-    return writeBatch(db, entries);
+    return writeBatch(db, batch);
   }
   // A twin that committed during our statement leaves its leases short while its jobs were
   // still invisible to us: a second look (fresh snapshot) sees them as duplicates instead.
-  return outcome.leaseShort ? writeBatch(db, entries) : outcome;
+  return outcome.leaseShort ? writeBatch(db, batch) : outcome;
 }
 
-async function writeBatch(
-  db: DataSource | EntityManager,
-  entries: JournalRecord[],
-): Promise<JournalOutcome> {
+/**
+ * The batch's one parameter: the records as they are, the texts joined into a JSON array (the
+ * journal passes the texts it appended to the stream: a record is serialised once); the
+ * statement reads the jobs, the call rows and the charges out of it.
+ */
+async function writeBatch(db: DataSource | EntityManager, batch: string): Promise<JournalOutcome> {
   const rows = await preparedQuery<JournalRow>(
     db,
     'tollgate_journal_batch',
-    `WITH e AS MATERIALIZED (
-       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(ord int, job_id uuid, team_id varchar,
-         key_id uuid, job_type varchar, user_id varchar, metadata jsonb, status varchar,
-         error_message text, created_at timestamptz, started_at timestamptz,
-         completed_at timestamptz, lease_id uuid, charge bigint, reason text,
-         entry_key uuid, joined boolean, job_hold_seconds float8)
+    `WITH r AS MATERIALIZED (
+       SELECT (x.ord - 1)::int AS ord, x.rec
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(rec, ord)
+     ),
+     -- a record: JournalEntry (its job) or JobCallEntry (the explicit job it joins); named by
+     -- recordKey, its charge floored at 0 as leaseCredits counts it
+     e AS MATERIALIZED (
+       SELECT r.ord, j.job_id, j.team_id, j.key_id, j.job_type, j.user_id, j.metadata, j.status,
+              j.error_message, j.created_at, j.started_at, j.completed_at,
+              (r.rec->>'leaseId')::uuid AS lease_id,
+              GREATEST(0, floor((r.rec->>'charge')::numeric))::bigint AS charge,
+              r.rec->>'reason' AS reason,
+              (CASE WHEN r.rec ? 'job' THEN j.job_id::text
+                    ELSE r.rec #>> '{calls,0,call_id}' END)::uuid AS entry_key,
+              NOT (r.rec ? 'job') AS joined,
+              (CASE WHEN r.rec ? 'job' THEN NULL ELSE r.rec->>'jobHoldSeconds' END)::float8
+                AS job_hold_seconds
+         FROM r, jsonb_to_record(COALESCE(r.rec->'job', r.rec->'joined')) AS j(job_id uuid,
+              team_id varchar, key_id uuid, job_type varchar, user_id varchar, metadata jsonb,
+              status varchar, error_message text, created_at timestamptz, started_at timestamptz,
+              completed_at timestamptz)
      ),
      -- a one-call job is new while its row is not there; a call on an explicit job while its
      -- first call row is not
@@ -247,8 +269,10 @@ async function writeBatch(
        RETURNING hold_id
      ),
      calls AS MATERIALIZED (
-       SELECT r.* FROM jsonb_to_recordset($2::jsonb) AS r(${CALL_COLUMNS}, entry_key uuid)
-        WHERE r.entry_key IN (SELECT entry_key FROM calc)
+       SELECT a.*, e.entry_key
+         FROM r JOIN e ON e.ord = r.ord,
+              jsonb_to_recordset(r.rec->'calls') AS a(${CALL_COLUMNS})
+        WHERE e.entry_key IN (SELECT entry_key FROM calc)
      ),
      totals AS (
        SELECT entry_key, count(*)::int AS total_calls,
@@ -335,26 +359,7 @@ async function writeBatch(
        FROM e LEFT JOIN fresh f ON f.entry_key = e.entry_key
        LEFT JOIN calc c ON c.entry_key = e.entry_key
       ORDER BY e.ord`,
-    [
-      JSON.stringify(
-        entries.map((e, ord) =>
-          Object.assign({}, 'job' in e ? e.job : e.joined, {
-            ord,
-            lease_id: e.leaseId,
-            charge: Math.max(0, Math.floor(e.charge)),
-            reason: e.reason,
-            entry_key: recordKey(e),
-            joined: !('job' in e),
-            job_hold_seconds: 'joined' in e ? (e.jobHoldSeconds ?? null) : null,
-          }),
-        ),
-      ),
-      JSON.stringify(
-        entries.flatMap((e) =>
-          e.calls.map((c) => Object.assign({}, c, { entry_key: recordKey(e) })),
-        ),
-      ),
-    ],
+    [batch],
   );
   const outcome: JournalOutcome = { applied: [], duplicates: [], leaseShort: false, charged: {} };
   for (const row of rows) {

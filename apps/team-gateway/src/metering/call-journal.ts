@@ -25,6 +25,8 @@ const TRIM_DELAY_MS = 1_000;
 
 interface Queued {
   entry: JournalRecord;
+  /** The record as appended to the stream (JSON): the batch statement's parameter is made of these. */
+  json: string;
   /** Its id in the Redis stream, deleted once Postgres has it. */
   streamId: string | null;
 }
@@ -94,7 +96,8 @@ export class CallJournal implements OnApplicationBootstrap {
    * append fails (at once while Redis is known to be away, or after its command timeout).
    */
   async record(entry: JournalRecord): Promise<void> {
-    const appended = this.store.append(this.stream, JSON.stringify(entry));
+    const json = JSON.stringify(entry);
+    const appended = this.store.append(this.stream, json);
     // issued in the same event-loop turn: auto-pipelining sends both commands in one write
     this.trimDue.now();
     const streamId = await appended.then(
@@ -113,7 +116,7 @@ export class CallJournal implements OnApplicationBootstrap {
         return null;
       },
     );
-    await this.enqueue(entry, streamId);
+    await this.enqueue(entry, json, streamId);
   }
 
   /** The stream records are appended to (JobGate appends a job call's record in its own script). */
@@ -122,11 +125,11 @@ export class CallJournal implements OnApplicationBootstrap {
   }
 
   /**
-   * Queues a record already appended to the stream as `streamId` (written in the background), or
-   * not (null: written to Postgres before this resolves).
+   * Queues a record (`json`: the text appended) already appended to the stream as `streamId`
+   * (written in the background), or not (null: written to Postgres before this resolves).
    */
-  async enqueue(entry: JournalRecord, streamId: string | null): Promise<void> {
-    this.queue.push({ entry, streamId });
+  async enqueue(entry: JournalRecord, json: string, streamId: string | null): Promise<void> {
+    this.queue.push({ entry, json, streamId });
     if (streamId === null) return this.flush();
     if (this.flushTimer) return;
     // in the journal's own async scope, not the request's (whose logs and traces end): one write
@@ -170,7 +173,7 @@ export class CallJournal implements OnApplicationBootstrap {
         const payload = fields[1] ?? '';
         if (mine.has(id) || !payload.includes(jobId)) continue;
         const entry = JSON.parse(payload) as JournalRecord;
-        if (recordJobId(entry) === jobId) found.push({ entry, streamId: id });
+        if (recordJobId(entry) === jobId) found.push({ entry, json: payload, streamId: id });
       }
       if (page.length < 1000) break;
       from = `(${page[page.length - 1][0]}`;
@@ -229,11 +232,11 @@ export class CallJournal implements OnApplicationBootstrap {
    */
   private async commit(items: Queued[]): Promise<void> {
     try {
-      await retryingLockConflicts(() => this.write(items.map((q) => q.entry)));
+      await retryingLockConflicts(() => this.write(items));
     } catch (err) {
       if (isDatabaseUnavailable(err)) throw err;
       for (const q of items) {
-        await retryingLockConflicts(() => this.write([q.entry])).catch((one: Error) => {
+        await retryingLockConflicts(() => this.write([q])).catch((one: Error) => {
           if (isDatabaseUnavailable(one)) throw one;
           return this.setAside(q, one);
         });
@@ -256,28 +259,34 @@ export class CallJournal implements OnApplicationBootstrap {
    * One statement for the batch; when a lease it charges is gone (expired with its replica),
    * the entries are written one by one, those of the lost lease against the team's balance.
    */
-  private async write(entries: JournalRecord[]): Promise<void> {
-    const outcome = await this.apply(entries);
-    if (!outcome.leaseShort) return this.settled(entries);
-    for (const entry of entries) {
-      const one = await this.apply([entry]);
+  private async write(items: Queued[]): Promise<void> {
+    const outcome = await this.apply(items);
+    if (!outcome.leaseShort) return this.settled(items);
+    for (const item of items) {
+      const one = await this.apply([item]);
       if (!one.leaseShort) {
-        this.settled([entry]);
+        this.settled([item]);
         continue;
       }
+      const { entry } = item;
       if (entry.leaseId) this.leases.book.lost(entry.leaseId);
-      await this.apply([Object.assign({}, entry, { leaseId: null })]);
+      const unleased = Object.assign({}, entry, { leaseId: null });
+      await this.apply([{ entry: unleased, json: JSON.stringify(unleased), streamId: null }]);
     }
   }
 
-  private apply(entries: JournalRecord[]) {
+  private apply(items: Queued[]) {
     this.metrics.recordBackgroundStatement('journal');
-    return applyJournal(this.db, entries);
+    return applyJournal(
+      this.db,
+      items.map((q) => q.entry),
+      items.map((q) => q.json),
+    );
   }
 
   /** Written now or by an earlier attempt that committed: a leased charge is never capped. */
-  private settled(entries: JournalRecord[]): void {
-    for (const entry of entries) {
+  private settled(items: Queued[]): void {
+    for (const { entry } of items) {
       if (entry.leaseId) this.leases.book.flushed(entry.leaseId, leaseCredits(entry));
     }
   }
@@ -305,7 +314,11 @@ export class CallJournal implements OnApplicationBootstrap {
       );
       if (old.length === 0) return;
       await this.commit(
-        old.map((o) => ({ entry: JSON.parse(o.payload) as JournalRecord, streamId: o.id })),
+        old.map((o) => ({
+          entry: JSON.parse(o.payload) as JournalRecord,
+          json: o.payload,
+          streamId: o.id,
+        })),
       );
       this.logger.warn(`Wrote ${old.length} journal record(s) left by a stopped replica`);
     } catch (err) {

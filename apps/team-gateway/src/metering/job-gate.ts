@@ -221,7 +221,7 @@ export class JobGate {
       this.logger.warn(`Ending a call on job ${jobId} in Redis failed: ${err.message}`);
       return null;
     });
-    if (entry) await this.journal.enqueue(entry, streamId);
+    if (entry) await this.journal.enqueue(entry, payload, streamId);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { MemoryBuckets } from './token-bucket';
+import { BUCKET_TTL_MS, MemoryBuckets } from './token-bucket';
 
 describe('token buckets (in-process mode)', () => {
   it('lets a full minute of requests through, then asks to wait for the refill', () => {
@@ -26,5 +26,18 @@ describe('token buckets (in-process mode)', () => {
     expect(buckets.take([tpm], 0)).toBe(0);
     buckets.adjust([{ ...tpm, cost: 80 }], 0); // used 10, not 90
     expect(buckets.take([tpm], 0)).toBe(0);
+  });
+
+  it('lets idle buckets go (full again after BUCKET_TTL_MS), not every key ever limited', () => {
+    const buckets = new MemoryBuckets();
+    const t0 = 1_000_000;
+    for (let i = 0; i < 1000; i++) buckets.take([{ key: `k${i}`, capacity: 10, cost: 1 }], t0);
+    expect(buckets.size).toBe(1000);
+    const later = t0 + BUCKET_TTL_MS + 1;
+    buckets.take([{ key: 'busy', capacity: 10, cost: 10 }], later);
+    // the first thousand were set over a TTL ago: gone at the next rotation, and full meanwhile
+    expect(buckets.take([{ key: 'k1', capacity: 10, cost: 10 }], later)).toBe(0);
+    buckets.take([{ key: 'other', capacity: 10, cost: 1 }], later + BUCKET_TTL_MS + 1);
+    expect(buckets.size).toBeLessThanOrEqual(3);
   });
 });

@@ -1,3 +1,5 @@
+import { ExpiringMap } from '@app/cache';
+
 /** One bucket to check: capacity per minute and what this request takes from it. */
 export interface BucketSpec {
   key: string;
@@ -58,9 +60,24 @@ end
 return 0
 `;
 
-/** The same buckets for the single-node embedded mode (no Redis). */
+/** Buckets the embedded mode keeps at most; past it the oldest half goes (those refill: lenient). */
+const MAX_MEMORY_BUCKETS = 200_000;
+
+/**
+ * The same buckets for the single-node embedded mode (no Redis). A bucket idle for
+ * BUCKET_TTL_MS is full again, so it leaves memory then, as its Redis twin expires (a plain Map
+ * kept every key and team ever limited until it was used again).
+ */
 export class MemoryBuckets {
-  private readonly buckets = new Map<string, { tokens: number; ts: number }>();
+  private readonly buckets = new ExpiringMap<string, { tokens: number; ts: number }>(
+    BUCKET_TTL_MS,
+    MAX_MEMORY_BUCKETS,
+  );
+
+  /** Buckets held (idle ones not yet dropped included). */
+  get size(): number {
+    return this.buckets.size;
+  }
 
   take(specs: BucketSpec[], now = Date.now()): number {
     let wait = 0;
@@ -73,21 +90,23 @@ export class MemoryBuckets {
       return tokens;
     });
     if (wait > 0) return wait;
-    specs.forEach((s, i) => this.buckets.set(s.key, { tokens: levels[i] - s.cost, ts: now }));
+    specs.forEach((s, i) => this.keep(s.key, levels[i] - s.cost, now));
     return 0;
   }
 
   adjust(specs: BucketSpec[], now = Date.now()): void {
     for (const s of specs) {
-      const tokens = Math.min(s.capacity, this.level(s.key, s.capacity, now) + s.cost);
-      this.buckets.set(s.key, { tokens, ts: now });
+      this.keep(s.key, Math.min(s.capacity, this.level(s.key, s.capacity, now) + s.cost), now);
     }
   }
 
   private level(key: string, capacity: number, now: number): number {
-    const b = this.buckets.get(key);
+    const b = this.buckets.get(key, now);
     if (!b) return capacity;
-    if (now - b.ts > BUCKET_TTL_MS) this.buckets.delete(key);
     return Math.min(capacity, b.tokens + (Math.max(0, now - b.ts) * capacity) / WINDOW_MS);
+  }
+
+  private keep(key: string, tokens: number, now: number): void {
+    this.buckets.set(key, { tokens, ts: now }, now + BUCKET_TTL_MS, now);
   }
 }

@@ -137,10 +137,15 @@ function workerFor(
  * JIT, pools, caches: every target on both replicas at c=1, then a short mixed run at
  * BENCH_CONNECTIONS, so the "before" memory figure already has the connection pools filled.
  */
-export async function warmUp(b: Bench, jobs: T.JobPool): Promise<void> {
+export async function warmUp(
+  b: Bench,
+  jobs: T.JobPool,
+  firstUses: Array<() => Promise<void>> = [],
+): Promise<void> {
   const direct = T.direct(b.upstreamUrl);
   const directStream = T.directStream(b.upstreamUrl);
   for (let i = 0; i < CFG.BENCH_WARMUP_REQUESTS; i++) {
+    await firstUses[i]?.();
     for (const gw of [b.A, b.B]) {
       await T.chat(gw, b.one)();
       await T.chatStream(gw, b.one)();

@@ -26,6 +26,19 @@ export interface CacheMissOptions {
 }
 
 /**
+ * For the warm-up: first uses of keys the cache-miss run never takes (rows off its stride), so
+ * the code of that path (key read from PostgreSQL, last_used_at batch) is compiled before the
+ * gateway's memory is first read, as every other target's is. None when the run takes every key.
+ */
+export function spareFirstUses(o: CacheMissOptions, count: number): Array<() => Promise<void>> {
+  const stride = Math.max(1, Math.floor(o.keys / o.missKeys));
+  if (stride < 2) return [];
+  return Array.from({ length: Math.min(count, o.missKeys) }, (_, i) => async () => {
+    await pricedChat(o.gateway, o.team, o.keyOf(i * stride + 1));
+  });
+}
+
+/**
  * c=1, POST /v1/chat/completions: each round one request with a key never used before (taken
  * every keys/missKeys rows, so spread over the whole table) and one with the warm key.
  */

@@ -426,8 +426,9 @@ function markdown(r: Report): string {
   out.push('## Gateway memory (MB)', '');
   out.push(
     'Both ends are read the same way, each after a settle period of',
-    `${r.config.BENCH_SETTLE_SECONDS} s without requests: “before” after the warm-up (every target on both replicas, then a`,
-    'short run at full concurrency, so connection pools are open), “after” once the load is over',
+    `${r.config.BENCH_SETTLE_SECONDS} s without requests: “before” after the warm-up (every target on both replicas, first`,
+    'uses of keys the cache-miss run leaves alone, then a short run at full concurrency, so',
+    'connection pools are open and every path has run), “after” once the load is over',
     'and the llm-call jobs are completed. A few seconds after the allocation rate drops V8’s',
     'memory reducer shrinks the young generation (up to 32 MB committed under load) and frees',
     'old-space pages, so a reading right after a burst and one after a quiet spell differ by',

@@ -18,7 +18,7 @@ import { checkBooks } from './books';
 import { CFG, log } from './config';
 import { agent } from './load';
 import { concurrencyOne, connections, warmUp } from './measure';
-import { analyticsPhase, cacheMissPhase } from './phases';
+import { analyticsPhase, cacheMissPhase, spareFirstUses } from './phases';
 import { PORTKEY_VERSION } from './portkey';
 import {
   killAllNow,
@@ -133,7 +133,17 @@ async function main(): Promise<void> {
   });
 
   const jobs = new JobPool(CFG.BENCH_CALLS_PER_JOB);
-  await phase('warm-up', () => warmUp(b, jobs));
+  const missOptions = {
+    gateway: b.A,
+    team: b.keysTeam,
+    keyOf: (i: number) => benchKey(keySeed, i),
+    keys,
+    missKeys: CFG.BENCH_MISS_KEYS,
+    maxSeconds: CFG.BENCH_MISS_MAX_SECONDS,
+    warmup: CFG.BENCH_WARMUP_REQUESTS,
+  };
+  const firstUses = keys > 0 ? spareFirstUses(missOptions, CFG.BENCH_WARMUP_REQUESTS) : [];
+  await phase('warm-up', () => warmUp(b, jobs, firstUses));
   // Memory is compared between like states: each end read after the same idle settle period
   // (V8's memory reducer shrinks the young generation and frees old-space pages a few seconds
   // after the allocation rate drops; a reading right after a burst counts them, one after a
@@ -163,15 +173,7 @@ async function main(): Promise<void> {
 
   if (keys > 0) {
     await phase('cache-miss path', async () => {
-      report.cacheMiss = await cacheMissPhase({
-        gateway: b.A,
-        team: b.keysTeam,
-        keyOf: (i) => benchKey(keySeed, i),
-        keys,
-        missKeys: CFG.BENCH_MISS_KEYS,
-        maxSeconds: CFG.BENCH_MISS_MAX_SECONDS,
-        warmup: CFG.BENCH_WARMUP_REQUESTS,
-      });
+      report.cacheMiss = await cacheMissPhase(missOptions);
     });
   } else {
     report.cacheMiss = `not measured: ${CFG.BENCH_KEYS ? 'the keys could not be inserted' : 'BENCH_KEYS=0'}`;

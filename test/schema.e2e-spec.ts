@@ -21,4 +21,15 @@ describe('entities and migrations', () => {
       await db.destroy();
     }
   });
+
+  it('plans every statement for the tables as they are now (custom plans): a session opened after the migrations', async () => {
+    const db = new DataSource(dataSourceOptions(process.env.DATABASE_URL!, 1));
+    await db.initialize();
+    try {
+      const [row] = await db.query(`SELECT current_setting('plan_cache_mode') AS mode`);
+      expect(row.mode).toBe('force_custom_plan');
+    } finally {
+      await db.destroy();
+    }
+  });
 });

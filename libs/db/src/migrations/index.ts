@@ -5,6 +5,7 @@ import { ProviderCredentialSettings1796400000000 } from './1796400000000-Provide
 import { CachePrices1796500000000 } from './1796500000000-CachePrices';
 import { Webhooks1796600000000 } from './1796600000000-Webhooks';
 import { AnalyticsRollups1796750000000 } from './1796750000000-AnalyticsRollups';
+import { CustomPlans1796900000000 } from './1796900000000-CustomPlans';
 
 /** Every migration, in order; listed explicitly so the webpack bundles carry them. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CachePrices1796500000000,
   Webhooks1796600000000,
   AnalyticsRollups1796750000000,
+  CustomPlans1796900000000,
 ];

@@ -25,13 +25,16 @@ export interface CacheMissOptions {
   warmup: number;
 }
 
+/** The cache-miss run takes every `stride`-th key row (so its keys spread over the whole table). */
+const missStride = (o: CacheMissOptions) => Math.max(1, Math.floor(o.keys / o.missKeys));
+
 /**
  * For the warm-up: first uses of keys the cache-miss run never takes (rows off its stride), so
  * the code of that path (key read from PostgreSQL, last_used_at batch) is compiled before the
  * gateway's memory is first read, as every other target's is. None when the run takes every key.
  */
 export function spareFirstUses(o: CacheMissOptions, count: number): Array<() => Promise<void>> {
-  const stride = Math.max(1, Math.floor(o.keys / o.missKeys));
+  const stride = missStride(o);
   if (stride < 2) return [];
   return Array.from({ length: Math.min(count, o.missKeys) }, (_, i) => async () => {
     await pricedChat(o.gateway, o.team, o.keyOf(i * stride + 1));
@@ -47,7 +50,7 @@ export async function cacheMissPhase(o: CacheMissOptions): Promise<Report['cache
   for (let i = 0; i < o.warmup; i++) await warm();
   // Key j of the run is row ((j × step) mod missKeys) × stride: every key once, and whatever
   // prefix the time limit allows is still spread over the whole table.
-  const stride = Math.max(1, Math.floor(o.keys / o.missKeys));
+  const stride = missStride(o);
   const step = coprimeStep(o.missKeys);
   let next = 0;
   const miss = async () => {

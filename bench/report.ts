@@ -269,6 +269,7 @@ const HOW_TO_RUN = [
   '',
   '`BENCH_PORTKEY=0` leaves Portkey out; `BENCH_PG_PORT` / `BENCH_REDIS_PORT` pick the private',
   "servers' ports (default: free ones); `BENCH_KEEP_DATA=1` keeps the PostgreSQL data dir;",
+  '`BENCH_PG_OPTIONS` adds server settings (e.g. `-c shared_preload_libraries=pg_stat_statements`);',
   '`BENCH_CPU_PROF=1` writes CPU profiles of the gateways to bench/results/. Each process',
   'logs to bench/results/<name>.log.',
   '',

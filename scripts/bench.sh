@@ -82,7 +82,7 @@ if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$PGDATA"; fi
 run_pg "$PG_BIN/initdb" -D "$PGDATA" -A trust -U postgres >/dev/null
 run_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PGDATA/server.log" -w -o "-p $PG_PORT -k /tmp \
   -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c full_page_writes=on \
-  -c max_connections=200 -c max_wal_size=4GB" start >/dev/null
+  -c max_connections=200 -c max_wal_size=4GB ${BENCH_PG_OPTIONS:-}" start >/dev/null
 
 REDIS_PORT="${BENCH_REDIS_PORT:-$(free_port)}"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \

@@ -25,7 +25,7 @@ describe('loadConfig', () => {
     const gateway = loadConfig('team-gateway', { TOLLGATE_DATA_DIR: dir });
     expect(admin.http.port).toBe(8004);
     expect(gateway.http.port).toBe(8003);
-    expect(gateway.metering.journalFlushMs).toBe(10);
+    expect(gateway.metering.journalFlushMs).toBe(100);
     expect(gateway.logRequestContext).toBe(false);
     expect(admin.auth.masterKey).toBe(DEV_MASTER_KEY);
     expect(admin.warnings.join(' ')).toMatch(/MASTER_KEY is not set/);

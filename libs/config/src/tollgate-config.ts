@@ -165,7 +165,7 @@ export function loadConfig(app: AppName, source: NodeJS.ProcessEnv = process.env
       leaseTtlSeconds: env.LEASE_TTL_SECONDS ?? 30,
       leaseIdleMs: env.LEASE_IDLE_MS ?? 5000,
       holdTtlSeconds: env.HOLD_TTL_SECONDS ?? 120,
-      journalFlushMs: env.JOURNAL_FLUSH_MS ?? 10,
+      journalFlushMs: env.JOURNAL_FLUSH_MS ?? 100,
     },
     webhooks: {
       pollIntervalMs: env.WEBHOOK_POLL_INTERVAL_MS ?? 1000,

@@ -43,13 +43,14 @@ export interface Bench {
 
 /**
  * BENCH_GATEWAY_ENV="NAME=value NAME=value": extra environment of the gateways only (to try an
- * allocator or V8 setting without it reaching PostgreSQL, Redis or the load generator).
+ * allocator or V8 setting without it reaching PostgreSQL, Redis or the load generator). A value
+ * may hold spaces up to the next NAME= (e.g. `PGOPTIONS=--enable_seqscan=off --jit=off`).
  */
 function gatewayEnv(): Record<string, string> {
   const raw = process.env.BENCH_GATEWAY_ENV?.trim();
   if (!raw) return {};
   return Object.fromEntries(
-    raw.split(/\s+/).map((pair) => {
+    raw.split(/\s+(?=[A-Z_][A-Z0-9_]*=)/).map((pair) => {
       const eq = pair.indexOf('=');
       if (eq < 1) throw new Error(`BENCH_GATEWAY_ENV: expected NAME=value, got ${pair}`);
       return [pair.slice(0, eq), pair.slice(eq + 1)];

@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   ];
   await sequential(sides, CFG.BENCH_WARMUP_REQUESTS, CFG.BENCH_C1_MAX_SECONDS);
   await jobs.precreate('c1', b.A, b.one, CFG.BENCH_REQUESTS);
+  const meteredBefore = await T.meteredCalls(b.A);
   const run = await sequential(sides, CFG.BENCH_REQUESTS, CFG.BENCH_C1_MAX_SECONDS * 3);
+  const metered = T.formatMetered(await T.meteredCalls(b.A), meteredBefore);
   const by = Object.fromEntries(run.sides.map((s) => [s.name, s]));
   const fmt = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(2));
   const added = (target: string, base: string, ttfc = false) => {
@@ -50,6 +52,8 @@ async function main(): Promise<void> {
   console.log(added('stream', 'direct stream'));
   console.log(added('stream', 'direct stream', true));
   if (b.pk.available) console.log(added('portkey', 'direct'));
+  // a call that took the exact path waited on PostgreSQL: it shows in the p50 when it is common
+  console.log(`metering on A during the rounds: ${metered}`);
   await tearDown(b);
 }
 

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   console.log(
     `profile: ${load.ok} calls, ${load.errors} errors, ${(load.ok / CFG.BENCH_SECONDS).toFixed(0)} req/s`,
   );
-  console.log(`metering on A since it started: ${await meteredCalls(b.A)}`);
+  console.log(`metering on A since it started: ${T.formatMetered(await T.meteredCalls(b.A))}`);
   await tearDown(b); // replica A writes its profile on exit
   const written = readdirSync(RESULTS)
     .filter((f) => f.endsWith('.cpuprofile'))
@@ -59,10 +59,4 @@ async function main(): Promise<void> {
 }
 
 /** The gateway's metered calls by path (lease = in memory, exact = hold and settle in SQL). */
-async function meteredCalls(gateway: string): Promise<string> {
-  const text = await (await fetch(`${gateway}/metrics`)).text();
-  const paths = [...text.matchAll(/^tollgate_metered_calls_total\{path="(\w+)"\} (\d+)/gm)];
-  return paths.map(([, path, count]) => `${path} ${count}`).join(', ') || 'no metered calls';
-}
-
 runBench('profile', main);

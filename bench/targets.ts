@@ -186,3 +186,19 @@ export class JobPool {
     return failed;
   }
 }
+
+/** A gateway's metered calls by path since it started (`tollgate_metered_calls_total`). */
+export async function meteredCalls(gateway: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${gateway}/metrics`)).text();
+  const paths = [...text.matchAll(/^tollgate_metered_calls_total\{path="(\w+)"\} (\d+)/gm)];
+  return Object.fromEntries(paths.map(([, path, count]) => [path, Number(count)]));
+}
+
+/** `exact 2, lease 11298`; with `since`, the calls made after that reading. */
+export function formatMetered(
+  now: Record<string, number>,
+  since: Record<string, number> = {},
+): string {
+  const parts = Object.entries(now).map(([path, n]) => `${path} ${n - (since[path] ?? 0)}`);
+  return parts.join(', ') || 'no metered calls';
+}

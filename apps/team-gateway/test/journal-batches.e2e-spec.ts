@@ -27,8 +27,9 @@ const batchesOf = (teamId: string, prepared = false) =>
 /**
  * The call journal (docs/design/metering.md) writes leased calls to Postgres in batches: while the
  * replica has requests in flight a record, durable in Redis once the client has its answer, waits
- * up to JOURNAL_FLUSH_MS for others to share its statement; once no request is in flight the
- * queue is written at once; a read of the team's books on the replica writes it first.
+ * up to JOURNAL_FLUSH_MS for others to share its statement; once no request has been in flight
+ * for a moment (20 ms) the queue is written; a read of the team's books on the replica writes it
+ * first.
  */
 describe('call journal batches (JOURNAL_FLUSH_MS)', () => {
   let w: World;
@@ -102,6 +103,20 @@ describe('call journal batches (JOURNAL_FLUSH_MS)', () => {
     expect(row).toMatchObject({ used: 11, held: 0 });
     expect(row.ledger_sum).toBe(row.allocated - row.used);
   }, 40_000);
+
+  it('calls a client sends back to back share a statement, though none overlaps another', async () => {
+    const { teamId, key } = await leasedTeam();
+    const batches = batchesOf(teamId);
+    try {
+      for (let i = 0; i < 8; i++) expect((await v1(key)).status).toBe(200);
+      await eventually(async () => (await successfulCalls(teamId)) === 10, 8000);
+      // written at the first moment with no request in flight, each would be a statement (8)
+      expect(batches.count()).toBeGreaterThanOrEqual(1);
+      expect(batches.count()).toBeLessThanOrEqual(3);
+    } finally {
+      batches.stop();
+    }
+  }, 20_000);
 
   it('with no request in flight a record is written at once, not after JOURNAL_FLUSH_MS', async () => {
     const { teamId, key } = await leasedTeam();

@@ -12,6 +12,8 @@ import { stopTracing } from '@app/tracing';
 export class ShutdownCoordinator {
   private readonly logger = new Logger('Shutdown');
   private inFlight = 0;
+  /** Requests received since the process started (tells a quiet spell from a busy one). */
+  private received = 0;
   private readonly idle: Array<() => void> = [];
   private readonly deadlineController = new AbortController();
   private draining = false;
@@ -29,12 +31,18 @@ export class ShutdownCoordinator {
   readonly middleware = (_req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     if (this.draining) res.setHeader('Connection', 'close');
     this.inFlight++;
+    this.received++;
     res.once('close', () => {
       this.inFlight--;
       if (this.inFlight === 0) this.idle.splice(0).forEach((resolve) => resolve());
     });
     next();
   };
+
+  /** How many requests were received so far: unchanged over a spell = no request in it. */
+  get requestsReceived(): number {
+    return this.received;
+  }
 
   /** Runs `fn` once no request is in flight (at once when none is). */
   onIdle(fn: () => void): void {

@@ -58,5 +58,4 @@ async function main(): Promise<void> {
   );
 }
 
-/** The gateway's metered calls by path (lease = in memory, exact = hold and settle in SQL). */
 runBench('profile', main);

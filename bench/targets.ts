@@ -187,7 +187,10 @@ export class JobPool {
   }
 }
 
-/** A gateway's metered calls by path since it started (`tollgate_metered_calls_total`). */
+/**
+ * A gateway's metered calls by path since it started (`tollgate_metered_calls_total`): lease = in
+ * memory, exact = hold and settle in SQL.
+ */
 export async function meteredCalls(gateway: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${gateway}/metrics`)).text();
   const paths = [...text.matchAll(/^tollgate_metered_calls_total\{path="(\w+)"\} (\d+)/gm)];
